@@ -1,0 +1,202 @@
+"""Write result tables and datasets: table, CSV, JSON, Parquet or XLSX, always atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from semigraph.errors import OutputError
+
+__all__ = [
+    "FORMATS",
+    "atomic_write",
+    "check_output",
+    "format_table",
+    "to_records",
+    "write_dataset",
+    "write_result",
+]
+
+FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+_BINARY = {"parquet", "xlsx"}
+_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
+           ".txt": "table"}
+
+
+def format_for(output: str | None, fmt: str | None) -> str:
+    """The format to write: as given, else from the output file's suffix, else ``table``."""
+    if fmt:
+        return fmt
+    if output:
+        return _SUFFIX.get(Path(output).suffix.lower(), "table")
+    return "table"
+
+
+def check_output(output: str | Path | None, *, force: bool) -> None:
+    """Refuse early to overwrite an existing file without ``force``."""
+    if output is None or str(output) == "-":
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
+    if path.exists() and path.is_dir():
+        raise OutputError(f"{path} is a folder, not a file")
+    if not path.parent.exists():
+        raise OutputError(f"folder {path.parent} does not exist")
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force: bool) -> Path:
+    """Write a file through a temporary file in the same folder, then rename it into place.
+
+    Nothing is left at ``path`` when ``write`` fails; an existing file is replaced only with
+    ``force``.
+    """
+    path = Path(path)
+    check_output(path, force=force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _plain(value):
+    """A JSON-ready Python value: NaN and NA become None, numpy scalars Python scalars."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _plain(value.tolist())
+    return value
+
+
+def to_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain dicts, types kept (numbers stay numbers, unknown is None)."""
+    cols = list(frame.columns)
+    return [{c: _plain(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False)]
+
+
+def _cell(value, width: int = 48) -> str:
+    value = _plain(value)
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(frame: pd.DataFrame, *, title: str | None = None,
+                 notes: list[str] | None = None, limit: int | None = None) -> str:
+    """A plain-text table for the terminal: aligned columns, numbers right-aligned."""
+    shown = frame if limit is None else frame.head(limit)
+    cols = [str(c) for c in shown.columns]
+    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
+        shown[c]) for c in shown.columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    out = []
+    if title:
+        out += [title, ""]
+    out.append(line(cols))
+    out.append("  ".join("-" * w for w in widths))
+    out += [line(r) for r in cells]
+    if limit is not None and len(frame) > limit:
+        out.append(f"... {len(frame) - limit} more rows (use --limit 0 or -o FILE for all)")
+    if frame.empty:
+        out.append("(no rows)")
+    for note in notes or []:
+        out.append(note if not out[-1] or note.startswith("  ") else "\n" + note)
+    return "\n".join(out) + "\n"
+
+
+def _for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = [", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                        for v in out[col]]
+    return out
+
+
+def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
+                 force: bool = False, title: str | None = None,
+                 notes: list[str] | None = None, limit: int | None = None,
+                 stream: IO[str] | None = None) -> None:
+    """Write a result table in ``fmt`` to ``output`` (a file) or to ``stream`` (stdout)."""
+    if fmt not in FORMATS:
+        raise OutputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    to_file = output is not None and output != "-"
+    if fmt in _BINARY and not to_file:
+        raise OutputError(f"--format {fmt} writes a binary file: give -o FILE.{fmt}")
+
+    def text() -> str:
+        if fmt == "table":
+            return format_table(frame, title=title, notes=notes,
+                                limit=None if to_file else limit)
+        if fmt == "csv":
+            return _for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
+        return json.dumps(to_records(frame), ensure_ascii=False, indent=1) + "\n"
+
+    if not to_file:
+        (stream or sys.stdout).write(text())
+        return
+
+    def write(fh: IO[bytes]) -> None:
+        if fmt == "parquet":
+            frame.reset_index(drop=True).to_parquet(fh, index=False)
+        elif fmt == "xlsx":
+            buf = io.BytesIO()
+            _for_spreadsheet(frame).to_excel(buf, index=False, sheet_name="result")
+            fh.write(buf.getvalue())
+        else:
+            fh.write(text().encode("utf-8"))
+
+    atomic_write(output, write, force=force)
+
+
+def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
+    """Write a model's six tables (schema columns only) as a dataset folder."""
+    from semigraph.schema import TABLES, columns
+
+    if format not in ("csv", "parquet"):
+        raise OutputError(f"a dataset is written as csv or parquet, not {format!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        frame = model.tables[name][[c.name for c in columns(name)]]
+        path = folder / f"{name}.{format}"
+        if format == "csv":
+            atomic_write(path, lambda fh, f=frame: fh.write(
+                f.to_csv(index=False, lineterminator="\n").encode("utf-8")), force=True)
+        else:
+            atomic_write(path, lambda fh, f=frame: f.to_parquet(fh, index=False), force=True)
+    return folder

@@ -1,0 +1,331 @@
+"""Validate and type a dataset's tables.
+
+One ``check_*`` function per rule; each adds :class:`~semigraph.errors.Problem` objects to a
+shared list, so one pass reports everything that is wrong. Messages name the file, the row a
+spreadsheet shows and the column, and say how to fix the problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import defaultdict
+
+import networkx as nx
+import pandas as pd
+
+from semigraph.errors import Problem
+from semigraph.io.read import RawDataset, RawTable
+from semigraph.schema import TABLES, Column, columns, iso3_codes, key_columns
+
+__all__ = ["SHARE_ERROR", "SHARE_WARNING", "parse_fraction", "validate"]
+
+#: A component's shares may sum a little above 1 through rounding in the sources.
+SHARE_WARNING = 1.05
+SHARE_ERROR = 1.5
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+_BLOC = re.compile(r"^[A-Z][A-Z0-9_-]*$")
+_TRUE = {"true", "yes", "1", "y", "t"}
+_FALSE = {"false", "no", "0", "n", "f"}
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_fraction(text: str) -> float:
+    """Parse a share: a fraction ``0.61`` or a percent string ``61%``.
+
+    Raises ``ValueError`` with an explanation when the text is neither, or lies outside 0..1.
+
+    Examples
+    --------
+    >>> parse_fraction("61%")
+    0.61
+    >>> parse_fraction("0.25")
+    0.25
+    """
+    t = text.strip().replace(" ", "")
+    if t.endswith("%"):
+        value = float(t[:-1]) / 100.0
+    else:
+        value = float(t)
+        if value > 1:
+            raise ValueError(
+                f"share {text!r} is not a fraction 0..1; write {value / 100:g} or {text.strip()}%"
+            )
+    if not math.isfinite(value) or value < 0 or value > 1:
+        raise ValueError(f"share {text!r} is outside 0..1 (0%..100%)")
+    return round(value, 12)
+
+
+class _Checker:
+    def __init__(self, raw: RawDataset) -> None:
+        self.raw = raw
+        self.problems: list[Problem] = list(raw.problems)
+        self.typed: dict[str, pd.DataFrame] = {}
+
+    def add(self, table: str, row: int | None, column: str | None, message: str,
+            severity: str = "error") -> None:
+        file = self.raw.tables[table].file if table in self.raw.tables else f"{table}.csv"
+        self.problems.append(Problem(file, row, column, message, severity))
+
+    # -- per-cell parsing ------------------------------------------------------------------
+    def _parse(self, table: str, row: int, col: Column, text: str):
+        t = text.strip()
+        if t == "":
+            if col.required:
+                self.add(table, row, col.name, f"{col.name} is required but empty")
+            return None
+        try:
+            if col.type == "iso3":
+                if not _ISO3.match(t):
+                    hint = f"; use {t.upper()!r}" if _ISO3.match(t.upper()) else ""
+                    raise ValueError(f"{t!r} is not an ISO 3166-1 alpha-3 code (3 upper-case "
+                                     f"letters){hint}")
+                return t
+            if col.type == "slug":
+                if not _SLUG.match(t):
+                    raise ValueError(f"{t!r} is not a lower-case id (letters, digits, '-', '_', "
+                                     f"'.'; e.g. {re.sub(r'[^a-z0-9._-]+', '-', t.lower())!r})")
+                return t
+            if col.type == "id":
+                if not (_SLUG.match(t) or _ISO3.match(t)):
+                    raise ValueError(f"{t!r} is neither a lower-case id nor an ISO3 country code")
+                return t
+            if col.type == "string":
+                return t
+            if col.type == "fraction":
+                try:
+                    return parse_fraction(t)
+                except ValueError as exc:
+                    if "share" in str(exc):
+                        raise
+                    raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 or a "
+                                     f"percent such as 61%") from None
+            if col.type in ("number", "integer"):
+                try:
+                    value = float(t)
+                except ValueError:
+                    raise ValueError(f"{t!r} is not a number") from None
+                if not math.isfinite(value):
+                    raise ValueError(f"{t!r} is not a finite number")
+                if col.type == "integer":
+                    if not value.is_integer():
+                        raise ValueError(f"{t!r} is not a whole number")
+                    value = int(value)
+                if col.min is not None and value < col.min:
+                    raise ValueError(f"{t} is below the minimum {col.min:g}")
+                if col.max is not None and value > col.max:
+                    raise ValueError(f"{t} is above the maximum {col.max:g}")
+                return value
+            if col.type == "boolean":
+                if t.lower() in _TRUE:
+                    return True
+                if t.lower() in _FALSE:
+                    return False
+                raise ValueError(f"{t!r} is not true or false")
+            if col.type == "enum":
+                if t not in col.values:
+                    raise ValueError(f"{t!r} is not one of {', '.join(col.values)}"
+                                     + _suggest(t, col.values))
+                return t
+            if col.type == "list":
+                items = [p.strip() for p in t.split(";") if p.strip()]
+                return ";".join(items)
+        except ValueError as exc:
+            self.add(table, row, col.name, str(exc))
+            return None
+        raise AssertionError(f"unknown column type {col.type}")
+
+    def check_columns_and_parse(self) -> None:
+        for name in TABLES:
+            raw: RawTable | None = self.raw.tables.get(name)
+            cols = columns(name)
+            if raw is None:
+                self.typed[name] = _empty(name)
+                continue
+            present = set(raw.frame.columns)
+            for col in cols:
+                if col.name not in present and (col.required or col.key):
+                    self.add(name, None, col.name, f"missing column {col.name!r} "
+                             f"({col.description})")
+            known = {c.name for c in cols}
+            for extra in sorted(present - known):
+                self.add(name, None, extra, "unknown column, ignored"
+                         + _suggest(extra, known), "warning")
+            data: dict[str, list] = {}
+            rows = [i + 2 for i in range(len(raw.frame))]
+            for col in cols:
+                if col.name not in present:
+                    data[col.name] = [None] * len(rows)
+                    continue
+                texts = raw.frame[col.name].tolist()
+                data[col.name] = [self._parse(name, r, col, str(v)) for r, v in zip(rows, texts)]
+            self.typed[name] = _typed_frame(name, data, rows)
+
+    # -- table-level rules -----------------------------------------------------------------
+    def check_duplicates(self) -> None:
+        for name in TABLES:
+            frame, keys = self.typed[name], list(key_columns(name))
+            if frame.empty:
+                continue
+            dup = frame[frame.duplicated(keys, keep=False) & frame[keys].notna().all(axis=1)]
+            first: dict[tuple, int] = {}
+            for row, values in zip(dup.index, dup[keys].itertuples(index=False)):
+                k = tuple(values)
+                if k in first:
+                    what = ", ".join(f"{c}={v}" for c, v in zip(keys, k))
+                    self.add(name, row, keys[-1] if len(keys) > 1 else keys[0],
+                             f"duplicate {what} (first at row {first[k]})")
+                else:
+                    first[k] = row
+
+    def check_country_codes(self) -> None:
+        codes = iso3_codes()
+        for row, cid in self.typed["countries"]["id"].items():
+            if cid is not None and cid not in codes:
+                self.add("countries", row, "id", f"{cid!r} is not an assigned ISO 3166-1 "
+                         "alpha-3 code" + _suggest(cid, codes))
+
+    def check_namespace(self) -> None:
+        firms = self.typed["firms"]
+        comp_ids = set(self.typed["components"]["id"].dropna())
+        for row, fid in firms["id"].items():
+            if fid in comp_ids:
+                self.add("firms", row, "id", f"{fid!r} is also a component id; firms and "
+                         "components share one namespace, rename one of them")
+
+    def check_references(self) -> None:
+        ids = {t: set(self.typed[t]["id"].dropna()) for t in
+               ("countries", "firms", "components", "sources")}
+        for name in TABLES:
+            frame = self.typed[name]
+            for col in columns(name):
+                if not col.reference or col.name not in frame:
+                    continue
+                allowed = set().union(*(ids[t] for t in col.reference))
+                for row, value in frame[col.name].items():
+                    if value is None or value in allowed:
+                        continue
+                    where = " or ".join(col.reference)
+                    self.add(name, row, col.name, f"unknown id {value!r}: not in {where}"
+                             + _suggest(value, allowed))
+
+    def check_blocs(self) -> None:
+        countries = self.typed["countries"]
+        country_ids = set(countries["id"].dropna())
+        for row, blocs in countries["blocs"].items():
+            for bloc in (blocs or "").split(";"):
+                if not bloc:
+                    continue
+                if not _BLOC.match(bloc):
+                    self.add("countries", row, "blocs", f"bloc {bloc!r} must be upper case "
+                             "letters and digits (e.g. EU27)")
+                elif bloc in country_ids:
+                    self.add("countries", row, "blocs", f"bloc {bloc!r} is also a country id")
+
+    def check_supply(self) -> None:
+        supply = self.typed["supply"]
+        if supply.empty:
+            return
+        country_ids = set(self.typed["countries"]["id"].dropna())
+        for row, r in supply.iterrows():
+            if r["supplier"] in country_ids and r["site"] and r["supplier"] != r["site"]:
+                self.add("supply", row, "site", f"country supplier {r['supplier']} cannot produce "
+                         f"in {r['site']}; a country row's site is the country itself")
+        # firm rows and a country row for the same component and site count supply twice
+        is_country = supply["supplier"].isin(country_ids)
+        by_key: dict[tuple, dict[bool, int]] = defaultdict(dict)
+        for row, comp, site, ctry in zip(supply.index, supply["component"], supply["site"],
+                                         is_country):
+            by_key[(comp, site)].setdefault(bool(ctry), row)
+        for (comp, site), kinds in by_key.items():
+            if len(kinds) == 2:
+                self.add("supply", max(kinds.values()), "supplier",
+                         f"{comp} at site {site} has both firm rows and a country row (rows "
+                         f"{min(kinds.values())} and {max(kinds.values())}); that counts the "
+                         "same supply twice, keep one kind")
+        # shares summing well above 1
+        sums = supply.groupby("component", dropna=True)["share"].agg(["sum", "count"])
+        for comp, s in sums.iterrows():
+            total = s["sum"]
+            if s["count"] == 0 or total <= SHARE_WARNING:
+                continue
+            rows = supply.index[supply["component"] == comp]
+            severity = "error" if total > SHARE_ERROR else "warning"
+            extra = "" if severity == "error" else "; shares are normalised to 1"
+            self.add("supply", int(rows[0]), "share", f"shares of {comp} sum to "
+                     f"{total:.3g} (rows {', '.join(map(str, rows))}){extra}", severity)
+
+    def check_requires(self) -> None:
+        req = self.typed["requires"]
+        if req.empty:
+            return
+        graph = nx.DiGraph()
+        for row, comp, inp in zip(req.index, req["component"], req["input"]):
+            if comp is not None and inp is not None:
+                graph.add_edge(inp, comp, row=row)
+        for scc in nx.strongly_connected_components(graph):
+            if len(scc) == 1 and not graph.has_edge(*(2 * tuple(scc))):
+                continue
+            cycle = nx.find_cycle(graph.subgraph(scc))
+            # edges point input -> component; read the cycle as "A requires B requires ..."
+            nodes = [v for _, v in cycle][::-1]
+            nodes.append(nodes[0])
+            rows = sorted(graph.edges[u, v]["row"] for u, v in cycle)
+            self.add("requires", rows[0], "input", "requirement cycle: "
+                     + " requires ".join(nodes) + f" (rows {', '.join(map(str, rows))}); "
+                     "requirements must be acyclic")
+
+    def check_sources_used(self) -> None:
+        for row, (url, kind) in self.typed["sources"][["url", "kind"]].iterrows():
+            if kind == "estimate" or url is None:
+                continue
+            if not re.match(r"^(https?|ftp)://|^doi:", url):
+                self.add("sources", row, "url", f"{url!r} does not look like an address "
+                         "(http://, https:// or doi:)", "warning")
+
+    def run(self) -> None:
+        self.check_columns_and_parse()
+        self.check_duplicates()
+        self.check_country_codes()
+        self.check_namespace()
+        self.check_references()
+        self.check_blocs()
+        self.check_supply()
+        self.check_requires()
+        self.check_sources_used()
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return _typed_frame(name, {c.name: [] for c in columns(name)}, [])
+
+
+_DTYPES = {"number": "float64", "fraction": "float64", "integer": "Int64", "boolean": "boolean"}
+
+
+def _typed_frame(name: str, data: dict[str, list], rows: list[int]) -> pd.DataFrame:
+    out = {}
+    for col in columns(name):
+        dtype = _DTYPES.get(col.type, object)
+        values = data[col.name]
+        if dtype == "float64":
+            values = [math.nan if v is None else v for v in values]
+        out[col.name] = pd.Series(values, index=rows, dtype=dtype)
+    return pd.DataFrame(out, index=pd.Index(rows, name="row"))
+
+
+def validate(raw: RawDataset) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Type the tables of ``raw`` and check every rule.
+
+    Returns the typed tables (indexed by spreadsheet row) and all problems found, errors and
+    warnings alike.
+    """
+    checker = _Checker(raw)
+    checker.run()
+    return checker.typed, checker.problems
