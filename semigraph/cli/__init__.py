@@ -19,6 +19,8 @@ __all__ = ["cli", "main"]
 COMMANDS = {
     "info": "semigraph.cli.dataset:info",
     "validate": "semigraph.cli.dataset:validate",
+    "whatif": "semigraph.cli.whatif:whatif",
+    "run": "semigraph.cli.whatif:run",
 }
 
 

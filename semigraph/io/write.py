@@ -104,6 +104,8 @@ def _cell(value, width: int = 48) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     text = str(value).replace("\n", " ")

@@ -25,9 +25,10 @@ __all__ = ["Model", "Unit", "default_dataset_path", "load"]
 class Unit:
     """Something a scenario can disrupt.
 
-    ``kind`` is one of ``country``, ``bloc``, ``firm``, ``site`` (a firm's production in one
-    country, written ``firm@ISO3``), ``component`` or ``supply`` (one supply row, written
-    ``supply:component/supplier@site``). ``id`` is the canonical spelling.
+    ``kind`` is one of ``country``, ``bloc``, ``firm``, ``site`` (a firm's or a component's
+    production in one country, written ``nexperia@CHN`` or ``gallium@CHN``), ``component`` or
+    ``supply`` (one supply row, written ``supply:component/supplier@site``). ``id`` is the
+    canonical spelling.
     """
 
     kind: str
@@ -149,18 +150,21 @@ class Model:
             return Unit("supply", f"supply:{comp}/{supplier}@{site}", firm=supplier,
                         country=site, component=comp)
         if kind == "site" or (not kind and "@" in rest):
-            firm, _, site = rest.partition("@")
-            if firm not in self._ids["firm"] and firm not in self._ids["country"]:
-                raise UnknownUnitError(f"unknown firm {firm!r} in {text!r}"
-                                       + self._did_you_mean(firm, ("firm",)))
+            who, _, site = rest.partition("@")
+            is_comp = who in self._ids["component"]
+            if not is_comp and who not in self._ids["firm"]:
+                raise UnknownUnitError(f"unknown firm or component {who!r} in {text!r}"
+                                       + self._did_you_mean(who, ("firm", "component")))
             if site not in self._ids["country"]:
                 raise UnknownUnitError(f"unknown site country {site!r} in {text!r}"
                                        + self._did_you_mean(site, ("country",)))
-            if not ((self.supply["supplier"] == firm) & (self.supply["site"] == site)).any():
-                have = sorted(set(self.supply.loc[self.supply["supplier"] == firm, "site"]))
-                raise UnknownUnitError(f"{firm} has no production site in {site} (sites: "
+            col = "component" if is_comp else "supplier"
+            if not ((self.supply[col] == who) & (self.supply["site"] == site)).any():
+                have = sorted(set(self.supply.loc[self.supply[col] == who, "site"]))
+                raise UnknownUnitError(f"{who} has no supply produced in {site} (sites: "
                                        f"{', '.join(have) or 'none'})")
-            return Unit("site", f"{firm}@{site}", firm=firm, country=site)
+            return Unit("site", f"{who}@{site}", firm=None if is_comp else who, country=site,
+                        component=who if is_comp else None)
         for k in (kind,) if kind else ("country", "bloc", "firm", "component"):
             if rest in self._ids[k]:
                 return Unit(k, rest, firm=rest if k == "firm" else None,

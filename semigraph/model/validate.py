@@ -282,9 +282,10 @@ class _Checker:
                      + " requires ".join(nodes) + f" (rows {', '.join(map(str, rows))}); "
                      "requirements must be acyclic")
 
-    def check_sources_used(self) -> None:
-        for row, (url, kind) in self.typed["sources"][["url", "kind"]].iterrows():
-            if kind == "estimate" or url is None:
+    def check_source_urls(self) -> None:
+        sources = self.typed["sources"]
+        for row, url, kind in zip(sources.index, sources["url"], sources["kind"]):
+            if kind == "estimate" or not isinstance(url, str):
                 continue
             if not re.match(r"^(https?|ftp)://|^doi:", url):
                 self.add("sources", row, "url", f"{url!r} does not look like an address "
@@ -299,7 +300,7 @@ class _Checker:
         self.check_blocs()
         self.check_supply()
         self.check_requires()
-        self.check_sources_used()
+        self.check_source_urls()
 
 
 def _empty(name: str) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Analyses over the model: one module per question."""

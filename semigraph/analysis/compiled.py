@@ -1,0 +1,151 @@
+"""The model compiled to integer-indexed arrays, for batch propagation.
+
+The networkx graph is the public model; this is an internal, cached compilation of it.
+Components are numbered in topological order of ``feeds`` and grouped into levels (a
+component's inputs all lie in earlier levels), so each level is computed for every scenario
+at once with a handful of numpy operations.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+__all__ = ["Compiled", "Level", "compile_model"]
+
+
+@dataclass(eq=False)
+class Level:
+    """The components of one topological level and the index arrays to compute them.
+
+    ``inputs`` lists input component indices sorted by (component, group); ``group_starts``
+    marks where each requirement group begins in ``inputs`` (an ungrouped input is a group
+    of one), ``comp_group_starts`` where each component with inputs begins among the groups,
+    and ``req_pos`` the position (in ``comps``) of each component with inputs.
+    """
+
+    comps: np.ndarray
+    req_pos: np.ndarray
+    inputs: np.ndarray
+    group_starts: np.ndarray
+    comp_group_starts: np.ndarray
+    edges: np.ndarray  # supply edges of the level's components
+    edge_pos: np.ndarray  # position (in comps) of each edge's component
+    weights: np.ndarray  # (len(comps), len(edges)): share / max(1, sum of shares)
+    rest: np.ndarray  # unattributed share of each component
+    has_supply: np.ndarray  # bool per component
+
+
+@dataclass(eq=False)
+class Compiled:
+    components: tuple[str, ...]
+    index: dict[str, int]
+    countries: tuple[str, ...]
+    country_index: dict[str, int]
+    e_comp: np.ndarray
+    e_site: np.ndarray  # country index of the producing site
+    e_ctrl: np.ndarray  # country index controlling the supplier
+    e_supplier: np.ndarray  # supplier ids (object array)
+    e_share: np.ndarray  # share used (known or estimated)
+    e_estimated: np.ndarray
+    e_source: np.ndarray
+    rest: np.ndarray
+    has_supply: np.ndarray
+    stock_days: np.ndarray  # 0 where unknown
+    ttr_days: np.ndarray  # inf where unknown
+    levels: list[Level]
+    groups: list[list[tuple[str | None, list[int]]]]  # per component: (group, input indices)
+
+    @property
+    def n_components(self) -> int:
+        return len(self.components)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.e_comp)
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compile_model(model) -> Compiled:
+    """Compile ``model`` (cached per model object)."""
+    hit = _CACHE.get(model)
+    if hit is None:
+        hit = _CACHE[model] = _compile(model)
+    return hit
+
+
+def _compile(model) -> Compiled:
+    comps = model.components
+    feeds = nx.DiGraph()
+    feeds.add_nodes_from(sorted(comps["id"]))
+    feeds.add_edges_from(zip(model.requires["input"], model.requires["component"]))
+    generations = [sorted(g) for g in nx.topological_generations(feeds)]
+    order = [c for g in generations for c in g]
+    index = {c: i for i, c in enumerate(order)}
+    countries = tuple(sorted(model.countries["id"]))
+    cidx = {c: i for i, c in enumerate(countries)}
+    ctrl_of = dict(zip(model.firms["id"], model.firms["controlled_by"]))
+
+    sup = model.supply.sort_values(["component", "supplier", "site"]).reset_index(drop=True)
+    e_comp = np.array([index[c] for c in sup["component"]], dtype=np.int64)
+    e_site = np.array([cidx[s] for s in sup["site"]], dtype=np.int64)
+    e_ctrl = np.array([cidx[ctrl_of.get(s, s)] for s in sup["supplier"]], dtype=np.int64)
+    e_share = sup["share_used"].to_numpy(dtype=float)
+    n = len(order)
+    total = np.bincount(e_comp, weights=e_share, minlength=n)
+    norm = np.maximum(1.0, total)
+    rest = np.maximum(0.0, 1.0 - total)
+    has_supply = np.bincount(e_comp, minlength=n) > 0
+
+    attrs = comps.set_index("id")
+    stock = np.array([attrs.at[c, "stock_days"] for c in order], dtype=float)
+    ttr = np.array([attrs.at[c, "ttr_days"] for c in order], dtype=float)
+
+    groups: list[list[tuple[str | None, list[int]]]] = [[] for _ in order]
+    by_comp: dict[int, dict] = {}
+    req = model.requires.sort_values(["component", "input"])
+    for comp, inp, grp in zip(req["component"], req["input"], req["group"]):
+        key = ("g", grp) if isinstance(grp, str) and grp else ("i", inp)
+        by_comp.setdefault(index[comp], {}).setdefault(key, []).append(index[inp])
+    for ci, gmap in by_comp.items():
+        groups[ci] = [(k[1] if k[0] == "g" else None, sorted(v)) for k, v in sorted(gmap.items())]
+
+    levels = []
+    for gen in generations:
+        ids = np.array([index[c] for c in gen], dtype=np.int64)
+        req_pos, inputs, group_starts, comp_group_starts = [], [], [], []
+        for pos, ci in enumerate(ids):
+            if not groups[ci]:
+                continue
+            req_pos.append(pos)
+            comp_group_starts.append(len(group_starts))
+            for _, members in groups[ci]:
+                group_starts.append(len(inputs))
+                inputs.extend(members)
+        in_level = np.isin(e_comp, ids)
+        edges = np.flatnonzero(in_level)
+        pos_of = {int(ci): p for p, ci in enumerate(ids)}
+        edge_pos = np.array([pos_of[int(e_comp[e])] for e in edges], dtype=np.int64)
+        weights = np.zeros((len(ids), len(edges)))
+        weights[edge_pos, np.arange(len(edges))] = e_share[edges] / norm[e_comp[edges]]
+        levels.append(Level(
+            comps=ids, req_pos=np.array(req_pos, dtype=np.int64),
+            inputs=np.array(inputs, dtype=np.int64),
+            group_starts=np.array(group_starts, dtype=np.int64),
+            comp_group_starts=np.array(comp_group_starts, dtype=np.int64),
+            edges=edges, edge_pos=edge_pos, weights=weights, rest=rest[ids],
+            has_supply=has_supply[ids]))
+
+    return Compiled(
+        components=tuple(order), index=index, countries=countries, country_index=cidx,
+        e_comp=e_comp, e_site=e_site, e_ctrl=e_ctrl,
+        e_supplier=sup["supplier"].to_numpy(dtype=object), e_share=e_share,
+        e_estimated=sup["share_estimated"].to_numpy(dtype=bool),
+        e_source=sup["source"].to_numpy(dtype=object), rest=rest, has_supply=has_supply,
+        stock_days=np.nan_to_num(stock, nan=0.0), ttr_days=np.where(np.isnan(ttr), np.inf, ttr),
+        levels=levels, groups=groups)

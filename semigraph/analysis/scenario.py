@@ -1,0 +1,184 @@
+"""Scenarios: disruptions, a perspective and a horizon; read from TOML files in ``queries/``."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from semigraph.errors import ScenarioError
+
+__all__ = ["DEFAULT_HORIZON", "Disruption", "Scenario", "read_scenario"]
+
+DEFAULT_HORIZON = 365
+SCOPES = ("site", "control")
+#: What a scenario's [[output]] tables may ask `semigraph run` to write.
+OUTPUT_KINDS_BY_COMMAND = ("whatif",)
+
+
+@dataclass(frozen=True)
+class Disruption:
+    """Loss of supply from one unit.
+
+    Parameters
+    ----------
+    unit : str
+        A unit id as :meth:`semigraph.Model.resolve` accepts it: a country (``CHN``), a bloc
+        (``EU27``), a firm (``asml``), a firm's or a component's production in one country
+        (``nexperia@CHN``, ``gallium@CHN``), a component (``euv-optics``) or one supply row
+        (``supply:euv-optics/zeiss@DEU``).
+    severity : float
+        Fraction of the unit's supply that is lost, in (0, 1]; 1 is total loss.
+    scope : {"site", "control"}
+        For a country: ``site`` hits supply produced in the country; ``control`` also hits
+        supply of firms the country controls, wherever produced.
+    to : tuple of str
+        Destinations (countries or blocs) of an export ban; empty means everyone.
+    """
+
+    unit: str
+    severity: float = 1.0
+    scope: str = "site"
+    to: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.severity, (int, float)) or isinstance(self.severity, bool) \
+                or not math.isfinite(self.severity) or not 0 <= self.severity <= 1:
+            raise ScenarioError(f"severity of {self.unit} must be a number in [0, 1], "
+                                f"not {self.severity!r}")
+        if self.scope not in SCOPES:
+            raise ScenarioError(f"scope of {self.unit} must be 'site' or 'control', "
+                                f"not {self.scope!r}")
+        object.__setattr__(self, "to", tuple(self.to))
+
+    def __str__(self) -> str:
+        text = self.unit
+        if self.severity != 1:
+            text += f" ×{self.severity:g}"
+        if self.scope != "site":
+            text += f" (scope {self.scope})"
+        if self.to:
+            text += " to " + "+".join(self.to)
+        return text
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A set of disruptions seen from a perspective over a horizon of days."""
+
+    disruptions: tuple[Disruption, ...] = ()
+    perspective: str | None = None
+    horizon: int = DEFAULT_HORIZON
+    title: str = ""
+    description: str = ""
+    outputs: tuple[dict, ...] = field(default=(), compare=False)
+    path: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "disruptions", tuple(self.disruptions))
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int) \
+                or not 0 <= self.horizon <= 3650:
+            raise ScenarioError(f"horizon must be a whole number of days 0..3650, "
+                                f"not {self.horizon!r}")
+
+    @property
+    def label(self) -> str:
+        return self.title or ", ".join(map(str, self.disruptions)) or "baseline"
+
+    def with_(self, **changes) -> Scenario:
+        return replace(self, **changes)
+
+
+_TOP_KEYS = {"title", "description", "perspective", "horizon", "disruption", "output",
+             "notes"}
+_DISRUPTION_KEYS = {"unit", "severity", "scope", "to", "note"}
+_OUTPUT_KEYS = {"format", "path", "kind"}
+
+
+def _check_keys(where: str, table: dict, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(f"{where}: unknown key {key!r}{hint} (allowed: "
+                                f"{', '.join(sorted(allowed))})")
+
+
+def _as_list(where: str, value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ScenarioError(f"{where}: expected a string or a list of strings, not {value!r}")
+
+
+def read_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file.
+
+    The file is TOML::
+
+        title = "Taiwan blockade"
+        description = "..."
+        perspective = "NLD"        # optional: a country or bloc
+        horizon = 365              # days, optional
+
+        [[disruption]]
+        unit = "TWN"
+        severity = 1.0             # optional, default 1
+        scope = "site"             # optional: site | control
+        to = ["EU27"]              # optional: export ban to these destinations
+        note = "..."               # optional
+
+        [[output]]                 # optional: files `semigraph run` writes
+        path = "taiwan.csv"        # relative to the current folder
+        kind = "whatif"            # what to write (whatif, the default)
+
+    Unknown keys are rejected with a suggestion, so a typo never passes silently.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    _check_keys(str(path), data, _TOP_KEYS)
+    raw = data.get("disruption", [])
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{path}: needs at least one [[disruption]] table")
+    disruptions = []
+    for i, d in enumerate(raw, start=1):
+        where = f"{path}: disruption {i}"
+        if not isinstance(d, dict):
+            raise ScenarioError(f"{where}: must be a table with a unit")
+        _check_keys(where, d, _DISRUPTION_KEYS)
+        if "unit" not in d or not isinstance(d["unit"], str):
+            raise ScenarioError(f"{where}: needs unit = \"ID\"")
+        try:
+            disruptions.append(Disruption(
+                unit=d["unit"], severity=d.get("severity", 1.0), scope=d.get("scope", "site"),
+                to=_as_list(f"{where}, to", d.get("to", []))))
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+    outputs = []
+    for i, o in enumerate(data.get("output", []), start=1):
+        where = f"{path}: output {i}"
+        if not isinstance(o, dict) or "path" not in o:
+            raise ScenarioError(f"{where}: needs path = \"FILE\"")
+        _check_keys(where, o, _OUTPUT_KEYS)
+        if o.get("kind", "whatif") not in OUTPUT_KINDS_BY_COMMAND:
+            raise ScenarioError(f"{where}: kind must be one of "
+                                f"{', '.join(OUTPUT_KINDS_BY_COMMAND)}")
+        outputs.append(dict(o))
+    for key in ("title", "description", "perspective"):
+        if key in data and not isinstance(data[key], str):
+            raise ScenarioError(f"{path}: {key} must be a string")
+    try:
+        return Scenario(
+            disruptions=tuple(disruptions), perspective=data.get("perspective"),
+            horizon=data.get("horizon", DEFAULT_HORIZON), title=data.get("title", path.stem),
+            description=data.get("description", "").strip(), outputs=tuple(outputs), path=path)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
