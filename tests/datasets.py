@@ -121,7 +121,7 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
             if (c, supplier, site) in seen or (key, not kind) in seen:
                 continue  # no duplicate rows, no firm and country rows for one site
             seen |= {(c, supplier, site), (key, kind)}
-            share = draw(st.one_of(st.none(), st.integers(1, 60).map(lambda x: x / 100)))
+            share = draw(st.one_of(st.none(), st.integers(1, 45).map(lambda x: x / 100)))
             supply.append({"component": c, "supplier": supplier, "site": site,
                            "share": share, "source": "src"})
     t["supply"] = supply

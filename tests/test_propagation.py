@@ -99,7 +99,7 @@ def test_batch_equals_one_by_one(small):
 
 # -- random graphs: compiled engine == reference (DESIGN.md section 4) -----------------------
 
-units = st.sampled_from(COUNTRIES + ["firm0", "firm1", "c0", "c1", "c2", "EU27", "G7"])
+units = st.sampled_from([*COUNTRIES, "firm0", "firm1", "c0", "c1", "c2", "EU27", "G7"])
 
 
 @st.composite

@@ -117,7 +117,7 @@ def _classes(model, compiled: Compiled, scenarios: Sequence[Scenario]):
                     for s in scenarios for d in s.disruptions if d.to}, key=sorted)
     signature = [tuple(c in lst for lst in lists) for c in compiled.countries]
     row_sig = tuple(False for _ in lists)
-    sigs = [row_sig] + sorted(set(signature) - {row_sig})
+    sigs = [row_sig, *sorted(set(signature) - {row_sig})]
     sig_index = {s: i for i, s in enumerate(sigs)}
     country_class = np.array([sig_index[s] for s in signature], dtype=np.int64)
     return lists, sigs, country_class

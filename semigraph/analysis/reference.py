@@ -49,7 +49,7 @@ def availability_reference(model, scenario: Scenario, region: str | None = None)
 
     def inputs_at(c: str, r: str) -> float:
         groups: dict[object, list[float]] = {}
-        for i, _, key, data in g.in_edges(c, keys=True, data=True):
+        for i, _, _key, data in g.in_edges(c, keys=True, data=True):
             if data["kind"] == "feeds":
                 gk = data["group"] if data["group"] else ("alone", i)
                 groups.setdefault(gk, []).append(avail(i, r))

@@ -116,7 +116,9 @@ def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
         recovered = bool(rec[i] >= 0) if short else None
         recovery_day = (int(rec[i]) if rec[i] >= 0 else tl.horizon) if short else None
         affected = avail[i] < 1.0 or short
-        chain, sources = bottleneck(model, ev, 0, cid, req_sources) if explain and affected else ("", [])
+        chain, sources = ("", [])
+        if explain and affected:
+            chain, sources = bottleneck(model, ev, 0, cid, req_sources)
         rows.append({
             "component": cid,
             "name": comps.at[cid, "name"],

@@ -97,7 +97,8 @@ def read_folder(path: str | Path) -> RawDataset:
                     f"{name}.csv",
                     None,
                     None,
-                    f"both {name}.csv and {name}.parquet exist; keep one so the table is unambiguous",
+                    f"both {name}.csv and {name}.parquet exist; keep one so the table is "
+                    "unambiguous",
                 )
             )
             continue
