@@ -21,6 +21,8 @@ COMMANDS = {
     "validate": "semigraph.cli.dataset:validate",
     "whatif": "semigraph.cli.whatif:whatif",
     "run": "semigraph.cli.whatif:run",
+    "map": "semigraph.cli.render:map_command",
+    "report": "semigraph.cli.render:report",
 }
 
 

@@ -1,0 +1,146 @@
+"""Commands ``map`` (a Graphviz risk map) and ``report`` (one self-contained HTML file)."""
+
+from __future__ import annotations
+
+import click
+
+from semigraph.cli.options import dataset_option, load_model
+from semigraph.cli.whatif import _check_units
+
+_STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics", "quantum",
+           "end_use")
+
+
+def _scenario(model, scenario_file, cuts, severity, scope, perspective):
+    """The scenario from --scenario FILE or --cut UNIT (not both), or None."""
+    from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+    from semigraph.errors import ScenarioError
+
+    if scenario_file and cuts:
+        raise ScenarioError("give --scenario FILE or --cut UNIT, not both")
+    if scenario_file:
+        scenario = read_scenario(scenario_file)
+        if perspective:
+            scenario = scenario.with_(perspective=perspective)
+    elif cuts:
+        scenario = Scenario(disruptions=tuple(Disruption(u, severity=severity, scope=scope)
+                                              for u in cuts), perspective=perspective)
+    else:
+        return None
+    _check_units(model, scenario)
+    return scenario
+
+
+def scenario_options(func):
+    """``--scenario FILE``, ``--cut UNIT``, ``--severity``, ``--scope``, ``--perspective``."""
+    for opt in reversed([
+        click.option("--scenario", "scenario_file", metavar="FILE",
+                     type=click.Path(dir_okay=False, path_type=str),
+                     help="Scenario file (TOML, see queries/): colour by availability."),
+        click.option("--cut", "cuts", multiple=True, metavar="UNIT",
+                     help="Unit that stops supplying (country, firm, site such as "
+                          "nexperia@CHN, component). Repeatable; instead of --scenario."),
+        click.option("--severity", type=click.FloatRange(0, 1), default=1.0,
+                     show_default=True, help="With --cut: fraction of supply lost."),
+        click.option("--scope", type=click.Choice(["site", "control"]), default="site",
+                     show_default=True, help="With --cut on a country: site or control."),
+        click.option("--perspective", metavar="REGION",
+                     help="Consumer country or bloc whose availability is shown."),
+    ]):
+        func = opt(func)
+    return func
+
+
+@click.command("map")
+@scenario_options
+@click.option("--target", metavar="COMPONENT",
+              help="Draw this component's upstream (or --downstream) cone.")
+@click.option("--stage", "stages", multiple=True, type=click.Choice(_STAGES),
+              help="Draw only this stage. Repeatable.")
+@click.option("--level", type=click.Choice(["auto", "component", "firm", "country"]),
+              default="auto", show_default=True,
+              help="component: components only; firm/country: also their suppliers by firm "
+                   "or producing country; auto: component, collapsed when too large.")
+@click.option("--upstream/--downstream", "upstream", default=True,
+              help="Direction of the --target cone (default upstream: what it depends on).")
+@click.option("--depth", type=click.IntRange(1), default=None,
+              help="Steps from --target (default: all).")
+@click.option("--countries", is_flag=True,
+              help="Draw the country map instead: stages x countries, the share each holds.")
+@click.option("--max-nodes", type=click.IntRange(5), default=45, show_default=True,
+              help="With --level auto: collapse maps with more components than this.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="FILE.dot, .svg, .png or .pdf (all but .dot need Graphviz's dot).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@dataset_option
+def map_command(scenario_file, cuts, severity, scope, perspective, target, stages, level,
+                upstream, depth, countries, max_nodes, output, force, dataset) -> None:
+    """Draw a risk map: components by stage, coloured by risk.
+
+    With a scenario, colour is the share of normal supply still available and only what
+    loses supply is drawn; without one, colour is the share of world supply made in the top
+    country. Single points of failure and cut units are marked; a legend explains every
+    colour and mark. Large maps are collapsed and the title says how.
+
+    \b
+    Examples:
+      semigraph map --scenario queries/taiwan-blockade.toml -o taiwan.svg
+      semigraph map --cut nexperia@CHN -o nexperia.png
+      semigraph map --target smartphone --depth 2 -o smartphone.pdf
+      semigraph map --countries -o who.svg
+    """
+    from semigraph.io.write import check_output
+    from semigraph.render import country_map, map_format, risk_map, write_map
+
+    map_format(output)
+    check_output(output, force=force)
+    model = load_model(dataset)
+    scenario = _scenario(model, scenario_file, cuts, severity, scope, perspective)
+    if countries:
+        graph = country_map(model, scenario=scenario, stages=stages)
+    else:
+        graph = risk_map(model, scenario=scenario, target=target, stages=stages, level=level,
+                         direction="upstream" if upstream else "downstream", depth=depth,
+                         max_nodes=max_nodes)
+    write_map(graph, output, force=force)
+    click.echo(f"Wrote {output}", err=True)
+
+
+@click.command()
+@click.option("--scenario", "scenario_files", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="Scenario file (TOML). Repeatable: one section per scenario.")
+@click.option("--cut", "cuts", multiple=True, metavar="UNIT",
+              help="Unit that stops supplying; all --cut units form one scenario.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The HTML file to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@dataset_option
+def report(scenario_files, cuts, output, force, dataset) -> None:
+    """Write one self-contained HTML report (no network access needed to read it).
+
+    For each scenario: its summary, the ranked what-if table and the risk map; then the
+    dependency matrix (end-use products x countries: the share of each product lost when
+    that country is cut) and the sources cited. Maps need Graphviz's dot.
+
+    \b
+    Examples:
+      semigraph report --scenario queries/taiwan-blockade.toml -o report.html
+      semigraph report --scenario queries/taiwan-blockade.toml \\
+          --scenario queries/nexperia-2025.toml -o report.html
+    """
+    from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+    from semigraph.io.write import check_output
+    from semigraph.render.dot import find_dot
+    from semigraph.render.report import write_report
+
+    check_output(output, force=force)
+    find_dot()  # fail before the work, not after it
+    model = load_model(dataset)
+    scenarios = [read_scenario(f) for f in scenario_files]
+    if cuts:
+        scenarios.append(Scenario(disruptions=tuple(Disruption(u) for u in cuts)))
+    for s in scenarios:
+        _check_units(model, s)
+    write_report(model, scenarios, output, force=force)
+    click.echo(f"Wrote {output}", err=True)

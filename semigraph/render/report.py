@@ -1,0 +1,205 @@
+"""One self-contained HTML report: scenario summaries, ranked tables, risk maps (inline SVG),
+the product-by-country dependency matrix and the sources cited. It fetches nothing."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from semigraph.render.risk import dependency_matrix
+
+__all__ = ["report_html", "write_report"]
+
+_CSS = """
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;margin:2em auto;max-width:1200px;
+color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;
+margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.8em 0}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.map{overflow-x:auto;border:1px solid #ddd;padding:.5em;margin:1em 0}
+.map svg{max-width:100%;height:auto}
+.muted{color:#666;font-size:.9em}
+.heat td{text-align:center;min-width:2.6em}
+.heat th.rot{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
+"""
+
+_TABLE_COLUMNS = {
+    "component": "component", "name": "name", "stage": "stage",
+    "availability": "available", "time_to_survive_days": "short from day",
+    "recovery_day": "recovery day", "bottleneck": "bottleneck (why)",
+}
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _svg_inline(svg: bytes) -> str:
+    """Graphviz SVG without its XML declaration and doctype, ready to sit in HTML."""
+    text = svg.decode("utf-8")
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return text.strip()
+
+
+def _cell(value) -> tuple[str, str]:
+    if value is None or (not isinstance(value, (list, tuple, str)) and pd.isna(value)):
+        return "–", ""
+    if isinstance(value, float):
+        return f"{value:.0%}" if 0 <= value <= 1 else f"{value:,.0f}", "num"
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return str(value), "num"
+    return str(value), ""
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str], *, css_class: str = "") -> str:
+    head = "".join(f"<th>{_e(label)}</th>" for label in columns.values())
+    rows = []
+    for rec in frame[list(columns)].itertuples(index=False):
+        cells = []
+        for v in rec:
+            text, cls = _cell(v)
+            cells.append(f'<td class="{cls}">{_e(text)}</td>' if cls else f"<td>{_e(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cls = f' class="{css_class}"' if css_class else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _heat_colour(x: float) -> str:
+    """White (0) through orange (0.6) to dark red (1)."""
+    x = min(max(x, 0.0), 1.0)
+    if x < 0.6:
+        r, g, b = 255, 255 - 200 * x / 0.6 * 0.6, 255 - 230 * x / 0.6 * 0.6
+    else:
+        t = (x - 0.6) / 0.4
+        r, g, b = 255 - 130 * t, 135 - 135 * t, 117 - 80 * t
+    return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
+
+
+def _matrix_html(model, max_countries: int = 20) -> str:
+    m = dependency_matrix(model)
+    if m.empty:
+        return "<p>No end-use products or no supply data: no matrix.</p>"
+    cols = [c for c in m.columns if m[c].max() > 0.005][:max_countries]
+    names = dict(zip(model.components["id"], model.components["name"]))
+    head = "<th>product \\ country cut</th>" + "".join(
+        f'<th class="rot">{_e(c)}</th>' for c in cols)
+    rows = []
+    for p, row in m.iterrows():
+        cells = []
+        for c in cols:
+            v = float(row[c])
+            fg = "white" if v >= 0.6 else "black"
+            cells.append(f'<td style="background:{_heat_colour(v)};color:{fg}" '
+                         f'title="{_e(names.get(p, p))} if {_e(c)} is cut: {v:.0%} lost">'
+                         f"{v:.0%}</td>" if v > 0.005 else "<td>·</td>")
+        rows.append(f"<tr><th>{_e(names.get(p, p))}</th>{''.join(cells)}</tr>")
+    hidden = len(m.columns) - len(cols)
+    note = (f"<p class='muted'>{hidden} further countries whose loss costs no end-use product "
+            "more than 0.5%, or beyond the first "
+            f"{max_countries}, are not shown.</p>" if hidden else "")
+    return (f'<table class="heat" id="dependency-matrix"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{note}")
+
+
+def _scenario_section(model, scenario, k: int, cited: set[str]) -> str:
+    from semigraph.analysis.whatif import whatif
+    from semigraph.render import render_bytes, risk_map
+
+    frame = whatif(model, scenario)
+    for srcs in frame["sources"]:
+        cited.update(s for s in srcs or [] if s)
+    affected = frame[frame["availability"] < 1.0]
+    end = affected[affected["stage"] == "end_use"]
+    cuts = "; ".join(str(d) for d in scenario.disruptions)
+    parts = [f'<section class="scenario" id="scenario-{k}">',
+             f"<h2>{_e(scenario.label)}</h2>"]
+    if scenario.description:
+        parts.append(f"<p>{_e(scenario.description)}</p>")
+    parts.append(
+        "<ul>"
+        f"<li>cut: {_e(cuts)}</li>"
+        f"<li>perspective: {_e(frame.attrs.get('perspective', 'world'))}; horizon: "
+        f"{scenario.horizon} days</li>"
+        f"<li>{len(affected)} of {len(frame)} components lose supply; {len(end)} end-use "
+        "product(s)"
+        + (f", worst: {_e(end.iloc[0]['name'])} at {end.iloc[0]['availability']:.0%} "
+           "available" if len(end) else "") + "</li></ul>")
+    parts.append("<h3>Ranked: who loses how much, how soon</h3>")
+    shown = affected.head(30)
+    parts.append(_table(shown, _TABLE_COLUMNS, css_class="ranked"))
+    if len(affected) > len(shown):
+        parts.append(f"<p class='muted'>{len(affected) - len(shown)} more affected components "
+                     "not shown (semigraph whatif -o FILE.csv lists all).</p>")
+    parts.append("<p class='muted'>available: share of normal supply left; short from day: "
+                 "first day stocks no longer cover the loss; recovery day: day supply is full "
+                 "again (the horizon if not within it).</p>")
+    svg = render_bytes(risk_map(model, scenario=scenario), "svg")
+    parts.append(f'<h3>Risk map</h3><div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _sources_html(model, cited: set[str]) -> str:
+    src = model.sources.set_index("id")
+    ids = sorted(s for s in cited if s in src.index)
+    if not ids:
+        return "<p>No sources are cited by the results above.</p>"
+    items = []
+    for sid in ids:
+        row = src.loc[sid]
+        bits = [str(row.get(c)) for c in ("publisher", "title") if pd.notna(row.get(c))]
+        year = f" ({int(row['year'])})" if pd.notna(row.get("year")) else ""
+        url = row.get("url")
+        link = (f' <a href="{_e(url)}">{_e(url)}</a>' if isinstance(url, str) and url else "")
+        items.append(f'<li id="src-{_e(sid)}"><code>{_e(sid)}</code>: '
+                     f"{_e(': '.join(bits))}{_e(year)}.{link}</li>")
+    return "<ol class='sources'>" + "".join(items) + "</ol>"
+
+
+def report_html(model, scenarios) -> str:
+    """The report as an HTML string (maps need Graphviz's dot)."""
+    from semigraph.render import country_map, render_bytes
+
+    cited: set[str] = set()
+    sections = [_scenario_section(model, s, k, cited) for k, s in enumerate(scenarios, 1)]
+    if not scenarios:
+        svg = render_bytes(country_map(model), "svg")
+        sections.append('<section><h2>Who holds what</h2><div class="map" id="map-0">'
+                        f"{_svg_inline(svg)}</div></section>")
+    title = "semigraph report" + (": " + "; ".join(s.label for s in scenarios)
+                                  if scenarios else "")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='muted'>dataset {_e(model.name)} {_e(model.version)} · "
+        f"{len(model.components)} components, {len(model.firms)} firms, "
+        f"{len(model.supply)} supply rows</p>",
+        *sections,
+        "<section><h2>Dependency matrix</h2>",
+        "<p>Share of each end-use product's supply lost when one country stops supplying "
+        "(1 − availability with that country cut; world perspective).</p>",
+        _matrix_html(model),
+        "</section>",
+        "<section><h2>Sources cited</h2>",
+        _sources_html(model, cited),
+        "</section></body></html>",
+        "",
+    ])
+
+
+def write_report(model, scenarios, path: str | Path, *, force: bool = False) -> Path:
+    """Write the report to ``path`` atomically."""
+    from semigraph.io.write import atomic_write
+
+    text = report_html(model, list(scenarios))
+    return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), force=force)

@@ -1,0 +1,146 @@
+"""The figures a risk map shows: availability or concentration per component, the units a
+scenario cuts, single points of failure, and the product-by-country dependency matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from semigraph.analysis.propagation import evaluate, unit_hits
+from semigraph.analysis.scenario import Disruption, Scenario
+
+__all__ = [
+    "CHOKEPOINT",
+    "SPOF_THRESHOLD",
+    "Risk",
+    "component_risk",
+    "dependency_matrix",
+    "spof_suppliers",
+]
+
+#: One country holding at least this share of a component is a chokepoint (DESIGN.md §5).
+CHOKEPOINT = 0.65
+#: A unit whose loss alone drives a product below this availability is a single point of
+#: failure (DESIGN.md §5).
+SPOF_THRESHOLD = 0.5
+
+
+@dataclass(eq=False)
+class Risk:
+    """Per-component figures (``table``, indexed by component id) and the scenario's cuts.
+
+    ``table`` columns: ``name``, ``stage``, ``availability`` (NaN without a scenario),
+    ``top_country``, ``top_share`` (share of world supply made in the top country; NaN where
+    the component has no supply rows), ``estimated`` (a share is an estimate), ``has_supply``,
+    ``directly_hit`` (the scenario cuts the component's own supply).
+    ``cut_shares`` maps each disruption's unit to ``{component: share of its supply lost}``.
+    """
+
+    table: pd.DataFrame
+    scenario: Scenario | None
+    cut_shares: dict[str, dict[str, float]] = field(default_factory=dict)
+    perspective: str = "world"
+
+
+def component_risk(model, scenario: Scenario | None = None) -> Risk:
+    """Availability under ``scenario`` (if any) and supply concentration of every component."""
+    comps = model.components.set_index("id")
+    supply = model.supply
+    by_country = supply.groupby(["component", "site"], sort=True)["share_used"].sum()
+    top = by_country.groupby(level=0).idxmax()
+    top_share = by_country.groupby(level=0).max()
+    estimated = supply.groupby("component")["share_estimated"].any()
+    table = pd.DataFrame({"name": comps["name"], "stage": comps["stage"]})
+    table["availability"] = np.nan
+    table["top_country"] = [top[c][1] if c in top.index else None for c in table.index]
+    table["top_share"] = [float(top_share[c]) if c in top_share.index else np.nan
+                          for c in table.index]
+    table["estimated"] = [bool(estimated.get(c, False)) for c in table.index]
+    table["has_supply"] = table["top_country"].notna()
+    table["directly_hit"] = False
+    cut_shares: dict[str, dict[str, float]] = {}
+    perspective = "world"
+    if scenario is not None and scenario.disruptions:
+        ev = evaluate(model, scenario)
+        c = ev.compiled
+        avail = ev.availability(0)
+        table.loc[list(c.components), "availability"] = avail
+        classes = ev.classes_of(0)
+        edge_hit = (ev.survive[classes, :, 0] < 1.0).any(axis=0)
+        own_hit = (ev.factor[classes, :, 0] < 1.0).any(axis=0)
+        hit = set(c.e_comp[edge_hit]) | set(np.flatnonzero(own_hit))
+        table.loc[[c.components[i] for i in sorted(hit)], "directly_hit"] = True
+        for d in scenario.disruptions:
+            mask, comp = unit_hits(model, c, d)
+            lost: dict[str, float] = {}
+            for e in np.flatnonzero(mask):
+                cid = c.components[c.e_comp[e]]
+                lost[cid] = lost.get(cid, 0.0) + float(c.e_share[e]) * d.severity
+            if comp is not None:
+                lost[c.components[comp]] = d.severity
+            cut_shares[d.unit] = dict(sorted(lost.items()))
+        if ev.perspectives[0]:
+            perspective = scenario.perspective or "+".join(ev.perspectives[0])
+    return Risk(table=table, scenario=scenario, cut_shares=cut_shares, perspective=perspective)
+
+
+def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESHOLD,
+                   countries: bool = False) -> dict[str, list[str]]:
+    """Suppliers that are single points of failure, by the component they supply.
+
+    A firm, or a country as a production site, is listed for component ``c`` when its loss
+    alone drives some product in ``targets`` below ``threshold`` and drives ``c`` itself
+    below it too (so the mark sits where the dependency is, not on every downstream node).
+    Countries (as production sites) are candidates too with ``countries=True``.
+    """
+    components = [c for c in components]
+    if not components or not list(targets):
+        return {}
+    supply = model.supply[model.supply["component"].isin(components)]
+    firms = sorted(set(supply.loc[supply["supplier_kind"] == "firm", "supplier"]))
+    sites = sorted(set(supply["site"]))
+    units = [f"firm:{f}" for f in firms] + ([f"country:{s}" for s in sites] if countries else [])
+    if not units:
+        return {}
+    ev = evaluate(model, [Scenario((Disruption(u),)) for u in units])
+    a = ev.availability_matrix()  # (C, B)
+    index = ev.compiled.index
+    t_rows = [index[t] for t in targets]
+    out: dict[str, list[str]] = {}
+    for j, unit in enumerate(units):
+        if a[t_rows, j].min() >= threshold:
+            continue
+        kind, _, uid = unit.partition(":")
+        col = "supplier" if kind == "firm" else "site"
+        for comp in sorted(set(supply.loc[supply[col] == uid, "component"])):
+            if a[index[comp], j] < threshold:
+                out.setdefault(comp, []).append(uid)
+    return out
+
+
+def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
+    """Upstream exposure: ``1 - availability`` of each product when one country is cut.
+
+    Rows are products (default: the end-use components), columns the countries that host
+    any supply (default), ordered by their largest exposure; one batch of single-country
+    scenarios (DESIGN.md §5, "Upstream exposure").
+    """
+    comps = model.components
+    if products is None:
+        products = sorted(comps.loc[comps["stage"] == "end_use", "id"])
+    if countries is None:
+        countries = sorted(set(model.supply["site"]))
+    products, countries = list(products), list(countries)
+    if not products or not countries:
+        return pd.DataFrame(index=pd.Index(products, name="product"),
+                            columns=pd.Index(countries, name="country"), dtype=float)
+    ev = evaluate(model, [Scenario((Disruption(f"country:{c}"),)) for c in countries])
+    a = ev.availability_matrix()
+    rows = [ev.compiled.index[p] for p in products]
+    frame = pd.DataFrame(1.0 - a[rows, :], index=pd.Index(products, name="product"),
+                         columns=pd.Index(countries, name="country")).clip(lower=0.0)
+    order = sorted(countries, key=lambda c: (-round(float(frame[c].max()), 12),
+                                             -round(float(frame[c].sum()), 12), c))
+    return frame[order]

@@ -1,0 +1,187 @@
+"""Risk maps: escaping, stable DOT, golden file, SVG well-formed, dot missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import semigraph
+from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.cli import cli
+from semigraph.errors import OutputError
+from semigraph.render import country_map, map_source, render_bytes, risk_map
+from semigraph.render.escape import html_text, quoted
+from semigraph.render.risk import dependency_matrix
+from tests.datasets import small_tables, write_dataset
+
+GOLDEN = Path(__file__).parent / "golden"
+HOSTILE_COMPONENT = 'Zeiß "SMT" <Optik> & {Co}\\'
+HOSTILE_FIRM = "Fab «Ω» \\N & 'Söhne'\nline two <b>"
+HAS_DOT = shutil.which("dot") is not None or bool(os.environ.get("SEMIGRAPH_DOT"))
+needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz dot is not installed "
+                                                   "(apt-get install graphviz)")
+
+
+@pytest.fixture
+def hostile_path(tmp_path):
+    t = small_tables()
+    for row in t["components"]:
+        if row["id"] == "litho-a":
+            row["name"] = HOSTILE_COMPONENT
+        if row["id"] == "chip":
+            row["name"] = "Chip ]]> </text> &amp; \\\\ \"\"\""
+    for row in t["firms"]:
+        if row["id"] == "fab":
+            row["name"] = HOSTILE_FIRM
+    return write_dataset(tmp_path / "hostile", t)
+
+
+def _texts(svg: bytes) -> list[str]:
+    root = ET.fromstring(svg)  # raises on malformed XML
+    return [el.text or "" for el in root.iter() if el.tag.endswith("text")]
+
+
+def test_html_text_escapes_markup_and_backslashes():
+    assert html_text('a<b>&"c"\\') == "a&lt;b&gt;&amp;&quot;c&quot;\\\\"
+    assert html_text("one\ntwo") == "one<BR/>two"
+    assert html_text("Zeiß {x}") == "Zeiß {x}"
+    assert quoted('a"b\\') == '"a\\"b\\\\"'
+
+
+def test_dot_is_byte_identical_across_loads(small_path):
+    scen = Scenario((Disruption("TWN"),))
+    a = map_source(risk_map(semigraph.load(small_path), scenario=scen))
+    b = map_source(risk_map(semigraph.load(small_path), scenario=scen))
+    assert a == b
+    c = map_source(country_map(semigraph.load(small_path)))
+    assert c == map_source(country_map(semigraph.load(small_path)))
+
+
+def test_golden_dot(small):
+    """The DOT of a small map; regenerate with SEMIGRAPH_UPDATE_GOLDEN=1 after a deliberate
+    change, and look at the rendered map before committing it."""
+    got = map_source(risk_map(small, scenario=Scenario((Disruption("TWN"),), title="cut TWN")))
+    path = GOLDEN / "small-cut-twn.dot"
+    if os.environ.get("SEMIGRAPH_UPDATE_GOLDEN"):
+        path.write_text(got, encoding="utf-8")
+    assert got == path.read_text(encoding="utf-8")
+
+
+def test_map_marks_cut_units_and_colours_by_availability(small):
+    src = map_source(risk_map(small, scenario=Scenario((Disruption("TWN"),))))
+    assert "CUT" in src and "Taiwan (TWN)" in src
+    assert "Chip" in src and "30% available" in src  # 0.2 + 0.1 unattributed survive
+    assert "Legend" in src and "supply still available" in src
+    assert "Gallium" not in src  # unaffected components are not drawn under a scenario
+
+
+def test_map_without_scenario_shows_concentration_and_spof(small):
+    src = map_source(risk_map(small))
+    assert "share of world supply made in the top country" in src
+    assert "90% made in CHN" in src
+    assert "SPOF: fab" in src  # fab makes 90% of chips: alone it drives car below 50%
+
+
+def test_target_cone_and_depth(small):
+    src = map_source(risk_map(small, target="chip", depth=1))
+    assert "Wafer" in src and "Gallium" not in src and "Car electronics" not in src
+    down = map_source(risk_map(small, target="wafer", direction="downstream"))
+    assert "Car electronics" in down and "Gallium" not in down
+
+
+def test_large_map_collapses_and_says_so(small):
+    src = map_source(risk_map(small, max_nodes=5))
+    assert "collapsed to country level" in src
+    scen = map_source(risk_map(small, scenario=Scenario((Disruption("JPN"),)), max_nodes=2))
+    assert "collapsed to the bottleneck chains" in scen
+
+
+@needs_dot
+def test_svg_is_well_formed_with_hostile_names_verbatim(hostile_path):
+    model = semigraph.load(hostile_path)
+    for graph in (risk_map(model), risk_map(model, level="firm"),
+                  risk_map(model, scenario=Scenario((Disruption("TWN"),)), level="firm"),
+                  country_map(model)):
+        texts = _texts(render_bytes(graph, "svg"))
+        joined = "\n".join(texts)
+        assert "Legend" in joined
+    texts = _texts(render_bytes(risk_map(model, level="firm"), "svg"))
+    assert HOSTILE_COMPONENT in texts
+    assert 'Chip ]]> </text> &amp; \\\\ """' in texts
+    first, second = HOSTILE_FIRM.split("\n")
+    assert first in texts and second in texts
+
+
+@needs_dot
+def test_png_and_pdf_render(small):
+    graph = risk_map(small)
+    assert render_bytes(graph, "png").startswith(b"\x89PNG")
+    assert render_bytes(graph, "pdf").startswith(b"%PDF")
+
+
+def test_dependency_matrix(small):
+    m = dependency_matrix(small)
+    assert list(m.index) == ["car"]
+    assert m.loc["car", "TWN"] == pytest.approx(0.7)
+    assert m.loc["car", "NLD"] == pytest.approx(0.0)  # litho-b is an alternative
+    assert m.columns[0] == "CHN"  # gallium 90% CHN: car keeps 10%; most exposed first
+
+
+def _run(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_cli_dot_without_graphviz(small_path, tmp_path, monkeypatch):
+    monkeypatch.setattr("semigraph.render.dot.FALLBACK_PATHS", ())
+    env = {"PATH": str(tmp_path), "SEMIGRAPH_DOT": ""}
+    out = tmp_path / "m.dot"
+    res = _run("map", "--dataset", str(small_path), "--cut", "TWN", "-o", str(out), env=env)
+    assert res.exit_code == 0, res.output
+    assert out.read_text(encoding="utf-8").startswith("digraph")
+    svg = tmp_path / "m.svg"
+    res = _run("map", "--dataset", str(small_path), "-o", str(svg), env=env)
+    assert res.exit_code == 2
+    assert "apt-get install graphviz" in res.output and "brew install graphviz" in res.output
+    assert not svg.exists()
+
+
+def test_cli_bad_semigraph_dot(small_path, tmp_path):
+    res = _run("map", "--dataset", str(small_path), "-o", str(tmp_path / "m.svg"),
+               env={"SEMIGRAPH_DOT": str(tmp_path / "nope")})
+    assert res.exit_code == 2 and "SEMIGRAPH_DOT" in res.output
+
+
+def test_cli_errors(small_path, tmp_path):
+    out = tmp_path / "m.dot"
+    res = _run("map", "--dataset", str(small_path), "--cut", "TWX", "-o", str(out))
+    assert res.exit_code == 2 and "did you mean 'TWN'" in res.output
+    res = _run("map", "--dataset", str(small_path), "-o", str(tmp_path / "m.jpg"))
+    assert res.exit_code == 2 and ".svg" in res.output
+    out.write_text("keep")
+    res = _run("map", "--dataset", str(small_path), "-o", str(out))
+    assert res.exit_code == 2 and "--force" in res.output
+    assert out.read_text() == "keep"
+    res = _run("map", "--dataset", str(small_path), "--target", "TWN", "-o",
+               str(tmp_path / "t.dot"))
+    assert res.exit_code == 2 and "component" in res.output
+
+
+def test_cli_countries(small_path, tmp_path):
+    out = tmp_path / "who.dot"
+    res = _run("map", "--dataset", str(small_path), "--countries", "--cut", "TWN", "-o",
+               str(out))
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert "Who holds what" in text and "CUT" in text
+
+
+def test_write_map_unknown_format(small, tmp_path):
+    from semigraph.render import write_map
+
+    with pytest.raises(OutputError):
+        write_map(risk_map(small), tmp_path / "m.bmp")

@@ -1,0 +1,78 @@
+"""The HTML report: self-contained, and it opens in a real (headless) browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.cli import cli
+from semigraph.render.report import report_html
+
+HAS_DOT = shutil.which("dot") is not None or bool(os.environ.get("SEMIGRAPH_DOT"))
+pytestmark = pytest.mark.skipif(not HAS_DOT, reason="Graphviz dot is not installed "
+                                                    "(apt-get install graphviz)")
+CHROMIUM = next((p for p in (os.environ.get("SEMIGRAPH_CHROMIUM"), "/usr/bin/chromium",
+                             shutil.which("chromium"), shutil.which("chromium-browser"))
+                 if p and Path(p).is_file()), None)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def test_report_is_self_contained(small):
+    text = report_html(small, [Scenario((Disruption("TWN"),), title="Taiwan <cut>")])
+    assert text.count("<svg") == 1 and "Taiwan &lt;cut&gt;" in text
+    assert 'id="dependency-matrix"' in text and "Sources cited" in text
+    assert "<code>src</code>" in text  # the small dataset's one source is cited
+    # nothing is fetched: no scripts, stylesheets, images or frames from anywhere
+    assert not re.search(r"<(script|link|img|iframe)\b", text)
+    assert not re.search(r"""\bsrc\s*=\s*["']""", text)
+    assert "@import" not in text and "url(" not in text
+
+
+def test_cli_report(small_path, tmp_path):
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(cli, ["report", "--dataset", str(small_path), "--cut", "TWN",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    res = CliRunner().invoke(cli, ["report", "--dataset", str(small_path), "-o", str(out)])
+    assert res.exit_code == 2 and "--force" in res.output
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found at /usr/bin/chromium or on "
+                    "PATH (apt-get install chromium, or set SEMIGRAPH_CHROMIUM)")
+def test_report_in_headless_chromium(small_path, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install playwright)")
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(cli, ["report", "--dataset", str(small_path), "--cut", "TWN",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.resolve().as_uri(), wait_until="load")
+            svg = page.locator("#map-1 svg")
+            assert svg.count() == 1
+            box = svg.bounding_box()
+            assert box is not None and box["width"] > 100 and box["height"] > 50
+            assert "Legend" in svg.text_content()
+            assert page.locator("table.ranked tbody tr").count() >= 2
+            assert page.locator("#dependency-matrix tbody tr").count() == 1
+            assert "Car electronics" in page.locator("#dependency-matrix").inner_text()
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes().startswith(b"\x89PNG")
+        finally:
+            browser.close()
+    assert [u for u in requests if not u.startswith("file:")] == []
