@@ -64,6 +64,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force:
     path = Path(path)
     check_output(path, force=force)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -73,6 +74,12 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force:
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _plain(value):
