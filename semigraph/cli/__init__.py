@@ -21,6 +21,9 @@ COMMANDS = {
     "validate": "semigraph.cli.dataset:validate",
     "whatif": "semigraph.cli.whatif:whatif",
     "run": "semigraph.cli.whatif:run",
+    "spof": "semigraph.cli.findings:spof",
+    "concentration": "semigraph.cli.findings:concentration",
+    "stockpile": "semigraph.cli.findings:stockpile",
     "map": "semigraph.cli.render:map_command",
     "report": "semigraph.cli.render:report",
 }

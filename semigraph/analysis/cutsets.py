@@ -1,0 +1,422 @@
+"""Single points of failure and minimal cut sets: which units, cut together, sink a target.
+
+A *cut set* of a target component is a set of units (countries, firms, production sites or
+components) whose joint total loss drives the target's world availability below a threshold
+(DESIGN.md section 5). It is *minimal* when no proper subset does so. A cut set of order 1 is a
+single point of failure (SPOF).
+
+Columns of :func:`cut_sets` (one row per minimal cut set):
+
+==================  =========================================================================
+``target``          target component id
+``target_name``     its name
+``stage``           its value-chain stage
+``order``           number of units in the cut set
+``level``           kind of the units: country, firm, site or component
+``units``           the unit ids (sorted list)
+``availability``    target's availability when all the units stop supplying (0..1)
+``shortfall``       1 - availability
+``estimated``       the result rests on a supply share that is an estimate
+==================  =========================================================================
+
+Units at each level: ``country`` = every country where something is produced (site scope);
+``firm`` = every supplying firm; ``site`` = a firm's production in one country
+(``nexperia@CHN``), or a component's production in one country where only country-level data
+exist (``gallium@CHN``); ``component`` = the component itself (the target is not its own unit).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from semigraph.analysis.compiled import Compiled, compile_model
+from semigraph.analysis.propagation import _input_term, _made, unit_hits
+from semigraph.analysis.scenario import Disruption
+from semigraph.analysis.whatif import STAGE_ORDER
+from semigraph.errors import ScenarioError, UnknownUnitError
+
+__all__ = [
+    "COLUMNS",
+    "LEVELS",
+    "UnitSpace",
+    "batch_availability",
+    "cut_sets",
+    "downstream",
+    "is_cut",
+    "propagate_world",
+    "resolve_targets",
+    "unit_space",
+    "units_at_level",
+]
+
+LEVELS = ("country", "firm", "site", "component")
+#: Availabilities at or below this count as total loss (float rounding of shares summing to 1).
+ZERO = 1e-9
+CHUNK = 512
+
+COLUMNS = {
+    "target": "target component id",
+    "target_name": "target component name",
+    "stage": "target's value-chain stage",
+    "order": "number of units in the cut set",
+    "level": "kind of the units (country, firm, site, component)",
+    "units": "ids of the units cut together (sorted)",
+    "availability": "target's availability when all the units stop supplying (0..1)",
+    "shortfall": "1 - availability",
+    "estimated": "the result rests on a supply share that is an estimate",
+}
+
+
+def is_cut(availability, threshold: float):
+    """Whether an availability counts as below the threshold (0 = total loss)."""
+    a = np.asarray(availability)
+    return a <= ZERO if threshold <= 0 else a < threshold - ZERO  # 0.5 - 1e-16 is not below
+
+
+def units_at_level(model, level: str) -> list[str]:
+    """The units of one level that supply something, as :meth:`Model.resolve` accepts them."""
+    sup = model.supply
+    if level == "country":
+        return sorted(set(sup["site"]))
+    if level == "firm":
+        return sorted(set(sup.loc[sup["supplier_kind"] == "firm", "supplier"]))
+    if level == "site":
+        firm = sup["supplier_kind"] == "firm"
+        out = {f"{f}@{s}" for f, s in zip(sup.loc[firm, "supplier"], sup.loc[firm, "site"])}
+        out |= {f"{c}@{s}" for c, s in zip(sup.loc[~firm, "component"], sup.loc[~firm, "site"])}
+        return sorted(out)
+    if level == "component":
+        return sorted(model.components["id"])
+    raise ScenarioError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+
+
+def resolve_targets(model, targets: Iterable[str]) -> list[str]:
+    """Component ids named by ``targets``: component ids or ``stage:STAGE`` (all of a stage).
+
+    Order is kept (stage expansions downstream-first by stage order, then by id); duplicates
+    are dropped. Unknown ids raise :class:`UnknownUnitError` with a suggestion.
+    """
+    comps = model.components
+    out: list[str] = []
+    for text in targets:
+        kind, _, rest = text.partition(":")
+        if kind == "stage" and rest:
+            stages = set(comps["stage"])
+            if rest not in stages:
+                raise UnknownUnitError(f"unknown stage {rest!r}; stages: "
+                                       f"{', '.join(s for s in STAGE_ORDER if s in stages)}")
+            out += sorted(comps.loc[comps["stage"] == rest, "id"])
+            continue
+        unit = model.resolve(text)
+        if unit.kind != "component":
+            raise UnknownUnitError(f"target {text!r} is a {unit.kind}, not a component; name a "
+                                   "component (e.g. euv-scanner) or stage:STAGE")
+        out.append(unit.id)
+    return list(dict.fromkeys(out))
+
+
+@dataclass(eq=False)
+class UnitSpace:
+    """The units of one level and what each hits, as boolean arrays.
+
+    ``edge_hits`` (U, E): supply edges the unit stops; ``comp_hits`` (U, C): components cut
+    themselves; ``own`` (U, C): components whose own supply (or self) the unit hits;
+    ``reach`` (U, C): ``own`` and everything downstream of it (what the unit can affect).
+    """
+
+    level: str
+    units: list[str]
+    edge_hits: np.ndarray
+    comp_hits: np.ndarray
+    own: np.ndarray
+    reach: np.ndarray
+
+
+def unit_space(model, level: str, units: Sequence[str] | None = None) -> UnitSpace:
+    """Hit and reach arrays of the units of ``level`` (or of the given ``units``)."""
+    c = compile_model(model)
+    units = list(units) if units is not None else units_at_level(model, level)
+    n_u, n_e, n_c = len(units), c.n_edges, c.n_components
+    edge_hits = np.zeros((n_u, n_e), dtype=bool)
+    comp_hits = np.zeros((n_u, n_c), dtype=bool)
+    for k, u in enumerate(units):
+        mask, comp = unit_hits(model, c, Disruption(u))
+        edge_hits[k] = mask
+        if comp is not None:
+            comp_hits[k, comp] = True
+    own = comp_hits.copy()
+    for k in range(n_u):
+        own[k, c.e_comp[edge_hits[k] & (c.e_share > 0)]] = True
+    reach = (own.astype(np.float32) @ downstream(c).astype(np.float32)) > 0
+    return UnitSpace(level, units, edge_hits, comp_hits, own, reach)
+
+
+def downstream(c: Compiled) -> np.ndarray:
+    """(C, C) bool: ``[i, j]`` when component j is i or lies downstream of i (needs i)."""
+    down = np.eye(c.n_components, dtype=bool)
+    for ci in range(c.n_components):  # topological order: inputs come first
+        for _, members in c.groups[ci]:
+            down[:, ci] |= down[:, members].any(axis=1)
+    return down
+
+
+def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """World availability (C, B) from edge survival (E, B) and components' own factors
+    (C, B): DESIGN.md section 4 without destinations, scenarios as columns."""
+    b = survive.shape[1]
+    edge_class = np.zeros(c.n_edges, dtype=np.int64)
+    A = np.ones((1, c.n_components, b))
+    surv = survive[None]
+    for level in c.levels:
+        inputs = _input_term(level, A)
+        made = _made(level, inputs, surv[:, level.edges, :], edge_class, 0)
+        A[:, level.comps, :] = made * factor[None, level.comps, :]
+    np.clip(A, 0.0, 1.0, out=A)
+    return A[0]
+
+
+def batch_availability(model, space: UnitSpace, sets: np.ndarray,
+                       rows: np.ndarray | None = None) -> np.ndarray:
+    """World availability when each set of units (row of ``sets``, unit indices, -1 = none)
+    is cut in full: an array (len(rows) or C, len(sets)), in chunks of a few hundred."""
+    c = compile_model(model)
+    sets = np.asarray(sets, dtype=np.int64).reshape(len(sets), -1)
+    rows = np.arange(c.n_components) if rows is None else np.asarray(rows)
+    out = np.ones((len(rows), len(sets)))
+    pad_e = np.vstack([space.edge_hits, np.zeros((1, c.n_edges), dtype=bool)])
+    pad_c = np.vstack([space.comp_hits, np.zeros((1, c.n_components), dtype=bool)])
+    for start in range(0, len(sets), CHUNK):
+        chunk = sets[start:start + CHUNK]
+        hit_e = np.zeros((len(chunk), c.n_edges), dtype=bool)
+        hit_c = np.zeros((len(chunk), c.n_components), dtype=bool)
+        for j in range(chunk.shape[1]):
+            hit_e |= pad_e[chunk[:, j]]  # index -1 is the all-false pad row
+            hit_c |= pad_c[chunk[:, j]]
+        A = propagate_world(c, (~hit_e).T.astype(float), (~hit_c).T.astype(float))
+        out[:, start:start + len(chunk)] = A[rows]
+    return out
+
+
+def _multi_groups(c: Compiled) -> list[list[int]]:
+    return [m for gs in c.groups for _, m in gs if len(m) > 1]
+
+
+def _interactions(c: Compiled, space: UnitSpace) -> np.ndarray:
+    """(U, U) bool: units whose influences can combine other than by a plain minimum.
+
+    Two units interact when one hits the supply of a component the other can reach, or both
+    reach alternatives of one requirement group. Units that do not interact (directly or
+    through a chain of units of the set) are separable: see :func:`cut_sets`, Notes.
+    """
+    own = space.own.astype(np.float32)
+    reach = space.reach.astype(np.float32)
+    m = own @ reach.T
+    m = m + m.T
+    groups = _multi_groups(c)
+    if groups:
+        ga = np.stack([space.reach[:, g].any(axis=1) for g in groups], axis=1).astype(np.float32)
+        m += ga @ ga.T
+    return m > 0
+
+
+def _pairs_not_separable(c: Compiled, space: UnitSpace, pairs: np.ndarray) -> np.ndarray:
+    """(C, P) bool: for each pair (u, v), components where A(c | u, v) may fall below
+    min(A(c | u), A(c | v)). Where False, the pair's joint loss is exactly the worse single
+    one."""
+    ru = np.ascontiguousarray(space.reach[pairs[:, 0]].T)
+    rv = np.ascontiguousarray(space.reach[pairs[:, 1]].T)
+    own = np.ascontiguousarray((space.own[pairs[:, 0]] | space.own[pairs[:, 1]]).T)
+    both = ru & rv
+    ns = np.zeros_like(both)
+    for ci in range(c.n_components):  # topological order
+        if not both[ci].any():
+            continue
+        bad = own[ci].copy()
+        for _, members in c.groups[ci]:
+            if len(members) == 1:
+                bad |= ns[members[0]]
+            else:
+                inu, inv = ru[members], rv[members]
+                bad |= (inu | inv).all(axis=0) & inu.any(axis=0) & inv.any(axis=0)
+        ns[ci] = both[ci] & bad
+    return ns
+
+
+def _connected(units: tuple[int, ...], inter: np.ndarray) -> bool:
+    seen, todo = {units[0]}, [units[0]]
+    while todo:
+        u = todo.pop()
+        for v in units:
+            if v not in seen and inter[u, v]:
+                seen.add(v)
+                todo.append(v)
+    return len(seen) == len(units)
+
+
+def _search(model, space: UnitSpace, targets: list[int], threshold: float, order: int,
+            prune: bool) -> tuple[dict[int, dict[tuple[int, ...], float]], dict]:
+    """Minimal cut sets per target index: {target: {unit-index tuple: availability}}."""
+    c = compile_model(model)
+    n_u = len(space.units)
+    stats = {"evaluated": 0, "candidates": 0}
+    found: dict[int, dict[tuple[int, ...], float]] = {t: {} for t in targets}
+    relevant = {}
+    for t in targets:
+        rel = space.reach[:, t].copy() if prune else np.ones(n_u, dtype=bool)
+        rel &= ~space.comp_hits[:, t]  # the target is not its own unit
+        relevant[t] = np.flatnonzero(rel)
+    live = list(targets)
+    if prune:  # monotonicity: if cutting every relevant unit is not enough, nothing is
+        sets = np.full((len(targets), max(1, max(len(r) for r in relevant.values()))), -1)
+        for j, t in enumerate(targets):
+            sets[j, :len(relevant[t])] = relevant[t]
+        whole = batch_availability(model, space, sets, rows=np.array(targets))
+        stats["evaluated"] += len(targets)
+        live = [t for j, t in enumerate(targets) if is_cut(whole[j, j], threshold)]
+    inter = _interactions(c, space) if prune and order >= 3 else None
+    for k in range(1, order + 1):
+        needed: dict[tuple[int, ...], list[int]] = {}
+        if k == 2 and prune:
+            cand: dict[tuple[int, int], list[int]] = {}
+            for t in live:
+                free = [u for u in relevant[t] if (u,) not in found[t]]
+                for pair in itertools.combinations(free, 2):
+                    cand.setdefault(pair, []).append(t)
+            stats["candidates"] += sum(len(v) for v in cand.values())
+            if cand:
+                pairs = np.array(list(cand), dtype=np.int64)
+                coarse = _interactions(c, space)[pairs[:, 0], pairs[:, 1]]
+                pairs = pairs[coarse]
+                if len(pairs):
+                    ns = _pairs_not_separable(c, space, pairs)
+                    for p, pair in enumerate(map(tuple, pairs.tolist())):
+                        ts = [t for t in cand[pair] if ns[t, p]]
+                        if ts:
+                            needed[pair] = ts
+        else:
+            for t in live:
+                free = relevant[t] if k == 1 else [u for u in relevant[t]
+                                                   if (u,) not in found[t]]
+                for combo in itertools.combinations(free, k):
+                    stats["candidates"] += 1
+                    if k > 2 and any(sub in found[t] for r in range(2, k)
+                                     for sub in itertools.combinations(combo, r)):
+                        continue  # monotonicity: contains a smaller cut set
+                    if not prune and any(sub in found[t] for r in range(1, k)
+                                         for sub in itertools.combinations(combo, r)):
+                        continue
+                    if inter is not None and k > 2 and not _connected(combo, inter):
+                        continue  # separable: its loss is the worst of its parts' losses
+                    needed.setdefault(combo, []).append(t)
+        if not needed:
+            continue
+        sets = np.array(list(needed), dtype=np.int64).reshape(len(needed), k)
+        rows = np.array(sorted({t for ts in needed.values() for t in ts}))
+        row_of = {t: i for i, t in enumerate(rows.tolist())}
+        avail = batch_availability(model, space, sets, rows=rows)
+        stats["evaluated"] += len(sets)
+        for j, (combo, ts) in enumerate(needed.items()):
+            for t in ts:
+                a = float(avail[row_of[t], j])
+                if is_cut(a, threshold):
+                    found[t][combo] = a
+    return found, stats
+
+
+def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
+               target: int) -> bool:
+    hit = space.edge_hits[list(combo)].any(axis=0) & c.e_estimated
+    return bool(down[c.e_comp[hit], target].any())
+
+
+def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold: float = 0.5,
+             order: int = 1, prune: bool = True) -> pd.DataFrame:
+    """All minimal cut sets of up to ``order`` units of ``level`` for each target.
+
+    Parameters
+    ----------
+    model : Model
+    targets : sequence of str
+        Component ids or ``stage:STAGE`` (e.g. ``stage:end_use``).
+    level : {"country", "firm", "site", "component"}
+    threshold : float
+        A set is a cut set when the target's availability falls below this (0..1); 0 means
+        total loss (availability 0).
+    order : int
+        Largest cut-set size searched (1 = single points of failure).
+    prune : bool
+        Use the pruned search (default). ``False`` tries every combination of units, for
+        checking and benchmarks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per minimal cut set, columns :data:`COLUMNS`; ``attrs["no_cut_set"]`` lists
+        the targets with none up to ``order``, ``attrs["stats"]`` the search counts.
+
+    Notes
+    -----
+    Each unit is cut in full (severity 1, world view), so availability is monotone: adding a
+    unit never raises it. The search is exact up to ``order`` and prunes by:
+
+    1. the upstream cone: only units whose supply reaches the target can be in a cut set;
+    2. monotonicity: a target that survives the loss of every relevant unit at once has no
+       cut set; a set containing a cut set is never minimal, so it is not evaluated;
+    3. separability: if two units' influences meet only at components that need both (every
+       meeting point is a required input, never the same component's supply or two
+       alternatives of one requirement group), then ``A(t | u, v) = min(A(t | u), A(t | v))``
+       and the pair is a cut set only if one of the units already is. This is the dominator
+       argument of fault-tree modularisation applied to the Leontief min: the first
+       common dominator of their effects is an AND. Sets of three or more are split the same
+       way with a conservative interaction graph (units interact when one hits the supply of
+       a component the other reaches, or both reach alternatives of one group); a set whose
+       interaction graph is disconnected loses only what its worst part loses.
+
+    The remaining candidate sets are evaluated in batches of a few hundred scenarios with
+    the compiled propagation (DESIGN.md section 4).
+    """
+    if not 0 <= threshold <= 1:
+        raise ScenarioError(f"threshold must be in [0, 1], not {threshold}")
+    if order < 1:
+        raise ScenarioError(f"order must be at least 1, not {order}")
+    c = compile_model(model)
+    names = resolve_targets(model, targets)
+    space = unit_space(model, level)
+    tidx = [c.index[t] for t in names]
+    found, stats = _search(model, space, tidx, threshold, order, prune)
+    comps = model.components.set_index("id")
+    down = downstream(c)
+    rows = []
+    for t in names:
+        ti = c.index[t]
+        for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), kv[1],
+                                                                   [space.units[u]
+                                                                    for u in kv[0]])):
+            rows.append({
+                "target": t,
+                "target_name": comps.at[t, "name"],
+                "stage": comps.at[t, "stage"],
+                "order": len(combo),
+                "level": level,
+                "units": sorted(space.units[u] for u in combo),
+                "availability": a,
+                "shortfall": 1.0 - a,
+                "estimated": _estimated(c, space, down, combo, ti),
+            })
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["order"] = frame["order"].astype("int64")
+    frame["availability"] = frame["availability"].astype(float)
+    frame["shortfall"] = frame["shortfall"].astype(float)
+    frame["estimated"] = frame["estimated"].astype(bool)
+    frame.attrs["no_cut_set"] = [t for t in names if not found[c.index[t]]]
+    frame.attrs["targets"] = names
+    n = len(space.units)
+    brute = sum(math.comb(n, k) for k in range(1, order + 1))
+    frame.attrs["stats"] = {**stats, "units": n, "brute_force": brute}
+    return frame
