@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["TABLES", "Column", "columns", "iso3_codes", "key_columns"]
+__all__ = ["TABLES", "Column", "columns", "iso3_codes", "key_columns", "stages"]
 
 TABLES = ("countries", "firms", "components", "supply", "requires", "sources")
 
@@ -73,3 +73,8 @@ def iso3_codes() -> frozenset[str]:
     """The officially assigned ISO 3166-1 alpha-3 codes."""
     lines = _read("iso3166_alpha3.txt").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def stages() -> tuple[str, ...]:
+    """The value-chain stages in the order goods flow (materials first, end use last)."""
+    return next(c.values for c in columns("components") if c.name == "stage")

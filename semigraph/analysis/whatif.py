@@ -7,11 +7,11 @@ import pandas as pd
 
 from semigraph.analysis.propagation import Evaluation, evaluate
 from semigraph.analysis.scenario import Scenario
+from semigraph.schema import stages
 
 __all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "whatif"]
 
-STAGE_ORDER = ("end_use", "quantum", "photonics", "back_end", "front_end", "design",
-               "materials_equipment")
+STAGE_ORDER = tuple(reversed(stages()))  # end use first: the table leads with products
 
 #: Result columns, in order, with their meaning (documented in the README).
 COLUMNS = {

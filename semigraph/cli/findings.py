@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import click
 
-from semigraph.cli.options import FORMATS, dataset_option, load_model, output_options
-
-
-def _spof_output_options(func):
-    """``--format`` (the table formats and ``mef``), ``-o`` and ``--force``."""
-
-    @click.option("--format", "fmt", type=click.Choice((*FORMATS, "mef")), default=None,
-                  help="Output format; mef = Open-PSA fault tree (XML) of the total-loss "
-                       "problem. Default: from the -o file's suffix, else table.")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-                  default=None, help="Write to FILE (written only when the command succeeds).")
-    @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-    @functools.wraps(func)
-    def wrapper(*args, fmt, output, force, **kwargs):
-        from semigraph.io.write import check_output, format_for
-
-        check_output(output, force=force)
-        if fmt is None and output and output.lower().endswith(".xml"):
-            fmt = "mef"
-        return func(*args, fmt=format_for(output, fmt), output=output, force=force, **kwargs)
-
-    return wrapper
+from semigraph.cli.options import dataset_option, load_model, output_options
 
 
 @click.command()
@@ -47,7 +25,8 @@ def _spof_output_options(func):
 @click.option("--limit", type=click.IntRange(0), default=40, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option
-@_spof_output_options
+@output_options(extra=("mef",), suffixes={".xml": "mef"},
+                extra_help="; mef = Open-PSA fault tree (XML) of the total-loss problem")
 def spof(targets, level, threshold, order, limit, dataset, fmt, output, force) -> None:
     """Single points of failure and minimal cut sets of a component or stage.
 

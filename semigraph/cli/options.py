@@ -19,11 +19,20 @@ def dataset_option(func):
     )(func)
 
 
-def output_options(func):
-    """``--format``, ``-o/--output`` and ``--force`` for commands that print a table."""
+def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | None = None,
+                   extra_help: str = ""):
+    """``--format``, ``-o/--output`` and ``--force`` for commands that print a table.
 
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                  help="Output format. Default: from the -o file's suffix, else table.")
+    ``extra`` adds formats of the command's own (e.g. ``mef``), ``suffixes`` maps output-file
+    suffixes to them (e.g. ``{".xml": "mef"}``).
+    """
+    if func is None:
+        return functools.partial(output_options, extra=extra, suffixes=suffixes,
+                                 extra_help=extra_help)
+
+    @click.option("--format", "fmt", type=click.Choice((*FORMATS, *extra)), default=None,
+                  help="Output format" + extra_help + ". Default: from the -o file's suffix, "
+                       "else table.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
                   default=None, help="Write to FILE (written only when the command succeeds).")
     @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -32,6 +41,10 @@ def output_options(func):
         from semigraph.io.write import check_output, format_for
 
         check_output(output, force=force)
+        if fmt is None and output:
+            for suffix, own in (suffixes or {}).items():
+                if output.lower().endswith(suffix):
+                    fmt = own
         return func(*args, fmt=format_for(output, fmt), output=output, force=force, **kwargs)
 
     return wrapper

@@ -25,10 +25,10 @@ from semigraph.render.risk import (
 )
 
 __all__ = ["LEVELS", "MAX_NODES", "STAGES", "country_map", "risk_map"]
+from semigraph.schema import stages
 
 #: Stages in the order goods flow (left to right on the map).
-STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics", "quantum",
-          "end_use")
+STAGES = stages()
 STAGE_LABEL = {
     "materials_equipment": "Materials & equipment",
     "design": "Design",
