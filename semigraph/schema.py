@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["TABLES", "Column", "columns", "iso3_codes", "key_columns", "stages"]
+__all__ = ["OPTIONAL_TABLES", "TABLES", "Column", "columns", "iso3_codes", "key_columns", "stages"]
 
-TABLES = ("countries", "firms", "components", "supply", "requires", "sources")
+TABLES = ("countries", "firms", "components", "supply", "consumption", "requires", "sources")
+#: Tables a dataset may leave out (read as empty).
+OPTIONAL_TABLES = frozenset({"consumption"})
 
 
 @dataclass(frozen=True)

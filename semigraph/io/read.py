@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from semigraph.errors import DatasetError, Problem
-from semigraph.schema import TABLES
+from semigraph.schema import OPTIONAL_TABLES, TABLES
 
 __all__ = ["RawDataset", "RawTable", "read_folder"]
 
@@ -72,9 +72,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def read_folder(path: str | Path) -> RawDataset:
-    """Read the six tables of the dataset folder ``path``.
+    """Read the tables of the dataset folder ``path``.
 
-    Each table is ``NAME.csv`` or ``NAME.parquet``. A missing folder raises
+    Each table is ``NAME.csv`` or ``NAME.parquet``; optional tables (``consumption``) may be
+    missing. A missing folder raises
     :class:`DatasetError` at once; missing or unreadable tables are collected as problems.
     """
     folder = Path(path)
@@ -104,6 +105,8 @@ def read_folder(path: str | Path) -> RawDataset:
             continue
         file = csv_path if csv_path.is_file() else pq_path if pq_path.is_file() else None
         if file is None:
+            if name in OPTIONAL_TABLES:
+                continue
             data.problems.append(
                 Problem(f"{name}.csv", None, None, f"missing table: expected {name}.csv or "
                         f"{name}.parquet in {folder}")

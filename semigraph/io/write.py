@@ -194,14 +194,17 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
 
 
 def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
-    """Write a model's six tables (schema columns only) as a dataset folder."""
-    from semigraph.schema import TABLES, columns
+    """Write a model's tables (schema columns only) as a dataset folder; an empty optional
+    table is left out."""
+    from semigraph.schema import OPTIONAL_TABLES, TABLES, columns
 
     if format not in ("csv", "parquet"):
         raise OutputError(f"a dataset is written as csv or parquet, not {format!r}")
     folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         frame = model.tables[name][[c.name for c in columns(name)]]
+        if name in OPTIONAL_TABLES and frame.empty:
+            continue
         path = folder / f"{name}.{format}"
         if format == "csv":
             atomic_write(path, lambda fh, f=frame: fh.write(

@@ -57,6 +57,7 @@ class Model:
     firms: pd.DataFrame
     components: pd.DataFrame
     supply: pd.DataFrame
+    consumption: pd.DataFrame
     requires: pd.DataFrame
     sources: pd.DataFrame
     graph: nx.MultiDiGraph
@@ -65,7 +66,7 @@ class Model:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The six tables by name."""
+        """The tables by name."""
         return {t: getattr(self, t) for t in TABLES}
 
     @cached_property
@@ -175,7 +176,7 @@ class Model:
         raise UnknownUnitError(f"unknown {what} {rest!r}" + self._did_you_mean(rest, kinds))
 
     def to_folder(self, path: str | Path, *, format: str = "csv") -> Path:
-        """Write the six tables (schema columns only) to ``path`` as CSV or Parquet."""
+        """Write the tables (schema columns only) to ``path`` as CSV or Parquet."""
         from semigraph.io.write import write_dataset
 
         return write_dataset(self, Path(path), format=format)
@@ -198,8 +199,9 @@ def load(path: str | Path | None = None, *, strict: bool = False) -> Model:
     Parameters
     ----------
     path : str or Path, optional
-        A folder of the six tables as CSV or Parquet. ``None`` (default) loads the bundled
-        semiconductor dataset (or the folder named by ``SEMIGRAPH_DATASET``).
+        A folder of the tables as CSV or Parquet (``consumption`` is optional). ``None``
+        (default) loads the bundled semiconductor dataset (or the folder named by
+        ``SEMIGRAPH_DATASET``).
     strict : bool
         Treat warnings (e.g. shares summing slightly above 1) as errors.
 

@@ -262,6 +262,41 @@ class _Checker:
             self.add("supply", int(rows[0]), "share", f"shares of {comp} sum to "
                      f"{total:.3g} (rows {', '.join(map(str, rows))}){extra}", severity)
 
+    def check_consumption(self) -> None:
+        cons = self.typed["consumption"]
+        if cons.empty:
+            return
+        sums = cons.groupby("component", dropna=True)["share"].sum()
+        for comp, total in sums.items():
+            if total <= SHARE_WARNING:
+                continue
+            rows = cons.index[cons["component"] == comp]
+            severity = "error" if total > SHARE_ERROR else "warning"
+            self.add("consumption", int(rows[0]), "share", f"consumption shares of {comp} sum "
+                     f"to {total:.3g} (rows {', '.join(map(str, rows))}); they are shares of "
+                     "world consumption and cannot exceed 1", severity)
+
+    def check_capital(self) -> None:
+        comps = self.typed["components"]
+        for row, cid, share in zip(comps.index, comps["id"], comps["chain_share"]):
+            if share == 0:
+                self.add("components", row, "chain_share", f"chain_share of {cid} is 0: give the "
+                         "share the chain uses (above 0), or leave it empty for all of it")
+        renew = comps["renewal_days"].notna()
+        for row, cid, kind in zip(comps.index[renew], comps["id"][renew], comps["kind"][renew]):
+            if kind != "equipment":
+                self.add("components", row, "renewal_days", f"{cid} has renewal_days but is "
+                         f"kind {kind}; renewal_days makes a component capital equipment (an "
+                         "installed base), which only suits equipment", "warning")
+        missing = sorted(comps.loc[(comps["kind"] == "equipment") & ~renew, "id"].dropna())
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                               if len(missing) > 5 else "")
+            self.add("components", None, "renewal_days", f"{len(missing)} equipment "
+                     f"component(s) have no renewal_days ({shown}): they are treated as "
+                     "consumables, so a supply cut stops their users at once instead of "
+                     "eroding an installed base", "warning")
+
     def check_requires(self) -> None:
         req = self.typed["requires"]
         if req.empty:
@@ -299,6 +334,8 @@ class _Checker:
         self.check_references()
         self.check_blocs()
         self.check_supply()
+        self.check_consumption()
+        self.check_capital()
         self.check_requires()
         self.check_source_urls()
 
