@@ -61,9 +61,9 @@ def small_tables() -> dict[str, list[dict]]:
         {"id": "wafer", "name": "Wafer", "kind": "material", "stage": "materials_equipment",
          "stock_days": 10, "storable": "true", "source": "src"},
         {"id": "litho-a", "name": "Litho A", "kind": "equipment",
-         "stage": "materials_equipment"},
+         "stage": "materials_equipment", "renewal_days": 1000, "renewal_source": "src"},
         {"id": "litho-b", "name": "Litho B", "kind": "equipment",
-         "stage": "materials_equipment"},
+         "stage": "materials_equipment", "renewal_days": 1000, "renewal_source": "src"},
         {"id": "chip", "name": "Chip", "kind": "chip", "stage": "front_end"},
         {"id": "car", "name": "Car electronics", "kind": "end_product", "stage": "end_use"},
     ]
@@ -101,13 +101,18 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
                   for i, f in enumerate(firms)]
     n = draw(st.integers(1, max_components))
     comps = [f"c{i}" for i in range(n)]
-    t["components"] = [{"id": c, "name": f"Component {c}", "kind": "material",
-                        "stage": draw(st.sampled_from(["materials_equipment", "front_end",
-                                                       "end_use"])),
-                        "stock_days": draw(st.one_of(st.none(), st.integers(0, 40))),
-                        "ttr_days": draw(st.one_of(st.none(), st.integers(0, 120))),
-                        "storable": draw(st.sampled_from(["true", "false", ""])),
-                        "source": "src"} for c in comps]
+    t["components"] = []
+    for c in comps:
+        capital = draw(st.booleans()) and draw(st.booleans())
+        t["components"].append({
+            "id": c, "name": f"Component {c}", "kind": "equipment" if capital else "material",
+            "stage": draw(st.sampled_from(["materials_equipment", "front_end", "end_use"])),
+            "stock_days": draw(st.one_of(st.none(), st.integers(0, 40))),
+            "ttr_days": draw(st.one_of(st.none(), st.integers(0, 120))),
+            "storable": draw(st.sampled_from(["true", "false", ""])),
+            "chain_share": draw(st.one_of(st.none(), st.sampled_from([0.05, 0.3, 0.8]))),
+            "renewal_days": draw(st.sampled_from([3, 20, 200])) if capital else None,
+            "source": "src"})
     supply, seen = [], set()
     for c in comps:
         for _ in range(draw(st.integers(0, 3))):
@@ -125,6 +130,16 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
             supply.append({"component": c, "supplier": supplier, "site": site,
                            "share": share, "source": "src"})
     t["supply"] = supply
+    consumption = []
+    for c in comps:
+        left = 1.0
+        for country in draw(st.lists(st.sampled_from(COUNTRIES), max_size=2, unique=True)):
+            share = draw(st.sampled_from([0.1, 0.3, 0.6]))
+            if share <= left:
+                left -= share
+                consumption.append({"component": c, "country": country, "share": share,
+                                    "source": "src"})
+    t["consumption"] = consumption
     requires = []
     for j, c in enumerate(comps):
         if j == 0:

@@ -100,7 +100,12 @@ def test_whatif_json_fields(run, small_path):
     assert car["availability"] == pytest.approx(0.1) and car["shortfall"] == pytest.approx(0.9)
     assert car["stage"] == "end_use" and car["name"] == "Car electronics"
     assert car["time_to_survive_days"] == 44 and car["recovery_day"] == 200
-    assert car["bottleneck"] == "car <- chip <- wafer <- gallium <- CHN@CHN (90%)"
+    assert car["steady_state"] == pytest.approx(0.1) and car["availability_high"] == \
+        pytest.approx(0.1)
+    # 1 - 0.1 a day from day 44 (the wafer stock's last part) to day 199, in days of demand
+    assert car["lost_days"] == pytest.approx(0.5 + 0.9 * (199 - 44))
+    assert car["bottleneck"] == \
+        "car <- chip <- wafer <- gallium <- CHN@CHN (90%, export stop)"
     assert records["litho-a"]["availability"] == 1.0
 
 

@@ -37,6 +37,12 @@ class Level:
     weights: np.ndarray  # (len(comps), len(edges)): share / max(1, sum of shares)
     rest: np.ndarray  # unattributed share of each component
     has_supply: np.ndarray  # bool per component
+    edge_site: np.ndarray  # country index of each edge's site
+    in_cs: np.ndarray  # chain share of each entry of ``inputs``
+    cons: np.ndarray  # consumption rows of the level's components
+    cons_pos: np.ndarray  # position (in comps) of each consumption row's component
+    cons_w: np.ndarray  # (len(cons), len(edges)): weights of the row's component at its country
+    cons_scatter: np.ndarray  # (len(comps), len(cons)): 1 where the row is the component's
 
 
 @dataclass(eq=False)
@@ -54,8 +60,13 @@ class Compiled:
     e_source: np.ndarray
     rest: np.ndarray
     has_supply: np.ndarray
-    stock_days: np.ndarray  # 0 where unknown
+    stock_days: np.ndarray  # 0 where unknown, and for capital equipment
     ttr_days: np.ndarray  # inf where unknown
+    chain_share: np.ndarray  # 1 where unknown (the chain uses all of it)
+    renewal_days: np.ndarray  # nan for consumables
+    j_comp: np.ndarray  # consumption rows: component index
+    j_country: np.ndarray  # consumption rows: country index
+    j_share: np.ndarray  # consumption rows: share of world consumption
     levels: list[Level]
     groups: list[list[tuple[str | None, list[int]]]]  # per component: (group, input indices)
 
@@ -66,6 +77,11 @@ class Compiled:
     @property
     def n_edges(self) -> int:
         return len(self.e_comp)
+
+    @property
+    def capital(self) -> np.ndarray:
+        """Bool per component: capital equipment (it has ``renewal_days``)."""
+        return ~np.isnan(self.renewal_days)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -105,6 +121,14 @@ def _compile(model) -> Compiled:
     attrs = comps.set_index("id")
     stock = np.array([attrs.at[c, "stock_days"] for c in order], dtype=float)
     ttr = np.array([attrs.at[c, "ttr_days"] for c in order], dtype=float)
+    chain = np.array([attrs.at[c, "chain_share"] for c in order], dtype=float)
+    chain = np.where(np.isnan(chain), 1.0, chain)
+    renewal = np.array([attrs.at[c, "renewal_days"] for c in order], dtype=float)
+    stock = np.where(np.isnan(renewal), np.nan_to_num(stock, nan=0.0), 0.0)
+    cons = model.consumption.sort_values(["component", "country"])
+    j_comp = np.array([index[c] for c in cons["component"]], dtype=np.int64)
+    j_country = np.array([cidx[c] for c in cons["country"]], dtype=np.int64)
+    j_share = cons["share"].to_numpy(dtype=float)
 
     groups: list[list[tuple[str | None, list[int]]]] = [[] for _ in order]
     by_comp: dict[int, dict] = {}
@@ -133,13 +157,23 @@ def _compile(model) -> Compiled:
         edge_pos = np.array([pos_of[int(e_comp[e])] for e in edges], dtype=np.int64)
         weights = np.zeros((len(ids), len(edges)))
         weights[edge_pos, np.arange(len(edges))] = e_share[edges] / norm[e_comp[edges]]
+        rows = np.flatnonzero(np.isin(j_comp, ids))
+        cons_pos = np.array([pos_of[int(j_comp[j])] for j in rows], dtype=np.int64)
+        cons_w = np.zeros((len(rows), len(edges)))
+        for r, j in enumerate(rows):
+            match = (e_comp[edges] == j_comp[j]) & (e_site[edges] == j_country[j])
+            cons_w[r, match] = weights[cons_pos[r], match]
+        cons_scatter = np.zeros((len(ids), len(rows)))
+        cons_scatter[cons_pos, np.arange(len(rows))] = 1.0
+        inputs_arr = np.array(inputs, dtype=np.int64)
         levels.append(Level(
-            comps=ids, req_pos=np.array(req_pos, dtype=np.int64),
-            inputs=np.array(inputs, dtype=np.int64),
+            comps=ids, req_pos=np.array(req_pos, dtype=np.int64), inputs=inputs_arr,
             group_starts=np.array(group_starts, dtype=np.int64),
             comp_group_starts=np.array(comp_group_starts, dtype=np.int64),
             edges=edges, edge_pos=edge_pos, weights=weights, rest=rest[ids],
-            has_supply=has_supply[ids]))
+            has_supply=has_supply[ids], edge_site=e_site[edges],
+            in_cs=chain[inputs_arr] if len(inputs_arr) else np.ones(0), cons=rows,
+            cons_pos=cons_pos, cons_w=cons_w, cons_scatter=cons_scatter))
 
     return Compiled(
         components=tuple(order), index=index, countries=countries, country_index=cidx,
@@ -147,5 +181,6 @@ def _compile(model) -> Compiled:
         e_supplier=sup["supplier"].to_numpy(dtype=object), e_share=e_share,
         e_estimated=sup["share_estimated"].to_numpy(dtype=bool),
         e_source=sup["source"].to_numpy(dtype=object), rest=rest, has_supply=has_supply,
-        stock_days=np.nan_to_num(stock, nan=0.0), ttr_days=np.where(np.isnan(ttr), np.inf, ttr),
+        stock_days=stock, ttr_days=np.where(np.isnan(ttr), np.inf, ttr), chain_share=chain,
+        renewal_days=renewal, j_comp=j_comp, j_country=j_country, j_share=j_share,
         levels=levels, groups=groups)

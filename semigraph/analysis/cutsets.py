@@ -36,8 +36,17 @@ import numpy as np
 import pandas as pd
 
 from semigraph.analysis.compiled import Compiled, compile_model
-from semigraph.analysis.propagation import _input_term, _made, unit_hits
-from semigraph.analysis.scenario import Disruption
+from semigraph.analysis.propagation import (
+    ROW,
+    _Epoch,
+    _inputs,
+    _made,
+    _Run,
+    evaluate_resolved,
+    resolve,
+    unit_hits,
+)
+from semigraph.analysis.scenario import DEFAULT_HORIZON, Disruption, Scenario
 from semigraph.analysis.whatif import STAGE_ORDER
 from semigraph.errors import ScenarioError, UnknownUnitError
 
@@ -167,18 +176,21 @@ def downstream(c: Compiled) -> np.ndarray:
 
 
 def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """World availability (C, B) from edge survival (E, B) and components' own factors
-    (C, B): DESIGN.md section 4 without destinations, scenarios as columns."""
+    """Static world availability (C, B) from edge survival (E, B) and components' own factors
+    (C, B): the steady state of DESIGN.md section 4 for outages, scenarios as columns."""
     b = survive.shape[1]
-    edge_class = np.zeros(c.n_edges, dtype=np.int64)
+    nc = len(c.countries)
+    ep = _Epoch(survive=survive[None], stopped=np.zeros((1, c.n_edges, b), dtype=bool),
+                keep_e=np.ones((1, c.n_edges, b)), keep_x=np.ones((1, nc, b)),
+                in_x=np.zeros((1, nc, b), dtype=bool), factor=factor[None], any_stop=False)
+    run = _Run(c, b, np.zeros(b, dtype=bool), np.zeros((c.n_edges, b), dtype=np.int64),
+               np.arange(b))
     A = np.ones((1, c.n_components, b))
-    surv = survive[None]
     for level in c.levels:
-        inputs = _input_term(level, A)
-        made = _made(level, inputs, surv[:, level.edges, :], edge_class, 0)
-        A[:, level.comps, :] = made * factor[None, level.comps, :]
+        made = _made(run, level, _inputs(run, level, A), ep, None)
+        A[:, level.comps, :] = made * ep.factor[:, level.comps, :]
     np.clip(A, 0.0, 1.0, out=A)
-    return A[0]
+    return A[ROW]
 
 
 def batch_availability(model, space: UnitSpace, sets: np.ndarray,
@@ -329,6 +341,62 @@ def _search(model, space: UnitSpace, targets: list[int], threshold: float, order
     return found, stats
 
 
+def _headline(model, space: UnitSpace, resolved: list, sets: list[tuple[int, ...]],
+              rows: np.ndarray, horizon: int, *, timeline: bool) -> np.ndarray:
+    """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
+    when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
+    out = np.ones((len(rows), len(sets)))
+    for start in range(0, len(sets), CHUNK):
+        chunk = sets[start:start + CHUNK]
+        scenarios = tuple(Scenario(tuple(resolved[u].disruption for u in combo),
+                                   horizon=horizon) for combo in chunk)
+        batch = [[resolved[u] for u in combo] for combo in chunk]
+        ev = evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=False)
+        out[:, start:start + len(chunk)] = ev.availability[rows]
+    return out
+
+
+def _search_headline(model, space: UnitSpace, targets: list[int], threshold: float,
+                     order: int, horizon: int) -> tuple[dict, dict]:
+    """Minimal cut sets on the headline measure (DESIGN.md 4.1): the lowest day within the
+    horizon. The static bound is never above it, so a set whose static bound stays above the
+    threshold is no cut set and is not simulated."""
+    c = compile_model(model)
+    resolved = [resolve(model, c, Disruption(u)) for u in space.units]
+    stats = {"evaluated": 0, "candidates": 0, "simulated": 0}
+    found: dict[int, dict[tuple[int, ...], float]] = {t: {} for t in targets}
+    relevant = {t: np.flatnonzero(space.reach[:, t] & ~space.comp_hits[:, t]) for t in targets}
+    for k in range(1, order + 1):
+        needed: dict[tuple[int, ...], list[int]] = {}
+        for t in targets:
+            for combo in itertools.combinations(relevant[t].tolist(), k):
+                stats["candidates"] += 1
+                if k > 1 and any(sub in found[t] for r in range(1, k)
+                                 for sub in itertools.combinations(combo, r)):
+                    continue  # monotonicity: contains a smaller cut set
+                needed.setdefault(combo, []).append(t)
+        if not needed:
+            continue
+        sets = list(needed)
+        rows = np.array(sorted({t for ts in needed.values() for t in ts}))
+        row_of = {t: i for i, t in enumerate(rows.tolist())}
+        static = _headline(model, space, resolved, sets, rows, horizon, timeline=False)
+        stats["evaluated"] += len(sets)
+        keep = [j for j, combo in enumerate(sets)
+                if any(is_cut(static[row_of[t], j], threshold) for t in needed[combo])]
+        if not keep:
+            continue
+        head = _headline(model, space, resolved, [sets[j] for j in keep], rows, horizon,
+                         timeline=True)
+        stats["simulated"] += len(keep)
+        for col, j in enumerate(keep):
+            for t in needed[sets[j]]:
+                a = float(head[row_of[t], col])
+                if is_cut(a, threshold):
+                    found[t][sets[j]] = a
+    return found, stats
+
+
 def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
                target: int) -> bool:
     hit = space.edge_hits[list(combo)].any(axis=0) & c.e_estimated
@@ -336,7 +404,8 @@ def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int
 
 
 def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold: float = 0.5,
-             order: int = 1, prune: bool = True) -> pd.DataFrame:
+             order: int = 1, prune: bool = True, measure: str = "headline",
+             horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
     """All minimal cut sets of up to ``order`` units of ``level`` for each target.
 
     Parameters
@@ -352,7 +421,15 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
         Largest cut-set size searched (1 = single points of failure).
     prune : bool
         Use the pruned search (default). ``False`` tries every combination of units, for
-        checking and benchmarks.
+        checking and benchmarks (static measure only).
+    measure : {"headline", "steady"}
+        ``headline`` (default): the lowest daily availability within ``horizon`` of the
+        day-by-day simulation (DESIGN.md 4.1), each unit disrupted in its default mode
+        (countries stop exports, seen from the rest of the world; firms, sites and
+        components fail for everyone). ``steady``: the static bound with every unit lost for
+        everyone (no stocks, no restoration), the structural view.
+    horizon : int
+        Days simulated for the headline measure.
 
     Returns
     -------
@@ -362,8 +439,10 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
 
     Notes
     -----
-    Each unit is cut in full (severity 1, world view), so availability is monotone: adding a
-    unit never raises it. The search is exact up to ``order`` and prunes by:
+    Each unit is cut in full (severity 1), so availability is monotone: adding a unit never
+    raises it. The headline search is exact up to ``order``: it keeps the sets that contain
+    no smaller cut set and whose static bound falls below the threshold (the static bound is
+    never above the headline), and simulates those. The steady search prunes by:
 
     1. the upstream cone: only units whose supply reaches the target can be in a cut set;
     2. monotonicity: a target that survives the loss of every relevant unit at once has no
@@ -389,7 +468,12 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     names = resolve_targets(model, targets)
     space = unit_space(model, level)
     tidx = [c.index[t] for t in names]
-    found, stats = _search(model, space, tidx, threshold, order, prune)
+    if measure == "headline":
+        found, stats = _search_headline(model, space, tidx, threshold, order, horizon)
+    elif measure == "steady":
+        found, stats = _search(model, space, tidx, threshold, order, prune)
+    else:
+        raise ScenarioError(f"measure must be 'headline' or 'steady', not {measure!r}")
     comps = model.components.set_index("id")
     down = downstream(c)
     rows = []
@@ -419,4 +503,6 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     n = len(space.units)
     brute = sum(math.comb(n, k) for k in range(1, order + 1))
     frame.attrs["stats"] = {**stats, "units": n, "brute_force": brute}
+    frame.attrs["measure"] = measure
+    frame.attrs["horizon"] = horizon
     return frame

@@ -1,25 +1,40 @@
-"""Availability under scenarios: the propagation of DESIGN.md section 4, in batch.
+"""Availability under scenarios: DESIGN.md section 4, in batch, on the compiled arrays.
 
 Notes
 -----
-For each component ``c`` in topological order of ``feeds`` and each consumer class ``k``::
+Consumers are grouped into *classes* per scenario: two countries that every disruption
+treats alike (inside the same destination lists, inside or outside the same stopping
+countries) see the same availability, so a scenario costs a handful of classes, not a pass per
+country. Class 0 of every scenario is the rest of the world (ROW): the consumers outside every
+stopping country and every destination list. Arrays are ``(classes, components, columns)``;
+a column is one scenario under one allocation bound (the lower bound first, then the upper).
 
-    I_k(c) = min over requirement groups of (max over the group's inputs of A_k(i))
-    A_k(c) = sum_e w(e) * survive_k(e) * I_site(e)(c) + rest(c) * I_ROW(c)
-    A_k(c) *= 1 - severity of a disruption of c itself that applies to k
+For each component ``c`` of a topological level, class ``k`` and day ``t`` (DESIGN.md 4.1-4.4)::
 
-with ``w(e) = share(e) / max(1, sum of shares)`` and ``rest(c) = max(0, 1 - sum of shares)``.
-Consumers are grouped into classes by the destination lists they belong to: two countries in
-the same lists see the same availability, so export bans cost a few classes, not a pass per
-country. With no destination lists there is one class and ``A = S * I``, the world formula.
-A component without supply rows is taken to be made by the consumer itself (its inputs are
-judged from the consumer's class); in the world view this is the design's ``S(c) = 1``.
+    I_k(c)   = min over requirement groups of (max over the group's inputs of x_k(i))
+               (upper bound: each input enters as min(1, x / chain_share))
+    own_k(c) = sum over open edges of w(e) * survive_k(e) * I_site(e)(c) + rest(c) * I_ROW(c)
+    net_k(c) = sum over stopped edges of keep(e) * w(e) * survive_k(e) * I_x(c)
+               + per consumption row of a stopping x: keep_x max(0, P_x - C_x)
+                 - max(0, C_x - P_x) - (what the sum above counted for x)
+    made_k   = clamp((own + net) / (1 - sum of C_x over stopping x), 0, 1) * own factor
+
+The stopped supply of a country x is taken as the consumer sees it (``survive_k``, so an
+export ban to the consumer still applies to it; DESIGN.md writes ``survive_x``, which differs
+only when a ban and an export stop hit the same supply, and would let the stop lift the ban).
+An edge is *stopped* for class k when an active export stop that applies to k (k outside the
+stopping countries) hits it; every other disruption (an outage, an export ban to listed
+destinations) scales ``survive_k``. Stocks cover the gap between made and demand until they
+run out; capital equipment enters its users as an installed base that moves towards the
+deliveries by ``1 / renewal_days`` a day; lost supply of ``c`` returns at ``ttr_days(c)`` or when
+its disruption ends. The static bound (all disruptions active, nothing restored, no stocks,
+the installed base renewed at the reduced rate) is ``steady_state``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,10 +42,15 @@ from semigraph.analysis.compiled import Compiled, Level, compile_model
 from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.errors import ScenarioError
 
-__all__ = ["Evaluation", "Timeline", "evaluate", "unit_hits"]
+__all__ = ["ROW", "SHORT", "Evaluation", "Resolved", "evaluate", "evaluate_resolved", "resolve",
+           "unit_hits"]
 
 #: Availabilities within this distance of 1 count as full supply (float rounding of shares).
 EPS = 1e-12
+#: Delivered supply below this counts as short (DESIGN.md 4.1).
+SHORT = 0.99
+#: Class index of the rest of the world in every scenario.
+ROW = 0
 
 
 def unit_hits(model, compiled: Compiled, disruption: Disruption) -> tuple[np.ndarray, int | None]:
@@ -59,102 +79,302 @@ def unit_hits(model, compiled: Compiled, disruption: Disruption) -> tuple[np.nda
     return mask, None
 
 
-@dataclass(eq=False)
-class Timeline:
-    """Day-by-day results per class, component and scenario (arrays ``(K, C, B)``).
+@dataclass(frozen=True, eq=False)
+class Resolved:
+    """A disruption with what it hits and how (``kind``: outage, ban or stop)."""
 
-    ``first_short``: first day delivered < 1 (time to survive), -1 if never;
-    ``recovered``: first later day delivered is 1 again, -1 if not within the horizon;
-    ``max_shortfall``: the deepest shortfall; ``short_days``: days with a shortfall.
+    disruption: Disruption
+    kind: str
+    edges: np.ndarray  # bool per supply edge
+    component: int | None  # a component cut itself
+    keep: float  # 1 - severity
+    dest: frozenset = frozenset()  # a ban's destination countries
+    stopping: frozenset = frozenset()  # a stop's producing countries
+    until: float = np.inf  # active while t < until
+
+    @property
+    def mode(self) -> str:
+        return "outage" if self.kind == "outage" else "export"
+
+
+def resolve(model, compiled: Compiled, d: Disruption) -> Resolved:
+    """What a disruption hits, with its mode settled (DESIGN.md 4.3).
+
+    Countries and blocs default to ``export``, everything else to ``outage``; a disruption with
+    destinations is an export ban to them.
     """
+    unit = model.resolve(d.unit)
+    edges, comp = unit_hits(model, compiled, d)
+    mode = d.mode or ("export" if unit.kind in ("country", "bloc") else "outage")
+    until = np.inf if d.duration_days is None else float(d.duration_days)
+    keep = 1.0 - d.severity
+    if d.to:
+        dest = frozenset(c for r in d.to for c in model.members(r))
+        return Resolved(d, "ban", edges, comp, keep, dest=dest, until=until)
+    if mode == "outage":
+        return Resolved(d, "outage", edges, comp, keep, until=until)
+    if comp is not None:
+        raise ScenarioError(f"{d.unit} is a component: cutting it is an outage (mode export "
+                            "applies to countries, blocs, firms, sites and supply rows)")
+    if unit.kind in ("country", "bloc"):
+        stopping = frozenset(model.members(unit.id))
+    else:
+        stopping = frozenset(compiled.countries[i] for i in set(compiled.e_site[edges]))
+    return Resolved(d, "stop", edges, None, keep, stopping=stopping, until=until)
 
-    horizon: int
-    first_short: np.ndarray
-    recovered: np.ndarray
-    max_shortfall: np.ndarray
-    short_days: np.ndarray
-    series: np.ndarray | None  # (horizon + 1, K, C, B) when asked for
+
+def _applies(r: Resolved, country: str | None) -> bool:
+    """Whether a disruption reaches a consumer (``None`` = the rest of the world)."""
+    if r.kind == "ban":
+        return country is not None and country in r.dest
+    if r.kind == "stop":
+        return country is None or country not in r.stopping
+    return True
 
 
 @dataclass(eq=False)
-class Evaluation:
-    """Availability of every component under a batch of scenarios."""
+class _Classes:
+    """Consumer classes of every scenario of a batch."""
 
-    compiled: Compiled
-    scenarios: tuple[Scenario, ...]
-    country_class: np.ndarray  # class of each country
-    row_class: int
-    A: np.ndarray  # (K, C, B)
-    survive: np.ndarray  # (K, E, B)
-    factor: np.ndarray  # (K, C, B)
-    perspectives: tuple[tuple[str, ...], ...]  # member countries seen from, per scenario
-    timeline: Timeline | None = None
-
-    def classes_of(self, b: int) -> np.ndarray:
-        """Classes of the perspective's member countries of scenario ``b``."""
-        members = self.perspectives[b]
-        if not members:
-            return np.array([self.row_class])
-        return np.array(sorted({int(self.country_class[self.compiled.country_index[m]])
-                                for m in members}))
-
-    def availability(self, b: int = 0) -> np.ndarray:
-        """Availability of each component from scenario ``b``'s perspective.
-
-        A bloc sees its weakest member's availability.
-        """
-        return self.A[self.classes_of(b), :, b].min(axis=0)
-
-    def availability_matrix(self) -> np.ndarray:
-        """(C, B): availability of each component under each scenario, each seen from its own
-        perspective."""
-        return np.stack([self.availability(b) for b in range(len(self.scenarios))], axis=1)
+    n: int  # classes (the largest number in any scenario)
+    country_class: np.ndarray  # (countries, B) class of each country per scenario
+    applies: list[list[np.ndarray]]  # per scenario, per disruption: bool per class
 
 
-def _classes(model, compiled: Compiled, scenarios: Sequence[Scenario]):
-    """Group countries by the destination lists they belong to."""
-    lists = sorted({frozenset(c for r in d.to for c in model.members(r))
-                    for s in scenarios for d in s.disruptions if d.to}, key=sorted)
-    signature = [tuple(c in lst for lst in lists) for c in compiled.countries]
-    row_sig = tuple(False for _ in lists)
-    sigs = [row_sig, *sorted(set(signature) - {row_sig})]
-    sig_index = {s: i for i, s in enumerate(sigs)}
-    country_class = np.array([sig_index[s] for s in signature], dtype=np.int64)
-    return lists, sigs, country_class
+def _classes(c: Compiled, batch: list[list[Resolved]]) -> _Classes:
+    per = []
+    zeros = np.zeros(len(c.countries), dtype=np.int64)
+    for resolved in batch:
+        varying = [r for r in resolved if r.kind != "outage"]
+        if not varying:  # everyone alike: one class
+            per.append(([()], zeros, varying))
+            continue
+        row_sig = tuple(_applies(r, None) for r in varying)
+        sigs = {ctry: tuple(_applies(r, ctry) for r in varying) for ctry in c.countries}
+        order = [row_sig, *sorted(set(sigs.values()) - {row_sig})]
+        pos = {s: k for k, s in enumerate(order)}
+        per.append((order, np.array([pos[sigs[x]] for x in c.countries], dtype=np.int64),
+                    varying))
+    k = max((len(o) for o, _, _ in per), default=1)
+    country_class = (np.stack([cc for _, cc, _ in per], axis=1) if per
+                     else np.zeros((len(c.countries), 0), dtype=np.int64))
+    applies = []
+    for (order, _, varying), resolved in zip(per, batch):
+        rows = []
+        for r in resolved:
+            if r.kind == "outage":
+                rows.append(np.ones(k, dtype=bool))
+                continue
+            i = varying.index(r)
+            col = np.array([s[i] for s in order] + [order[0][i]] * (k - len(order)))
+            rows.append(col)
+        applies.append(rows)
+    return _Classes(k, country_class, applies)
 
 
-def _default_perspective(model, scenario: Scenario) -> tuple[str, ...]:
-    if scenario.perspective:
-        return model.members(scenario.perspective)
-    to = sorted({c for d in scenario.disruptions for r in d.to for c in model.members(r)})
-    return tuple(to)  # an export ban is seen from its destinations unless told otherwise
+@dataclass(eq=False)
+class _Epoch:
+    """The disruptions active over a span of days, as arrays (columns = scenarios)."""
+
+    survive: np.ndarray  # (K, E, B) outages and bans that reach the class
+    stopped: np.ndarray  # (K, E, B) bool: hit by an export stop that applies to the class
+    keep_e: np.ndarray  # (K, E, B) what the stops leave of each stopped edge's exports
+    keep_x: np.ndarray  # (K, countries, B) what a stopping country still exports
+    in_x: np.ndarray  # (K, countries, B) bool: country stops exports to the class
+    factor: np.ndarray  # (K, C, B) components cut themselves
+    any_stop: bool
 
 
-def _input_term(level: Level, values: np.ndarray) -> np.ndarray:
-    """min over groups of max over alternatives, for the level's components: (K, nL, B)."""
-    k, _, b = values.shape
-    out = np.ones((k, len(level.comps), b))
+def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
+    k, e, n, nc, b = cls.n, c.n_edges, c.n_components, len(c.countries), len(batch)
+    survive = np.ones((k, e, b))
+    stopped = np.zeros((k, e, b), dtype=bool)
+    keep_e = np.ones((k, e, b))
+    keep_x = np.ones((k, nc, b))
+    in_x = np.zeros((k, nc, b), dtype=bool)
+    factor = np.ones((k, n, b))
+    for j, resolved in enumerate(batch):
+        for r, applies in zip(resolved, cls.applies[j]):
+            if not active(r):
+                continue
+            ks = np.flatnonzero(applies)
+            if r.component is not None:
+                factor[ks, r.component, j] *= r.keep
+            elif r.kind == "stop":
+                xs = [c.country_index[x] for x in sorted(r.stopping)]
+                stopped[np.ix_(ks, r.edges, [j])] = True
+                keep_e[np.ix_(ks, r.edges, [j])] *= r.keep
+                keep_x[np.ix_(ks, xs, [j])] *= r.keep
+                in_x[np.ix_(ks, xs, [j])] = True
+            else:
+                survive[np.ix_(ks, r.edges, [j])] *= r.keep
+    return _Epoch(survive, stopped, keep_e, keep_x, in_x, factor,
+                  bool(stopped.any()))
+
+
+def _tile(a: np.ndarray, times: int) -> np.ndarray:
+    return a if times == 1 else np.concatenate([a] * times, axis=-1)
+
+
+def _tile_epoch(ep: _Epoch, times: int) -> _Epoch:
+    return _Epoch(*(_tile(getattr(ep, f), times) for f in
+                    ("survive", "stopped", "keep_e", "keep_x", "in_x",
+                     "factor")),
+                  any_stop=ep.any_stop)
+
+
+@dataclass(eq=False)
+class _Run:
+    """Everything one pass over the levels needs."""
+
+    c: Compiled
+    n_cols: int
+    high: np.ndarray  # bool per column: the upper allocation bound
+    site_class: np.ndarray  # (E, N) class of each edge's site per column
+    cols: np.ndarray  # arange(N)
+
+
+def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
+    """I_k(c) of the level's components: min over groups of max over alternatives."""
+    k, _, n = x.shape
+    out = np.ones((k, len(level.comps), n))
     if level.inputs.size:
-        g = np.maximum.reduceat(values[:, level.inputs, :], level.group_starts, axis=1)
+        vals = x[:, level.inputs, :]
+        if run.high.any() and (level.in_cs < 1.0).any():
+            scaled = np.minimum(1.0, vals / level.in_cs[None, :, None])
+            vals = np.where(run.high[None, None, :], scaled, vals)
+        g = np.maximum.reduceat(vals, level.group_starts, axis=1)
         out[:, level.req_pos, :] = np.minimum.reduceat(g, level.comp_group_starts, axis=1)
     return out
 
 
-def _made(level: Level, inputs: np.ndarray, survive: np.ndarray, country_class_of_edge,
-          row_class: int) -> np.ndarray:
-    """Supply of the level's components, before their own disruption factor: (K, nL, B)."""
+def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
+          back: np.ndarray | None) -> np.ndarray:
+    """Supply of the level's components before their own cut factor: (K, nL, N).
+
+    ``back`` (bool per component of the level, or None) marks components whose lost supply
+    has returned: no disruption touches their own supply.
+    """
     out = inputs.copy()  # no supply rows: made by the consumer itself
+    if not level.edges.size:
+        return out
+    edges = level.edges
+    at_site = inputs[run.site_class[edges], level.edge_pos[:, None], run.cols[None, :]]
+    surv = ep.survive[:, edges, :]
+    stopped = ep.stopped[:, edges, :] if ep.any_stop else None
+    if back is not None and back.any():
+        back_e = back[level.edge_pos][None, :, None]
+        surv = np.where(back_e, 1.0, surv)
+        if stopped is not None:
+            stopped = stopped & ~back_e
+    open_ = surv * at_site[None] if stopped is None else np.where(stopped, 0.0,
+                                                                   surv * at_site[None])
+    value = np.einsum("ce,ken->kcn", level.weights, open_)
+    value += level.rest[None, :, None] * inputs[ROW][None]
+    if stopped is not None and stopped.any():
+        pool = np.where(stopped, surv * at_site[None], 0.0)
+        kept = ep.keep_e[:, edges, :] * pool  # what the stops leave of each edge's exports
+        value += np.einsum("ce,ken->kcn", level.weights, kept)
+    else:
+        pool = kept = None
+    if ep.any_stop and level.cons.size:  # a stopping country serves its own consumers first
+        x = run.c.j_country[level.cons]
+        active = ep.in_x[:, x, :]
+        if back is not None:
+            active = active & ~back[level.cons_pos][None, :, None]
+        need = run.c.j_share[level.cons][None, :, None]
+        if pool is None:
+            produced = linear = 0.0
+        else:
+            produced = np.einsum("je,ken->kjn", level.cons_w, pool)
+            linear = np.einsum("je,ken->kjn", level.cons_w, kept)
+        kx = ep.keep_x[:, x, :]
+        fix = (kx * np.maximum(0.0, produced - need) - np.maximum(0.0, need - produced)
+               - linear)
+        value += np.einsum("cj,kjn->kcn", level.cons_scatter, np.where(active, fix, 0.0))
+        demand = 1.0 - np.einsum("cj,kjn->kcn", level.cons_scatter,
+                                 np.where(active, need, 0.0))
+        value = np.where(demand > EPS, value / np.maximum(demand, EPS), 1.0)
+    np.clip(value, 0.0, 1.0, out=value)
     sup = level.has_supply
-    if level.edges.size:
-        at_site = inputs[country_class_of_edge[level.edges], level.edge_pos, :]  # (nE, B)
-        part = np.einsum("ce,keb->kcb", level.weights, survive * at_site[None])
-        part += level.rest[None, :, None] * inputs[row_class][None]
-        out[:, sup, :] = part[:, sup, :]
+    out[:, sup, :] = value[:, sup, :]
     return out
 
 
-def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool = False,
-             series: bool = False) -> Evaluation:
+@dataclass(eq=False)
+class Evaluation:
+    """Availability of every component under a batch of scenarios.
+
+    Arrays are ``(components, scenarios)`` and seen from each scenario's perspective (a bloc:
+    its weakest member each day), except where said otherwise. Day-valued arrays hold -1 for
+    "never".
+
+    Attributes
+    ----------
+    availability, availability_high : lowest delivered supply within the horizon, under
+        proportional rationing and with the chain served first (DESIGN.md 4.2).
+    steady_state : the static bound of DESIGN.md section 4 (stocks gone, nothing restored).
+    world : ``availability`` for the rest of the world (class 0).
+    time_to_survive : first day delivered < 0.99; recovery: first later day >= 0.99 again.
+    lost_days : sum over days of 1 - delivered (lower bound).
+    worst_day, worst_class : the day and consumer class of the lowest delivered (lower bound).
+    series, inputs_series : delivered and what consumers get (installed base for capital
+        equipment), ``(days, classes, components, columns)``, when asked for.
+    """
+
+    compiled: Compiled
+    scenarios: tuple[Scenario, ...]
+    resolved: list[list[Resolved]]
+    horizon: int
+    n_classes: int
+    country_class: np.ndarray  # (countries, B)
+    perspective_classes: np.ndarray  # (K, B) bool
+    perspectives: tuple[tuple[str, ...], ...]  # member countries seen from, () = ROW
+    steady: np.ndarray  # (K, C, B) static bound per class
+    steady_state: np.ndarray
+    availability: np.ndarray
+    availability_high: np.ndarray
+    world: np.ndarray
+    world_high: np.ndarray
+    time_to_survive: np.ndarray
+    recovery: np.ndarray
+    lost_days: np.ndarray
+    worst_day: np.ndarray
+    worst_class: np.ndarray
+    epochs: list[tuple[int, _Epoch]] = field(default_factory=list)
+    series: np.ndarray | None = None
+    inputs_series: np.ndarray | None = None
+
+    def epoch_at(self, t: int) -> _Epoch:
+        """The active disruptions on day ``t`` (lower-bound columns)."""
+        current = self.epochs[0][1]
+        for start, ep in self.epochs:
+            if start <= t:
+                current = ep
+        return current
+
+
+def _perspective(model, scenario: Scenario) -> tuple[str, ...]:
+    return model.members(scenario.perspective) if scenario.perspective else ()
+
+
+def _affected(c: Compiled, epochs: list[_Epoch]) -> np.ndarray:
+    """Components whose supply any disruption can touch, and everything downstream."""
+    hit = np.zeros(c.n_components, dtype=bool)
+    for ep in epochs:
+        edges = (ep.survive < 1.0).any(axis=(0, 2)) | ep.stopped.any(axis=(0, 2))
+        hit[c.e_comp[edges]] = True
+        hit |= (ep.factor < 1.0).any(axis=(0, 2))
+        if ep.any_stop and len(c.j_comp):
+            hit[c.j_comp[ep.in_x[:, c.j_country, :].any(axis=(0, 2))]] = True
+    for ci in range(c.n_components):  # topological order
+        if not hit[ci] and any(hit[m].any() for _, m in c.groups[ci]):
+            hit[ci] = True
+    return hit
+
+
+def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool = True,
+             bounds: bool = True, series: bool = False) -> Evaluation:
     """Availability of every component under each scenario (scenarios as columns).
 
     Parameters
@@ -162,86 +382,148 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     model : Model
     scenarios : Scenario or sequence of Scenario
     timeline : bool
-        Also run the day-by-day simulation over each scenario's horizon (the longest one
-        in the batch).
+        Run the day-by-day simulation of DESIGN.md 4.1 over the longest horizon of the batch
+        (default). ``False`` computes only ``steady_state`` (the other fields then equal it).
+    bounds : bool
+        Also run the upper allocation bound (DESIGN.md 4.2); ``False`` sets it to the lower.
     series : bool
-        Keep the daily ``delivered`` values (memory: horizon x classes x components x
-        scenarios).
+        Keep the daily values of every class (memory: days x classes x components x columns).
     """
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios]
     scenarios = tuple(scenarios)
     c = compile_model(model)
-    lists, sigs, country_class = _classes(model, c, scenarios)
-    k, n, e, b = len(sigs), c.n_components, c.n_edges, len(scenarios)
-    survive = np.ones((k, e, b))
-    factor = np.ones((k, n, b))
-    for j, scen in enumerate(scenarios):
-        for d in scen.disruptions:
-            mask, comp = unit_hits(model, c, d)
-            keep = 1.0 - d.severity
-            if d.to:
-                dest = frozenset(x for r in d.to for x in model.members(r))
-                li = lists.index(dest)
-                applies = np.array([s[li] for s in sigs])
-            else:
-                applies = np.ones(k, dtype=bool)
-            if comp is not None:
-                factor[applies, comp, j] *= keep
-            else:
-                survive[np.ix_(applies, mask, [j])] *= keep
-    edge_class = country_class[c.e_site]
-    row = 0
-    A = np.ones((k, n, b))
+    batch = [[resolve(model, c, d) for d in s.disruptions] for s in scenarios]
+    return evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=bounds,
+                             series=series)
+
+
+def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[Resolved]], *,
+                      timeline: bool = True, bounds: bool = True,
+                      series: bool = False) -> Evaluation:
+    """:func:`evaluate` with the disruptions already resolved (one list per scenario), for
+    searches that cut the same units in many combinations."""
+    c = compile_model(model)
+    cls = _classes(c, batch)
+    b = len(scenarios)
+    horizon = max((s.horizon for s in scenarios), default=0) if timeline else 0
+    perspectives = tuple(_perspective(model, s) for s in scenarios)
+    pmask = np.zeros((cls.n, b), dtype=bool)
+    for j, members in enumerate(perspectives):
+        if members:
+            pmask[[cls.country_class[c.country_index[m], j] for m in members], j] = True
+        else:
+            pmask[ROW, j] = True
+
+    starts = sorted({0} | {int(np.ceil(r.until)) for rs in batch for r in rs
+                           if np.isfinite(r.until) and r.until <= horizon})
+    epochs = [(s, _epoch(c, cls, batch, lambda r, s=s: s < r.until)) for s in starts]
+    static = _epoch(c, cls, batch, lambda r: True)
+    affected = _affected(c, [static])
+
+    run1 = _Run(c, b, np.zeros(b, dtype=bool), cls.country_class[c.e_site], np.arange(b))
+    steady = np.ones((cls.n, c.n_components, b))
     for level in c.levels:
-        inputs = _input_term(level, A)
-        made = _made(level, inputs, survive[:, level.edges, :], edge_class, row)
-        A[:, level.comps, :] = made * factor[:, level.comps, :]
-    np.clip(A, 0.0, 1.0, out=A)
-    A[A > 1.0 - EPS] = 1.0
-    ev = Evaluation(compiled=c, scenarios=scenarios, country_class=country_class, row_class=row,
-                    A=A, survive=survive, factor=factor,
-                    perspectives=tuple(_default_perspective(model, s) for s in scenarios))
+        if not affected[level.comps].any():
+            continue
+        made = _made(run1, level, _inputs(run1, level, steady), static, None)
+        steady[:, level.comps, :] = np.clip(made * static.factor[:, level.comps, :], 0.0, 1.0)
+    steady[steady > 1.0 - EPS] = 1.0
+    steady_p = _persp_min(steady, pmask)
+
+    ev = Evaluation(
+        compiled=c, scenarios=scenarios, resolved=batch, horizon=horizon, n_classes=cls.n,
+        country_class=cls.country_class, perspective_classes=pmask,
+        perspectives=perspectives, steady=steady, steady_state=steady_p,
+        availability=steady_p, availability_high=steady_p, world=steady[ROW],
+        world_high=steady[ROW], time_to_survive=np.full(steady_p.shape, -1, dtype=np.int64),
+        recovery=np.full(steady_p.shape, -1, dtype=np.int64), lost_days=1.0 - steady_p,
+        worst_day=np.zeros(steady_p.shape, dtype=np.int64),
+        worst_class=np.zeros(steady_p.shape, dtype=np.int64), epochs=epochs)
     if timeline:
-        ev.timeline = _simulate(c, ev, max(s.horizon for s in scenarios), series)
+        _simulate(ev, c, cls, epochs, affected, pmask, bounds, series)
     return ev
 
 
-def _simulate(c: Compiled, ev: Evaluation, horizon: int, keep_series: bool) -> Timeline:
-    """Day-by-day simulation of DESIGN.md section 4 ("Time")."""
-    k, n, b = ev.A.shape
-    edge_class = ev.country_class[c.e_site]
-    delivered = np.ones((k, n, b))
-    stock = np.broadcast_to(c.stock_days[None, :, None], (k, n, b)).copy()
-    first_short = np.full((k, n, b), -1, dtype=np.int64)
-    recovered = np.full((k, n, b), -1, dtype=np.int64)
-    max_short = np.zeros((k, n, b))
-    short_days = np.zeros((k, n, b), dtype=np.int64)
-    series = np.empty((horizon + 1, k, n, b)) if keep_series else None
+def _persp_min(values: np.ndarray, pmask: np.ndarray) -> np.ndarray:
+    """(K, C, N) -> (C, N): the weakest perspective class per component and column."""
+    return np.where(pmask[:, None, :], values, np.inf).min(axis=0)
+
+
+def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmask,
+              bounds: bool, keep_series: bool) -> None:
+    """The day-by-day simulation of DESIGN.md 4.1, both bounds as columns."""
+    b = len(ev.scenarios)
+    times = 2 if bounds else 1
+    n = b * times
+    run = _Run(c, n, np.arange(n) >= b, _tile(cls.country_class[c.e_site], times),
+               np.arange(n))
+    eps = [(s, _tile_epoch(ep, times)) for s, ep in epochs]
+    pm = _tile(pmask, times)
+    k = cls.n
+    shape = (k, c.n_components, n)
+    delivered = np.ones(shape)
+    seen = np.ones(shape)  # what consumers get: delivered, or the installed base
+    stock = np.broadcast_to(c.stock_days[None, :, None], shape).copy()
+    capital = c.capital
+    renew = np.where(capital, c.renewal_days, 1.0)[None, :, None]
+    short_days = SHORT
+    low = np.ones((c.n_components, n))
+    first = np.full((c.n_components, n), -1, dtype=np.int64)
+    rec = np.full((c.n_components, n), -1, dtype=np.int64)
+    lost = np.zeros((c.n_components, n))
+    wday = np.zeros((c.n_components, n), dtype=np.int64)
+    wclass = np.zeros((c.n_components, n), dtype=np.int64)
+    world_low = np.ones((c.n_components, n))
+    horizon = ev.horizon
+    series = np.ones((horizon + 1, *shape)) if keep_series else None
+    seen_series = np.ones((horizon + 1, *shape)) if keep_series else None
+    live = [lv for lv in c.levels if affected[lv.comps].any()]
+    ep_i = 0
     for t in range(horizon + 1):
-        for level in c.levels:
+        while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
+            ep_i += 1
+        ep = eps[ep_i][1]
+        for level in live:
             comps = level.comps
-            back = t >= c.ttr_days[comps]  # lost supply has returned
-            surv = ev.survive[:, level.edges, :]
-            if level.edges.size:
-                surv = np.where(back[level.edge_pos][None, :, None], 1.0, surv)
-            inputs = _input_term(level, delivered)
-            made = _made(level, inputs, surv, edge_class, ev.row_class)
-            made *= np.where(back[None, :, None], 1.0, ev.factor[:, comps, :])
-            np.clip(made, 0.0, 1.0, out=made)
+            back = t >= c.ttr_days[comps]
+            made = _made(run, level, _inputs(run, level, seen), ep, back)
+            made *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
             have = stock[:, comps, :]
             d = np.minimum(1.0, made + have)
             stock[:, comps, :] = have - (d - made)
             d[d > 1.0 - EPS] = 1.0
             delivered[:, comps, :] = d
-        short = delivered < 1.0
-        new_short = short & (first_short < 0)
-        first_short[new_short] = t
-        back_now = ~short & (first_short >= 0) & (recovered < 0)
-        recovered[back_now] = t
-        np.maximum(max_short, 1.0 - delivered, out=max_short)
-        short_days += short
-        if series is not None:
+            cap = capital[comps]
+            seen[:, comps, :] = np.where(cap[None, :, None], seen[:, comps, :], d)
+        if keep_series:
             series[t] = delivered
-    return Timeline(horizon=horizon, first_short=first_short, recovered=recovered,
-                    max_shortfall=max_short, short_days=short_days, series=series)
+            seen_series[t] = seen
+        if capital.any():  # the installed base moves towards the deliveries
+            base = seen + (delivered - seen) / renew
+            seen = np.where(capital[None, :, None], base, seen)
+            seen[seen > 1.0 - EPS] = 1.0
+        dp = np.where(pm[:, None, :], delivered, np.inf)
+        cls_min = dp.argmin(axis=0)
+        day = np.take_along_axis(dp, cls_min[None], axis=0)[0]
+        worse = day < low - EPS
+        wday[worse] = t
+        wclass[worse] = cls_min[worse]
+        np.minimum(low, day, out=low)
+        short = day < short_days
+        first[short & (first < 0)] = t
+        rec[~short & (first >= 0) & (rec < 0)] = t
+        lost += 1.0 - day
+        np.minimum(world_low, delivered[ROW], out=world_low)
+    ev.availability = low[:, :b]
+    ev.availability_high = low[:, b:] if bounds else low[:, :b]
+    ev.world = world_low[:, :b]
+    ev.world_high = world_low[:, b:] if bounds else world_low[:, :b]
+    ev.time_to_survive = first[:, :b]
+    ev.recovery = rec[:, :b]
+    ev.lost_days = lost[:, :b]
+    ev.worst_day = wday[:, :b]
+    ev.worst_class = wclass[:, :b]
+    if keep_series:
+        ev.series = series
+        ev.inputs_series = seen_series

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from semigraph.errors import ScenarioError
 
-__all__ = ["DEFAULT_HORIZON", "Disruption", "Scenario", "read_scenario"]
+__all__ = ["DEFAULT_HORIZON", "MODES", "Disruption", "Observation", "Scenario", "read_scenario"]
 
 DEFAULT_HORIZON = 365
 SCOPES = ("site", "control")
+MODES = ("export", "outage")
 #: What a scenario's [[output]] tables may ask `semigraph run` to write.
 OUTPUT_KINDS_BY_COMMAND = ("whatif",)
 
@@ -36,12 +37,22 @@ class Disruption:
         supply of firms the country controls, wherever produced.
     to : tuple of str
         Destinations (countries or blocs) of an export ban; empty means everyone.
+    mode : {"export", "outage"} or None
+        ``export`` stops the unit's supply to consumers outside the producing countries (its
+        own consumers keep it); ``outage`` loses it for everyone. ``None`` (default): export
+        for a country or bloc, outage for firms, sites, supply rows and components
+        (DESIGN.md 4.3). A disruption with ``to`` is an export ban to those destinations.
+    duration_days : float or None
+        The disruption is active while day ``t < duration_days`` (a licence regime lifted,
+        exemptions granted); ``None`` means for the whole horizon.
     """
 
     unit: str
     severity: float = 1.0
     scope: str = "site"
     to: tuple[str, ...] = ()
+    mode: str | None = None
+    duration_days: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.severity, (int, float)) or isinstance(self.severity, bool) \
@@ -51,6 +62,17 @@ class Disruption:
         if self.scope not in SCOPES:
             raise ScenarioError(f"scope of {self.unit} must be 'site' or 'control', "
                                 f"not {self.scope!r}")
+        if self.mode is not None and self.mode not in MODES:
+            raise ScenarioError(f"mode of {self.unit} must be 'export' or 'outage', "
+                                f"not {self.mode!r}")
+        if self.mode == "outage" and self.to:
+            raise ScenarioError(f"{self.unit}: a disruption with destinations (to) is an export "
+                                "ban; mode 'outage' loses supply for everyone, drop one of them")
+        d = self.duration_days
+        if d is not None and (not isinstance(d, (int, float)) or isinstance(d, bool)
+                              or not math.isfinite(d) or d < 0):
+            raise ScenarioError(f"duration_days of {self.unit} must be a number of days >= 0, "
+                                f"not {d!r}")
         object.__setattr__(self, "to", tuple(self.to))
 
     def __str__(self) -> str:
@@ -59,9 +81,30 @@ class Disruption:
             text += f" ×{self.severity:g}"
         if self.scope != "site":
             text += f" (scope {self.scope})"
+        if self.mode:
+            text += f" ({self.mode})"
         if self.to:
             text += " to " + "+".join(self.to)
+        if self.duration_days is not None:
+            text += f" for {self.duration_days:g} days"
         return text
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What history showed for one component under a scenario (for ``semigraph backtest``).
+
+    ``availability`` is the observed range of the lowest availability within the horizon;
+    ``days_to_impact`` the observed range of the first day of shortfall, ``None`` when no
+    shortfall was observed.
+    """
+
+    component: str
+    availability: tuple[float, float]
+    source: str
+    days_to_impact: tuple[float, float] | None = None
+    perspective: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +117,7 @@ class Scenario:
     title: str = ""
     description: str = ""
     outputs: tuple[dict, ...] = field(default=(), compare=False)
+    observed: tuple[Observation, ...] = field(default=(), compare=False)
     path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -92,8 +136,10 @@ class Scenario:
 
 
 _TOP_KEYS = {"title", "description", "perspective", "horizon", "disruption", "output",
-             "notes"}
-_DISRUPTION_KEYS = {"unit", "severity", "scope", "to", "note"}
+             "notes", "observed"}
+_DISRUPTION_KEYS = {"unit", "severity", "scope", "to", "note", "mode", "duration_days"}
+_OBSERVED_KEYS = {"component", "perspective", "availability", "days_to_impact", "source",
+                  "note"}
 _OUTPUT_KEYS = {"format", "path", "kind"}
 
 
@@ -129,11 +175,21 @@ def read_scenario(path: str | Path) -> Scenario:
         severity = 1.0             # optional, default 1
         scope = "site"             # optional: site | control
         to = ["EU27"]              # optional: export ban to these destinations
+        mode = "export"            # optional: export | outage (default by unit kind)
+        duration_days = 90         # optional: the disruption ends after this many days
         note = "..."               # optional
 
         [[output]]                 # optional: files `semigraph run` writes
         path = "taiwan.csv"        # relative to the current folder
         kind = "whatif"            # what to write (whatif, the default)
+
+        [[observed]]               # optional: what history showed (semigraph backtest)
+        component = "motor-vehicle"
+        perspective = "JPN"        # optional: default the scenario's perspective
+        availability = [0.5, 0.7]  # observed range of the lowest availability
+        days_to_impact = [20, 40]  # observed first day of shortfall; leave out if none
+        source = "jama-2011"       # a source id of the dataset
+        note = "..."
 
     Unknown keys are rejected with a suggestion, so a typo never passes silently.
     """
@@ -159,7 +215,8 @@ def read_scenario(path: str | Path) -> Scenario:
         try:
             disruptions.append(Disruption(
                 unit=d["unit"], severity=d.get("severity", 1.0), scope=d.get("scope", "site"),
-                to=_as_list(f"{where}, to", d.get("to", []))))
+                to=_as_list(f"{where}, to", d.get("to", [])), mode=d.get("mode"),
+                duration_days=d.get("duration_days")))
         except ScenarioError as exc:
             raise ScenarioError(f"{where}: {exc}") from None
     outputs = []
@@ -172,6 +229,8 @@ def read_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"{where}: kind must be one of "
                                 f"{', '.join(OUTPUT_KINDS_BY_COMMAND)}")
         outputs.append(dict(o))
+    observed = tuple(_observation(f"{path}: observed {i}", o)
+                     for i, o in enumerate(_tables(path, data, "observed"), start=1))
     for key in ("title", "description", "perspective"):
         if key in data and not isinstance(data[key], str):
             raise ScenarioError(f"{path}: {key} must be a string")
@@ -179,6 +238,41 @@ def read_scenario(path: str | Path) -> Scenario:
         return Scenario(
             disruptions=tuple(disruptions), perspective=data.get("perspective"),
             horizon=data.get("horizon", DEFAULT_HORIZON), title=data.get("title", path.stem),
-            description=data.get("description", "").strip(), outputs=tuple(outputs), path=path)
+            description=data.get("description", "").strip(), outputs=tuple(outputs),
+            observed=observed, path=path)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
+
+
+def _tables(path: Path, data: dict, key: str) -> list[dict]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ScenarioError(f"{path}: {key} must be written as [[{key}]] tables")
+    return raw
+
+
+def _range(where: str, value, low: float, high: float | None) -> tuple[float, float]:
+    ok = (isinstance(value, list) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    if not ok or not low <= value[0] <= value[1] or (high is not None and value[1] > high):
+        top = f"{high:g}" if high is not None else "any"
+        raise ScenarioError(f"{where}: expected a range [low, high] with {low:g} <= low <= "
+                            f"high <= {top}, not {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _observation(where: str, o: dict) -> Observation:
+    _check_keys(where, o, _OBSERVED_KEYS)
+    for key in ("component", "source", "availability"):
+        if key not in o:
+            raise ScenarioError(f"{where}: needs {key}")
+    for key in ("component", "source", "perspective", "note"):
+        if key in o and not isinstance(o[key], str):
+            raise ScenarioError(f"{where}: {key} must be a string")
+    days = o.get("days_to_impact")
+    return Observation(
+        component=o["component"], source=o["source"], perspective=o.get("perspective"),
+        availability=_range(f"{where}, availability", o["availability"], 0.0, 1.0),
+        days_to_impact=None if days is None else _range(f"{where}, days_to_impact", days, 0.0,
+                                                        None),
+        note=o.get("note", "").strip())

@@ -50,14 +50,16 @@ COLUMNS = ["rank", "component", "name", "stage", "score", "product_loss", "produ
            "cost_eur", "estimated"]
 
 METHOD = (
-    "Method: each scenario is propagated day by day (stocks drawn down, lost supply back "
-    "after ttr_days). A candidate is a storable component, not itself an end-use product, "
-    "whose ttr_days exceeds its stock cover, that runs short in some scenario and whose "
+    "Method: each scenario is simulated day by day (stocks drawn down, installed equipment "
+    "eroding slowly, lost supply back after ttr_days). A candidate is a storable component, "
+    "not capital equipment nor itself an end-use product, whose ttr_days exceeds its stock "
+    "cover, that runs short in some scenario and whose "
     "shortfall alone (the candidate at its scenario availability, all else normal) makes "
     "end-use products short. Score = product loss (sum of those products' shortfall) x "
     "exposed days (from stock-out to full supply, capped at the horizon), in the worst "
-    "scenario. Extra stock = the cumulative shortfall of the worst scenario in days of "
-    "demand; cost = extra days / 365 x demand_per_year x unit_value_eur."
+    "scenario. Extra stock = the supply it loses in its worst case (lost days, the sum of "
+    "daily shortfalls over the horizon), in days of demand; cost = extra days / 365 x "
+    "demand_per_year x unit_value_eur."
 )
 
 
@@ -106,25 +108,21 @@ def stockpile(model, scenarios: Sequence[Scenario] | None = None, *,
 
 
 def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame:
-    ev = evaluate(model, scenarios, timeline=True, series=True)
-    c, tl = ev.compiled, ev.timeline
+    ev = evaluate(model, scenarios, bounds=False)
+    c = ev.compiled
     down = downstream(c)
     stage = np.array([comps.at[x, "stage"] for x in c.components])
     end_use = stage == "end_use"
     storable = np.array([_num(comps.at[x, "storable"]) == 1.0 for x in c.components])
-    eligible = storable & ~end_use & (c.ttr_days > c.stock_days)
-    idx = np.arange(c.n_components)
+    eligible = storable & ~end_use & (c.ttr_days > c.stock_days) & ~c.capital
     cases = []  # (scenario, candidate, availability, first short day, exposed days, extra)
     for b, scen in enumerate(scenarios):
-        classes = ev.classes_of(b)
-        a = ev.availability(b)
-        k_of = classes[np.argmin(ev.A[classes, :, b], axis=0)]
-        first = tl.first_short[k_of, idx, b]
-        rec = tl.recovered[k_of, idx, b]
+        first = ev.time_to_survive[:, b]
+        rec = ev.recovery[:, b]
         for i in np.flatnonzero(eligible & (first >= 0) & (down[:, end_use].any(axis=1))):
             back = int(rec[i]) if rec[i] >= 0 else scen.horizon
-            extra = float((1.0 - tl.series[:scen.horizon + 1, k_of[i], i, b]).sum())
-            cases.append((b, int(i), float(a[i]), int(first[i]), back - int(first[i]), extra))
+            cases.append((b, int(i), float(ev.availability[i, b]), int(first[i]),
+                          back - int(first[i]), float(ev.lost_days[i, b])))
     # what the candidate's shortfall alone does downstream: cut it to its scenario availability
     factor = np.ones((c.n_components, len(cases)))
     for col, (_, i, a_i, *_rest) in enumerate(cases):
@@ -146,7 +144,11 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
             entry.update(score=score, loss=product_loss, worst=label, availability=a_i,
                          products=[c.components[j] for j in hurt], first=first,
                          exposed=exposed)
-    hit = (ev.survive < 1.0).any(axis=(0, 2)) & c.e_estimated
+    hit = np.zeros(c.n_edges, dtype=bool)
+    for resolved in ev.resolved:
+        for r in resolved:
+            hit |= r.edges
+    hit &= c.e_estimated
     estimated_from = c.e_comp[hit]
     rows = []
     for i, e in best.items():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.propagation import Evaluation, evaluate
+from semigraph.analysis.propagation import EPS, Evaluation, evaluate
 from semigraph.analysis.scenario import Scenario
 from semigraph.schema import stages
 
-__all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "whatif"]
+__all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "perspective_label", "whatif"]
 
 STAGE_ORDER = tuple(reversed(stages()))  # end use first: the table leads with products
 
@@ -18,137 +18,217 @@ COLUMNS = {
     "component": "component id",
     "name": "component name",
     "stage": "value-chain stage",
-    "availability": "fraction of normal supply still available (0..1), from the perspective",
+    "availability": "lowest daily supply within the horizon, as a fraction of normal (0..1), "
+                    "every user of an input rationed alike (lower bound)",
+    "availability_high": "the same with the chain served before other industries' uses of "
+                         "each input (upper bound, chain_share)",
+    "steady_state": "supply if never restored: stocks used up, installed base renewed at the "
+                    "reduced rate (the static bound)",
     "shortfall": "1 - availability",
-    "world_availability": "availability for consumers outside every destination list",
+    "world_availability": "availability for the rest of the world (consumers outside every "
+                          "stopping country and destination list)",
     "estimated": "the figure rests on a supply share that is an estimate (unknown share split)",
     "stock_days": "consumers' normal stock, days",
     "ttr_days": "time to restore lost supply, days (empty: unknown, no recovery in horizon)",
-    "time_to_survive_days": "first day delivered supply falls short (empty: never in horizon)",
-    "recovery_day": "first later day supply is full again (the horizon if not within it)",
-    "recovered": "supply is full again within the horizon",
+    "time_to_survive_days": "first day delivered supply falls below 99% (empty: never)",
+    "recovery_day": "first later day supply is at 99% again (the horizon if not within it)",
+    "recovered": "supply is back within the horizon",
+    "lost_days": "supply lost over the horizon, in days of normal demand (sum of daily "
+                 "shortfalls, lower bound)",
     "exposed_days": "recovery_day - time_to_survive_days",
-    "max_shortfall": "deepest daily shortfall within the horizon",
-    "exposed": "supply falls short before it is restored (recovery after stocks run out)",
-    "bottleneck": "chain of inputs that sets the availability, ending in the cut supply",
+    "exposed": "supply falls short before it is restored",
+    "bottleneck": "chain of inputs that sets the lowest day, ending in the cut supply",
+    "bounds_note": "why the upper bound is higher: the shared input the chain would be served "
+                   "first from",
     "sources": "sources of the figures on the bottleneck chain",
 }
 
 
-def _estimated_upstream(model, ev: Evaluation, b: int) -> np.ndarray:
+def perspective_label(model, ev: Evaluation, b: int = 0) -> str:
+    """The perspective of scenario ``b`` in words, for headers."""
+    scenario = ev.scenarios[b]
+    if scenario.perspective:
+        return scenario.perspective
+    stopping = sorted({x for r in ev.resolved[b] for x in r.stopping if r.kind == "stop"})
+    dest = sorted({x for r in ev.resolved[b] for x in r.dest if r.kind == "ban"})
+    if not stopping and not dest:
+        return "world"
+    outside = ", ".join(_regions(model, stopping + dest))
+    return f"rest of the world (consumers outside {outside})"
+
+
+def _regions(model, countries: list[str]) -> list[str]:
+    """Countries, with whole blocs named by the bloc."""
+    left, out = set(countries), []
+    for bloc, members in model.blocs.items():
+        if len(members) > 1 and set(members) <= left:
+            out.append(bloc)
+            left -= set(members)
+    return out + sorted(left)
+
+
+def _estimated_upstream(ev: Evaluation, b: int) -> np.ndarray:
     """Components whose loss rests on a hit supply edge with an estimated share."""
     c = ev.compiled
-    hit = (ev.survive[:, :, b] < 1.0).any(axis=0) & c.e_estimated
+    hit = np.zeros(c.n_edges, dtype=bool)
+    for r in ev.resolved[b]:
+        hit |= r.edges
+    hit &= c.e_estimated
     est = np.zeros(c.n_components, dtype=bool)
     est[c.e_comp[hit]] = True
     for i in range(c.n_components):  # topological order: inputs come first
-        for _, members in c.groups[i]:
-            if est[members].any():
-                est[i] = True
-                break
+        if any(est[members].any() for _, members in c.groups[i]):
+            est[i] = True
     return est
 
 
-def bottleneck(model, ev: Evaluation, b: int, component: str,
-               req_sources: dict | None = None) -> tuple[str, list[str]]:
-    """The path of inputs that sets ``component``'s availability, and its sources.
+def _supply_left(ev: Evaluation, i: int, k: int, b: int, t: int) -> tuple[float, list[int]]:
+    """Share of component ``i``'s own supply left on day ``t`` for class ``k`` with every input
+    available, and the hit supply edges."""
+    c = ev.compiled
+    if t >= c.ttr_days[i]:
+        return 1.0, []
+    ep = ev.epoch_at(t)
+    edges = np.flatnonzero(c.e_comp == i)
+    if not len(edges):
+        return 1.0, []
+    norm = max(1.0, float(c.e_share[edges].sum()))
+    left, hit = c.rest[i], []
+    for e in edges:
+        if ep.stopped[k, e, b]:
+            kept = ep.keep_e[k, e, b] * ep.survive[k, e, b]
+        else:
+            kept = ep.survive[k, e, b]
+        left += c.e_share[e] / norm * kept
+        if kept < 1.0:
+            hit.append(int(e))
+    return float(left), hit
 
-    From the component, follow the requirement group with the lowest availability (and in it
-    the best alternative, which is the one that serves) until a component whose own supply
-    or own disruption explains the loss; there, name the hit supply rows.
+
+def _describe_edges(ev: Evaluation, edges: list[int], k: int, b: int, t: int) -> str:
+    c = ev.compiled
+    ep = ev.epoch_at(t)
+    hit = sorted(edges, key=lambda e: -c.e_share[e])
+    parts = []
+    for e in hit[:3]:
+        how = "export stop" if ep.stopped[k, e, b] else "cut"
+        parts.append(f"{c.e_supplier[e]}@{c.countries[c.e_site[e]]} "
+                     f"({c.e_share[e]:.0%}, {how})")
+    return " + ".join(parts) + (f" + {len(hit) - 3} more" if len(hit) > 3 else "")
+
+
+def bottleneck(model, ev: Evaluation, b: int, component: str,
+               req_sources: dict | None = None) -> tuple[str, list[str], list[int]]:
+    """The path of inputs that sets ``component``'s lowest day, its sources and the path.
+
+    On the day and for the consumer class where the component is lowest, follow the
+    requirement group with the lowest value (and in it the best alternative, which is the one
+    that serves) until a component whose own supply or own cut explains the loss; there, name
+    the hit supply rows. Capital equipment shows the installed base left on that day.
+    Needs an evaluation made with ``series=True``.
     """
     c = ev.compiled
     src_of_req = req_sources if req_sources is not None else _req_sources(model)
-    classes = ev.classes_of(b)
     i = c.index[component]
-    k = int(classes[np.argmin(ev.A[classes, i, b])])
-    steps, sources = [component], []
-    seen = 0
-    while ev.A[k, i, b] < 1.0 and seen < len(c.components):
-        seen += 1
-        if ev.factor[k, i, b] < 1.0:
-            steps.append(f"{c.components[i]} cut ({1 - ev.factor[k, i, b]:.0%})")
+    t, k = int(ev.worst_day[i, b]), int(ev.worst_class[i, b])
+    seen = ev.inputs_series[t, k, :, b]
+    steps, sources, path = [component], [], [i]
+    for _ in range(c.n_components):
+        if ev.series[t, k, i, b] >= 1.0 and (i == path[0] or seen[i] >= 1.0):
             break
-        group_vals = [(max(ev.A[k, m, b] for m in mem), mem) for _, mem in c.groups[i]]
-        worst = min(group_vals, key=lambda gv: gv[0], default=(1.0, []))
-        edges = np.flatnonzero(c.e_comp == i)
-        lost = [e for e in edges if ev.survive[k, e, b] < 1.0]
-        supply_level = (sum(c.e_share[e] * ev.survive[k, e, b] for e in edges)
-                        / max(1.0, c.e_share[edges].sum()) + c.rest[i]) if len(edges) else 1.0
-        if lost and supply_level <= worst[0]:
-            hit = sorted(lost, key=lambda e: -c.e_share[e])
-            steps.append(" + ".join(f"{c.e_supplier[e]}@{c.countries[c.e_site[e]]} "
-                                    f"({c.e_share[e]:.0%})" for e in hit[:3])
-                         + (f" + {len(hit) - 3} more" if len(hit) > 3 else ""))
+        ep = ev.epoch_at(t)
+        if t < c.ttr_days[i] and ep.factor[k, i, b] < 1.0:
+            steps.append(f"{c.components[i]} cut ({1 - ep.factor[k, i, b]:.0%})")
+            break
+        groups = [(max(seen[m] for m in mem), mem) for _, mem in c.groups[i]]
+        worst = min(groups, key=lambda gv: gv[0], default=(1.0, []))
+        left, hit = _supply_left(ev, i, k, b, t)
+        if hit and left <= worst[0] + EPS:
+            steps.append(_describe_edges(ev, hit, k, b, t))
             sources += [c.e_source[e] for e in hit]
             break
-        if not worst[1]:
+        if not worst[1] or worst[0] >= 1.0:
             break
-        nxt = max(worst[1], key=lambda m: ev.A[k, m, b])
+        nxt = max(worst[1], key=lambda m: seen[m])
         sources.append(src_of_req.get((c.components[i], c.components[nxt])))
         i = nxt
-        steps.append(c.components[i])
-    return " <- ".join(steps), sorted({s for s in sources if s})
+        path.append(i)
+        label = c.components[i]
+        if c.capital[i]:
+            label += f" (installed base {seen[i]:.0%} on day {t})"
+        steps.append(label)
+    return " <- ".join(steps), sorted({s for s in sources if s}), path
+
+
+def _bounds_note(ev: Evaluation, b: int, i: int, path: list[int]) -> str | None:
+    c = ev.compiled
+    lo, hi = ev.availability[i, b], ev.availability_high[i, b]
+    if hi <= lo + 1e-9:
+        return None
+    shared = [p for p in path[1:] if c.chain_share[p] < 1.0]
+    if shared:
+        p = shared[0]
+        return (f"up to {hi:.2f} if the chain is served first: it uses "
+                f"{c.chain_share[p]:.0%} of the world's {c.components[p]}")
+    return f"up to {hi:.2f} if the chain is served first from the inputs it shares"
 
 
 def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
-    """Availability, timeline and bottleneck of every component under ``scenario``.
+    """Availability over time, bounds, steady state and bottleneck of every component.
 
-    Rows are ranked: end-use products first, then by stage downstream to upstream, each by
-    availability (lowest first). The frame's ``attrs`` carry the scenario's title and notes.
+    Rows: end-use products first, then the other components; each block by lost days (most
+    first). The frame's ``attrs`` carry the scenario's title and perspective.
     """
-    ev = evaluate(model, scenario, timeline=True)
-    c, tl = ev.compiled, ev.timeline
-    classes = ev.classes_of(0)
-    avail = ev.availability(0)
-    world = ev.A[ev.row_class, :, 0]
-    # the weakest member's class per component, for the time columns
-    k_of = classes[np.argmin(ev.A[classes, :, 0], axis=0)]
-    idx = np.arange(c.n_components)
-    first = tl.first_short[k_of, idx, 0]
-    rec = tl.recovered[k_of, idx, 0]
+    ev = evaluate(model, scenario, series=explain)
+    c = ev.compiled
     comps = model.components.set_index("id")
-    est = _estimated_upstream(model, ev, 0)
+    est = _estimated_upstream(ev, 0)
     req_sources = _req_sources(model)
     rows = []
     for i, cid in enumerate(c.components):
-        short = first[i] >= 0
-        recovered = bool(rec[i] >= 0) if short else None
-        recovery_day = (int(rec[i]) if rec[i] >= 0 else tl.horizon) if short else None
-        affected = avail[i] < 1.0 or short
-        chain, sources = ("", [])
-        if explain and affected:
-            chain, sources = bottleneck(model, ev, 0, cid, req_sources)
+        first = int(ev.time_to_survive[i, 0])
+        short = first >= 0
+        rec = int(ev.recovery[i, 0])
+        recovery_day = (rec if rec >= 0 else ev.horizon) if short else None
+        low = float(ev.availability[i, 0])
+        affected = low < 1.0 or float(ev.steady_state[i, 0]) < 1.0
+        chain, sources, note = "", [], None
+        if explain and low < 1.0:
+            chain, sources, path = bottleneck(model, ev, 0, cid, req_sources)
+            note = _bounds_note(ev, 0, i, path)
         rows.append({
             "component": cid,
             "name": comps.at[cid, "name"],
             "stage": comps.at[cid, "stage"],
-            "availability": float(avail[i]),
-            "shortfall": float(1.0 - avail[i]),
-            "world_availability": float(world[i]),
+            "availability": low,
+            "availability_high": float(ev.availability_high[i, 0]),
+            "steady_state": float(ev.steady_state[i, 0]),
+            "shortfall": 1.0 - low,
+            "world_availability": float(ev.world[i, 0]),
             "estimated": bool(est[i] and affected),
             "stock_days": _num(comps.at[cid, "stock_days"]),
             "ttr_days": _num(comps.at[cid, "ttr_days"]),
-            "time_to_survive_days": int(first[i]) if short else None,
+            "time_to_survive_days": first if short else None,
             "recovery_day": recovery_day,
-            "recovered": recovered,
-            "exposed_days": recovery_day - int(first[i]) if short else None,
-            "max_shortfall": float(tl.max_shortfall[k_of[i], i, 0]),
-            "exposed": bool(short),
+            "recovered": (rec >= 0) if short else None,
+            "lost_days": float(ev.lost_days[i, 0]),
+            "exposed_days": recovery_day - first if short else None,
+            "exposed": short,
             "bottleneck": chain or None,
+            "bounds_note": note,
             "sources": sources,
         })
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("time_to_survive_days", "recovery_day", "exposed_days"):
         frame[col] = frame[col].astype("Int64")
     frame["recovered"] = frame["recovered"].astype("boolean")
-    rank = {s: n for n, s in enumerate(STAGE_ORDER)}
-    frame = frame.assign(_r=frame["stage"].map(rank)).sort_values(
-        ["_r", "availability", "max_shortfall", "component"],
-        ascending=[True, True, False, True]).drop(columns="_r").reset_index(drop=True)
+    frame = frame.assign(_end=frame["stage"] != "end_use").sort_values(
+        ["_end", "lost_days", "availability", "steady_state", "component"],
+        ascending=[True, False, True, True, True]).drop(columns="_end").reset_index(drop=True)
     frame.attrs["title"] = scenario.label
-    frame.attrs["perspective"] = scenario.perspective or (
-        "+".join(ev.perspectives[0]) if ev.perspectives[0] else "world")
+    frame.attrs["perspective"] = perspective_label(model, ev)
+    frame.attrs["horizon"] = ev.horizon
+    frame.attrs["modes"] = [f"{r.disruption.unit}: {r.kind}" for r in ev.resolved[0]]
     return frame
 
 
@@ -159,3 +239,4 @@ def _req_sources(model) -> dict:
 
 def _num(value):
     return None if value is None or pd.isna(value) else float(value)
+

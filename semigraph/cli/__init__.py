@@ -21,6 +21,7 @@ COMMANDS = {
     "validate": "semigraph.cli.dataset:validate",
     "whatif": "semigraph.cli.whatif:whatif",
     "run": "semigraph.cli.whatif:run",
+    "backtest": "semigraph.cli.whatif:backtest",
     "spof": "semigraph.cli.findings:spof",
     "concentration": "semigraph.cli.findings:concentration",
     "stockpile": "semigraph.cli.findings:stockpile",

@@ -10,12 +10,18 @@ _TABLE_COLUMNS = {
     "component": "component",
     "stage": "stage",
     "availability": "avail",
+    "steady_state": "if_never_restored",
     "world_availability": "world",
     "time_to_survive_days": "short_from_day",
     "recovery_day": "recovery_day",
-    "exposed_days": "exposed_days",
+    "lost_days": "lost_days",
     "bottleneck": "bottleneck (why)",
 }
+
+
+def _range(low: float, high: float) -> str:
+    """``0.21-0.64``, or one figure when both bounds agree."""
+    return f"{low:.2f}" if high - low < 0.005 else f"{low:.2f}-{high:.2f}"
 
 
 def _check_units(model, scenario) -> None:
@@ -29,20 +35,27 @@ def _check_units(model, scenario) -> None:
 
 
 def _table_view(frame, scenario, show_all: bool):
-    shown = frame if show_all else frame[(frame["availability"] < 1.0) | frame["exposed"]]
+    hurt = (frame["availability"] < 1.0) | (frame["steady_state"] < 1.0) | frame["exposed"]
+    shown = frame if show_all else frame[hurt]
     cols = dict(_TABLE_COLUMNS)
     if (frame["availability"] == frame["world_availability"]).all():
         del cols["world_availability"]
     view = shown[list(cols)].rename(columns=cols).copy()
     view["component"] = [c + ("*" if e else "") for c, e in zip(shown["component"],
                                                                  shown["estimated"])]
-    n_end = int(((frame["stage"] == "end_use") & (frame["availability"] < 1)).sum())
+    view["avail"] = [_range(lo, hi) for lo, hi in zip(shown["availability"],
+                                                      shown["availability_high"])]
+    view["lost_days"] = shown["lost_days"].round(1)
+    n_end = int(((frame["stage"] == "end_use") & (frame["availability"] < 0.99)).sum())
     notes = [
         f"{len(shown)} of {len(frame)} components shown"
         + ("" if show_all else " (those affected; --all shows every one)")
-        + f"; {n_end} end-use product(s) lose supply.",
-        "avail: share of normal supply left; short_from_day: first day stocks no longer cover "
-        "the loss; recovery_day: day supply is full again (= horizon if not within it).",
+        + f"; {n_end} end-use product(s) go short within the horizon. End-use products "
+          "first, then by lost days.",
+        "avail: lowest daily supply as a share of normal, from rationing every user alike to "
+        "serving the chain first; if_never_restored: the static bound (stocks gone, nothing "
+        "restored); short_from_day: first day below 99%; recovery_day: day it is back (= "
+        "horizon if not within it); lost_days: supply lost, in days of normal demand.",
     ]
     if shown["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
@@ -53,12 +66,11 @@ def _table_view(frame, scenario, show_all: bool):
 
 
 def _title(scenario, frame) -> str:
-    cuts = "; ".join(str(d) for d in scenario.disruptions)
-    head = scenario.title or f"What if: {cuts}"
-    sub = f"cut: {cuts}" if scenario.title else ""
+    cuts = "; ".join(frame.attrs.get("modes") or [str(d) for d in scenario.disruptions])
+    head = scenario.title or "What if: " + "; ".join(str(d) for d in scenario.disruptions)
     persp = frame.attrs.get("perspective", "world")
-    return "\n".join(filter(None, [head, sub, f"perspective: {persp}; horizon: "
-                                              f"{scenario.horizon} days"]))
+    return "\n".join([head, f"disruptions: {cuts}",
+                      f"perspective: {persp}; horizon: {scenario.horizon} days"])
 
 
 def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25) -> None:
@@ -88,9 +100,18 @@ def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25
 @click.option("--to", "to", multiple=True, metavar="REGION",
               help="Limit the cuts to these destinations (an export ban): country or bloc. "
                    "Repeatable.")
+@click.option("--mode", type=click.Choice(["export", "outage"]), default=None,
+              help="export: the cut units stop supplying consumers outside their countries, "
+                   "who keep their own (default for countries and blocs); outage: the supply "
+                   "is lost for everyone (default for firms, sites and supply rows).")
+@click.option("--duration", "duration", type=click.FloatRange(0), default=None,
+              metavar="DAYS",
+              help="The cuts end after DAYS (a licence regime lifted, exemptions granted). "
+                   "Default: they last the whole horizon.")
 @click.option("--perspective", metavar="REGION",
               help="Consumer country or bloc whose availability is shown (a bloc shows its "
-                   "weakest member). Default: world, or the --to destinations.")
+                   "weakest member each day). Default: the rest of the world, the consumers "
+                   "outside every stopping country and --to destination.")
 @click.option("--horizon", type=click.IntRange(0, 3650), default=365, show_default=True,
               help="Days to simulate stocks and recovery.")
 @click.option("--all", "show_all", is_flag=True, help="Table: show unaffected components too.")
@@ -98,27 +119,31 @@ def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25
               help="Table: rows to print (0 = all).")
 @dataset_option
 @output_options
-def whatif(cuts, severity, scope, to, perspective, horizon, show_all, limit, dataset, fmt,
-           output, force) -> None:
+def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show_all, limit,
+           dataset, fmt, output, force) -> None:
     """What if a country, firm or site stops supplying?
 
-    Propagates the loss through the value chain and ranks the components that lose supply,
-    end-use products first, with the day stocks run out, the day supply recovers, and the
-    chain of inputs that explains each loss.
+    Simulates the value chain day by day over the horizon: consumers draw on their stocks,
+    installed equipment keeps running while new deliveries stop, lost supply returns after
+    its time to restore. Ranks the components that go short, end-use products first, with the
+    lowest daily supply (a range: every user rationed alike .. the chain served first), the
+    day stocks run out, the day supply is back, the supply lost in days, and the chain of
+    inputs that explains each loss.
 
     \b
     Examples:
-      semigraph whatif --cut CHN
-      semigraph whatif --cut TWN --perspective NLD --horizon 180
-      semigraph whatif --cut gallium@CHN --to USA
+      semigraph whatif --cut CHN                      # China stops exports
+      semigraph whatif --cut TWN --mode outage --perspective NLD --horizon 180
+      semigraph whatif --cut gallium@CHN --to USA --perspective USA
+      semigraph whatif --cut CHN --duration 60        # a two-month licence regime
       semigraph whatif --cut nexperia@CHN --format json -o nexperia.json
     """
     from semigraph.analysis.scenario import Disruption, Scenario
 
     model = load_model(dataset)
     scenario = Scenario(
-        disruptions=tuple(Disruption(u, severity=severity, scope=scope, to=tuple(to))
-                          for u in cuts),
+        disruptions=tuple(Disruption(u, severity=severity, scope=scope, to=tuple(to),
+                                     mode=mode, duration_days=duration) for u in cuts),
         perspective=perspective, horizon=horizon)
     _check_units(model, scenario)
     emit_whatif(model, scenario, fmt=fmt, output=output, force=force, show_all=show_all,
@@ -130,12 +155,15 @@ def whatif(cuts, severity, scope, to, perspective, horizon, show_all, limit, dat
 @click.option("--perspective", metavar="REGION", help="Override the file's perspective.")
 @click.option("--horizon", type=click.IntRange(0, 3650), default=None,
               help="Override the file's horizon (days).")
+@click.option("--duration", type=click.FloatRange(0), default=None, metavar="DAYS",
+              help="Override every disruption's duration_days (e.g. what if the exemptions "
+                   "had not come).")
 @click.option("--all", "show_all", is_flag=True, help="Table: show unaffected components too.")
 @click.option("--limit", type=click.IntRange(0), default=25, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option
 @output_options
-def run(scenario_file, perspective, horizon, show_all, limit, dataset, fmt, output,
+def run(scenario_file, perspective, horizon, duration, show_all, limit, dataset, fmt, output,
         force) -> None:
     """Run a saved scenario file (TOML) from queries/.
 
@@ -146,6 +174,7 @@ def run(scenario_file, perspective, horizon, show_all, limit, dataset, fmt, outp
     Examples:
       semigraph run queries/taiwan-blockade.toml
       semigraph run queries/nexperia-2025.toml --perspective NLD --format csv -o out.csv
+      semigraph run queries/nexperia-2025.toml --duration 365 --horizon 365
     """
     from semigraph.analysis.scenario import read_scenario
     from semigraph.io.write import check_output, format_for
@@ -156,6 +185,11 @@ def run(scenario_file, perspective, horizon, show_all, limit, dataset, fmt, outp
         changes["perspective"] = perspective
     if horizon is not None:
         changes["horizon"] = horizon
+    if duration is not None:
+        from dataclasses import replace
+
+        changes["disruptions"] = tuple(replace(d, duration_days=duration)
+                                       for d in scenario.disruptions)
     scenario = scenario.with_(**changes)
     model = load_model(dataset)
     _check_units(model, scenario)
@@ -170,3 +204,84 @@ def run(scenario_file, perspective, horizon, show_all, limit, dataset, fmt, outp
         emit_whatif(model, scenario, fmt=format_for(out["path"], out.get("format")),
                     output=out["path"], force=force, show_all=True, limit=0)
         click.echo(f"Wrote {out['path']}", err=True)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
+@click.option("--limit", type=click.IntRange(0), default=0, show_default=True,
+              help="Table: rows to print (0 = all).")
+@dataset_option
+@output_options
+def backtest(paths, limit, dataset, fmt, output, force) -> None:
+    """Compare the model with history: run saved scenarios that carry [[observed]] entries.
+
+    For every observation (a component, the consumers observed, the observed range of the
+    lowest availability and of the days to impact, a source) prints what was observed, what
+    the model says (both allocation bounds, the first day short) and a verdict: within,
+    model too severe or model too mild. PATHS are scenario files or folders (default:
+    queries/ in the current folder).
+
+    \b
+    Examples:
+      semigraph backtest
+      semigraph backtest queries/renesas-naka-fire-2021.toml
+      semigraph backtest --format json -o backtest.json
+    """
+    from pathlib import Path
+
+    from semigraph.analysis.backtest import backtest as run_backtest
+    from semigraph.analysis.backtest import find_episodes
+    from semigraph.errors import ScenarioError
+    from semigraph.io.write import write_result
+
+    if not paths:
+        if not Path("queries").is_dir():
+            raise ScenarioError("no queries/ folder here: give scenario files or folders")
+        paths = ("queries",)
+    episodes = find_episodes(paths)
+    if not episodes:
+        raise ScenarioError(f"no scenario with [[observed]] entries in {', '.join(paths)}")
+    model = load_model(dataset)
+    for scenario in episodes:
+        _check_units(model, scenario)
+    frame = run_backtest(model, episodes)
+    if fmt != "table":
+        write_result(frame, fmt=fmt, output=output, force=force)
+        return
+    view = _backtest_view(frame)
+    n = len(frame)
+    notes = [
+        f"{frame.attrs['within']} of {n} observations within; "
+        f"{frame.attrs['episodes_within']} of {frame.attrs['episodes']} episodes have every "
+        "observation within.",
+        "observed / model: lowest availability within the horizon (model: every user rationed "
+        "alike .. the chain served first); days: first day of shortfall (- = none).",
+    ]
+    misses = frame[frame["verdict"] != "within"]
+    notes += [f"  {r.scenario} / {r.component}: {r.verdict}: {r.reason}"
+              for r in misses.itertuples()]
+    write_result(view, fmt=fmt, output=output, force=force, title="Backtest: model against "
+                 "history", notes=notes, limit=limit or None)
+
+
+def _backtest_view(frame):
+    """The backtest table as printed: ranges as text."""
+    import pandas as pd
+
+    def rng(lo, hi, digits=2):
+        if pd.isna(lo):
+            return "-"
+        return f"{lo:.{digits}f}" if abs(hi - lo) < 0.005 else f"{lo:.{digits}f}-{hi:.{digits}f}"
+
+    view = frame[["scenario", "component"]].copy()
+    view["perspective"] = frame["perspective"].fillna("(default)")
+    view["observed"] = [rng(a, b) for a, b in zip(frame["observed_low"],
+                                                   frame["observed_high"])]
+    view["model"] = [rng(a, b) for a, b in zip(frame["model_low"], frame["model_high"])]
+    view["days_observed"] = [rng(a, b, 0) for a, b in zip(frame["observed_days_low"],
+                                                          frame["observed_days_high"])]
+    view["days_model"] = ["-" if pd.isna(d) else str(int(d)) for d in frame["model_days"]]
+    view["verdict"] = frame["verdict"]
+    view["source"] = frame["source"]
+    return view
+

@@ -30,8 +30,9 @@ th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 
 _TABLE_COLUMNS = {
     "component": "component", "name": "name", "stage": "stage",
-    "availability": "available", "time_to_survive_days": "short from day",
-    "recovery_day": "recovery day", "bottleneck": "bottleneck (why)",
+    "availability": "available (low)", "availability_high": "available (high)",
+    "steady_state": "if never restored", "time_to_survive_days": "short from day",
+    "recovery_day": "recovery day", "lost_days": "lost days", "bottleneck": "bottleneck (why)",
 }
 
 
@@ -137,9 +138,11 @@ def _scenario_section(model, scenario, k: int, cited: set[str]) -> str:
     if len(affected) > len(shown):
         parts.append(f"<p class='muted'>{len(affected) - len(shown)} more affected components "
                      "not shown (semigraph whatif -o FILE.csv lists all).</p>")
-    parts.append("<p class='muted'>available: share of normal supply left; short from day: "
-                 "first day stocks no longer cover the loss; recovery day: day supply is full "
-                 "again (the horizon if not within it).</p>")
+    parts.append("<p class='muted'>available: the lowest daily supply within the horizon as a "
+                 "share of normal, from every user of an input rationed alike (low) to the chain "
+                 "served first (high); if never restored: the static bound; short from day: "
+                 "first day below 99%; recovery day: day supply is back (the horizon if not "
+                 "within it); lost days: supply lost over the horizon, in days of demand.</p>")
     svg = render_bytes(risk_map(model, scenario=scenario), "svg")
     parts.append(f'<h3>Risk map</h3><div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
     parts.append("</section>")
@@ -187,7 +190,8 @@ def report_html(model, scenarios) -> str:
         *sections,
         "<section><h2>Dependency matrix</h2>",
         "<p>Share of each end-use product's supply lost when one country stops supplying "
-        "(1 − availability with that country cut; world perspective).</p>",
+        "(1 − the lowest daily availability within a year when that country stops exports; "
+        "seen from the rest of the world).</p>",
         _matrix_html(model),
         "</section>",
         "<section><h2>Sources cited</h2>",

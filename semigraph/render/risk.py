@@ -63,14 +63,18 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
     cut_shares: dict[str, dict[str, float]] = {}
     perspective = "world"
     if scenario is not None and scenario.disruptions:
-        ev = evaluate(model, scenario)
+        from semigraph.analysis.whatif import perspective_label
+
+        ev = evaluate(model, scenario, bounds=False)
         c = ev.compiled
-        avail = ev.availability(0)
-        table.loc[list(c.components), "availability"] = avail
-        classes = ev.classes_of(0)
-        edge_hit = (ev.survive[classes, :, 0] < 1.0).any(axis=0)
-        own_hit = (ev.factor[classes, :, 0] < 1.0).any(axis=0)
-        hit = set(c.e_comp[edge_hit]) | set(np.flatnonzero(own_hit))
+        table.loc[list(c.components), "availability"] = ev.availability[:, 0]
+        edge_hit = np.zeros(c.n_edges, dtype=bool)
+        hit = set()
+        for r in ev.resolved[0]:
+            edge_hit |= r.edges
+            if r.component is not None:
+                hit.add(r.component)
+        hit |= set(c.e_comp[edge_hit])
         table.loc[[c.components[i] for i in sorted(hit)], "directly_hit"] = True
         for d in scenario.disruptions:
             mask, comp = unit_hits(model, c, d)
@@ -81,8 +85,7 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
             if comp is not None:
                 lost[c.components[comp]] = d.severity
             cut_shares[d.unit] = dict(sorted(lost.items()))
-        if ev.perspectives[0]:
-            perspective = scenario.perspective or "+".join(ev.perspectives[0])
+        perspective = perspective_label(model, ev)
     return Risk(table=table, scenario=scenario, cut_shares=cut_shares, perspective=perspective)
 
 
@@ -104,8 +107,8 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
     units = [f"firm:{f}" for f in firms] + ([f"country:{s}" for s in sites] if countries else [])
     if not units:
         return {}
-    ev = evaluate(model, [Scenario((Disruption(u),)) for u in units])
-    a = ev.availability_matrix()  # (C, B)
+    ev = evaluate(model, [Scenario((Disruption(u),)) for u in units], bounds=False)
+    a = ev.availability  # (C, B): lowest day within the horizon
     index = ev.compiled.index
     t_rows = [index[t] for t in targets]
     out: dict[str, list[str]] = {}
@@ -121,7 +124,8 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
 
 
 def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
-    """Upstream exposure: ``1 - availability`` of each product when one country is cut.
+    """Upstream exposure: ``1 - availability`` of each product when one country stops
+    exports (lowest day within the horizon, seen from the rest of the world).
 
     Rows are products (default: the end-use components), columns the countries that host
     any supply (default), ordered by their largest exposure; one batch of single-country
@@ -136,8 +140,9 @@ def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
     if not products or not countries:
         return pd.DataFrame(index=pd.Index(products, name="product"),
                             columns=pd.Index(countries, name="country"), dtype=float)
-    ev = evaluate(model, [Scenario((Disruption(f"country:{c}"),)) for c in countries])
-    a = ev.availability_matrix()
+    ev = evaluate(model, [Scenario((Disruption(f"country:{c}"),)) for c in countries],
+                  bounds=False)
+    a = ev.availability
     rows = [ev.compiled.index[p] for p in products]
     frame = pd.DataFrame(1.0 - a[rows, :], index=pd.Index(products, name="product"),
                          columns=pd.Index(countries, name="country")).clip(lower=0.0)
