@@ -269,12 +269,12 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
             stopped = stopped & ~back_e
     open_ = surv * at_site[None] if stopped is None else np.where(stopped, 0.0,
                                                                    surv * at_site[None])
-    value = np.einsum("ce,ken->kcn", level.weights, open_)
+    value = level.weights @ open_
     value += level.rest[None, :, None] * inputs[ROW][None]
     if stopped is not None and stopped.any():
         pool = np.where(stopped, surv * at_site[None], 0.0)
         kept = ep.keep_e[:, edges, :] * pool  # what the stops leave of each edge's exports
-        value += np.einsum("ce,ken->kcn", level.weights, kept)
+        value += level.weights @ kept
     else:
         pool = kept = None
     if ep.any_stop and level.cons.size:  # a stopping country serves its own consumers first
@@ -286,14 +286,13 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
         if pool is None:
             produced = linear = 0.0
         else:
-            produced = np.einsum("je,ken->kjn", level.cons_w, pool)
-            linear = np.einsum("je,ken->kjn", level.cons_w, kept)
+            produced = level.cons_w @ pool
+            linear = level.cons_w @ kept
         kx = ep.keep_x[:, x, :]
         fix = (kx * np.maximum(0.0, produced - need) - np.maximum(0.0, need - produced)
                - linear)
-        value += np.einsum("cj,kjn->kcn", level.cons_scatter, np.where(active, fix, 0.0))
-        demand = 1.0 - np.einsum("cj,kjn->kcn", level.cons_scatter,
-                                 np.where(active, need, 0.0))
+        value += level.cons_scatter @ np.where(active, fix, 0.0)
+        demand = 1.0 - level.cons_scatter @ np.where(active, need, 0.0)
         value = np.where(demand > EPS, value / np.maximum(demand, EPS), 1.0)
     np.clip(value, 0.0, 1.0, out=value)
     sup = level.has_supply
