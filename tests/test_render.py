@@ -76,7 +76,7 @@ def test_map_marks_cut_units_and_colours_by_availability(small):
     src = map_source(risk_map(small, scenario=Scenario((Disruption("TWN"),))))
     assert "CUT" in src and "Taiwan (TWN)" in src
     assert "Chip" in src and "30% available" in src  # 0.2 + 0.1 unattributed survive
-    assert "Legend" in src and "supply still available" in src
+    assert "Legend" in src and "lowest daily supply" in src
     assert "Gallium" not in src  # unaffected components are not drawn under a scenario
 
 

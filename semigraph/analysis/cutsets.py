@@ -479,7 +479,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     rows = []
     for t in names:
         ti = c.index[t]
-        for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), kv[1],
+        for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), round(kv[1], 12),
                                                                    [space.units[u]
                                                                     for u in kv[0]])):
             rows.append({

@@ -36,7 +36,7 @@ import pandas as pd
 
 from semigraph.analysis.concentration import CHOKEPOINT, holder_shares
 from semigraph.analysis.cutsets import ZERO, downstream, propagate_world
-from semigraph.analysis.propagation import evaluate
+from semigraph.analysis.propagation import SHORT, evaluate
 from semigraph.analysis.scenario import DEFAULT_HORIZON, Disruption, Scenario
 
 __all__ = ["COLUMNS", "HORIZON", "METHOD", "default_scenarios", "stockpile"]
@@ -53,7 +53,9 @@ METHOD = (
     "Method: each scenario is simulated day by day (stocks drawn down, installed equipment "
     "eroding slowly, lost supply back after ttr_days). A candidate is a storable component, "
     "not capital equipment nor itself an end-use product, whose ttr_days exceeds its stock "
-    "cover, that runs short in some scenario and whose "
+    "cover, that runs short in some scenario even if the chain were served before other "
+    "industries (chain_share; shortfalls that priority allocation closes are left out), and "
+    "whose "
     "shortfall alone (the candidate at its scenario availability, all else normal) makes "
     "end-use products short. Score = product loss (sum of those products' shortfall) x "
     "exposed days (from stock-out to full supply, capped at the horizon), in the worst "
@@ -108,7 +110,7 @@ def stockpile(model, scenarios: Sequence[Scenario] | None = None, *,
 
 
 def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame:
-    ev = evaluate(model, scenarios, bounds=False)
+    ev = evaluate(model, scenarios)
     c = ev.compiled
     down = downstream(c)
     stage = np.array([comps.at[x, "stage"] for x in c.components])
@@ -119,7 +121,11 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
     for b, scen in enumerate(scenarios):
         first = ev.time_to_survive[:, b]
         rec = ev.recovery[:, b]
-        for i in np.flatnonzero(eligible & (first >= 0) & (down[:, end_use].any(axis=1))):
+        # what the chain would get if it were served before other industries (DESIGN 4.2):
+        # a shortfall that priority allocation alone would close is no case for a stockpile
+        chain_first = np.minimum(1.0, ev.availability_high[:, b] / c.chain_share)
+        short = eligible & (first >= 0) & down[:, end_use].any(axis=1) & (chain_first < SHORT)
+        for i in np.flatnonzero(short):
             back = int(rec[i]) if rec[i] >= 0 else scen.horizon
             cases.append((b, int(i), float(ev.availability[i, b]), int(first[i]),
                           back - int(first[i]), float(ev.lost_days[i, b])))

@@ -92,7 +92,9 @@ def spof(targets, level, threshold, order, measure, horizon, limit, dataset, fmt
     if frame["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
     write_result(view, fmt=fmt, output=output, force=force, notes=notes, limit=limit or None,
-                 title=f"Minimal cut sets ({level} level, {goal}, world view)")
+                 title=f"Minimal cut sets ({level} level, {goal}, "
+                       + (f"lowest day within {horizon} days, rest of the world)"
+                          if measure == "headline" else "static bound, lost for everyone)"))
 
 
 def _write_text(text: str, output: str | None, force: bool) -> None:

@@ -11,7 +11,8 @@ _STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics"
            "end_use")
 
 
-def _scenario(model, scenario_file, cuts, severity, scope, perspective):
+def _scenario(model, scenario_file, cuts, severity, scope, perspective, mode=None,
+              duration=None, horizon=None):
     """The scenario from --scenario FILE or --cut UNIT (not both), or None."""
     from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
     from semigraph.errors import ScenarioError
@@ -23,16 +24,25 @@ def _scenario(model, scenario_file, cuts, severity, scope, perspective):
         if perspective:
             scenario = scenario.with_(perspective=perspective)
     elif cuts:
-        scenario = Scenario(disruptions=tuple(Disruption(u, severity=severity, scope=scope)
+        scenario = Scenario(disruptions=tuple(Disruption(u, severity=severity, scope=scope,
+                                                         mode=mode, duration_days=duration)
                                               for u in cuts), perspective=perspective)
     else:
         return None
+    if horizon is not None:
+        scenario = scenario.with_(horizon=horizon)
+    if duration is not None and scenario_file:
+        from dataclasses import replace
+
+        scenario = scenario.with_(disruptions=tuple(replace(d, duration_days=duration)
+                                                    for d in scenario.disruptions))
     _check_units(model, scenario)
     return scenario
 
 
 def scenario_options(func):
-    """``--scenario FILE``, ``--cut UNIT``, ``--severity``, ``--scope``, ``--perspective``."""
+    """``--scenario FILE``, ``--cut UNIT``, ``--severity``, ``--scope``, ``--mode``,
+    ``--duration``, ``--horizon``, ``--perspective``."""
     for opt in reversed([
         click.option("--scenario", "scenario_file", metavar="FILE",
                      type=click.Path(dir_okay=False, path_type=str),
@@ -44,8 +54,16 @@ def scenario_options(func):
                      show_default=True, help="With --cut: fraction of supply lost."),
         click.option("--scope", type=click.Choice(["site", "control"]), default="site",
                      show_default=True, help="With --cut on a country: site or control."),
+        click.option("--mode", type=click.Choice(["export", "outage"]), default=None,
+                     help="With --cut: export stop (default for countries and blocs) or "
+                          "outage (default for firms and sites)."),
+        click.option("--duration", type=click.FloatRange(0), default=None, metavar="DAYS",
+                     help="The cuts (or the scenario's disruptions) end after DAYS."),
+        click.option("--horizon", type=click.IntRange(0, 3650), default=None,
+                     help="Days simulated (default: the scenario's, else 365)."),
         click.option("--perspective", metavar="REGION",
-                     help="Consumer country or bloc whose availability is shown."),
+                     help="Consumer country or bloc whose availability is shown (default: the "
+                          "rest of the world)."),
     ]):
         func = opt(func)
     return func
@@ -73,11 +91,12 @@ def scenario_options(func):
               help="FILE.dot, .svg, .png or .pdf (all but .dot need Graphviz's dot).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @dataset_option
-def map_command(scenario_file, cuts, severity, scope, perspective, target, stages, level,
-                upstream, depth, countries, max_nodes, output, force, dataset) -> None:
+def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, perspective,
+                target, stages, level, upstream, depth, countries, max_nodes, output, force,
+                dataset) -> None:
     """Draw a risk map: components by stage, coloured by risk.
 
-    With a scenario, colour is the share of normal supply still available and only what
+    With a scenario, colour is the lowest daily supply within the horizon and only what
     loses supply is drawn; without one, colour is the share of world supply made in the top
     country. Single points of failure and cut units are marked; a legend explains every
     colour and mark. Large maps are collapsed and the title says how.
@@ -95,7 +114,8 @@ def map_command(scenario_file, cuts, severity, scope, perspective, target, stage
     map_format(output)
     check_output(output, force=force)
     model = load_model(dataset)
-    scenario = _scenario(model, scenario_file, cuts, severity, scope, perspective)
+    scenario = _scenario(model, scenario_file, cuts, severity, scope, perspective, mode,
+                         duration, horizon)
     if countries:
         graph = country_map(model, scenario=scenario, stages=stages)
     else:

@@ -232,8 +232,8 @@ def _title(model, risk: Risk, kind: str, notes: list[str]) -> str:
     if scen is not None and scen.disruptions:
         head = f"Risk map: {scen.label}"
         cuts = "; ".join(str(d) for d in scen.disruptions)
-        sub = (f"cut: {cuts} · perspective: {risk.perspective} · colour: share of normal "
-               "supply still available")
+        sub = (f"cut: {cuts} · perspective: {risk.perspective} · colour: lowest daily "
+               f"supply within {scen.horizon} days, share of normal")
     else:
         head = "Risk map: supply concentration (no scenario)"
         sub = "colour: share of world supply made in the top country"
@@ -258,7 +258,7 @@ def _legend(risk: Risk, *, suppliers: bool, chain: bool, has_spof: bool,
     scen = risk.scenario is not None and bool(risk.scenario.disruptions)
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
     if scen:
-        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">Fill: supply still available</TD></TR>')
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">Fill: lowest daily supply left</TD></TR>')
         rows += [_legend_row(PALETTE[i], text) for _, i, text in AVAIL_BINS]
         rows.append(_legend_row(NEUTRAL, "unaffected (100%)"))
         rows.append(_legend_row(CUT_FILL, "cut unit (scenario disruption)"))
