@@ -76,7 +76,10 @@ COLUMNS = {
     "order": "number of units in the cut set",
     "level": "kind of the units (country, firm, site, component)",
     "units": "ids of the units cut together (sorted)",
-    "availability": "target's availability when all the units stop supplying (0..1)",
+    "availability": "target's availability when all the units stop supplying (0..1): the "
+                    "lowest day within the horizon, every user rationed alike (headline), or "
+                    "the static bound (steady)",
+    "availability_high": "the same with the chain served first (upper bound; headline only)",
     "shortfall": "1 - availability",
     "estimated": "the result rests on a supply share that is an estimate",
 }
@@ -162,6 +165,12 @@ def unit_space(model, level: str, units: Sequence[str] | None = None) -> UnitSpa
     own = comp_hits.copy()
     for k in range(n_u):
         own[k, c.e_comp[edge_hits[k] & (c.e_share > 0)]] = True
+    if level in ("country", "bloc") and len(c.j_comp):
+        # a country that stops exports still draws its own consumption first (DESIGN 4.3),
+        # so it reaches what it consumes even where it makes nothing
+        for k, u in enumerate(units):
+            members = [c.country_index[m] for m in model.members(model.resolve(u).id)]
+            own[k, c.j_comp[np.isin(c.j_country, members)]] = True
     reach = (own.astype(np.float32) @ downstream(c).astype(np.float32)) > 0
     return UnitSpace(level, units, edge_hits, comp_hits, own, reach)
 
@@ -397,6 +406,27 @@ def _search_headline(model, space: UnitSpace, targets: list[int], threshold: flo
     return found, stats
 
 
+def _upper_bounds(model, space: UnitSpace, found: dict, horizon: int) -> dict:
+    """The upper allocation bound of every cut set found: {(target, units): availability}."""
+    c = compile_model(model)
+    sets = sorted({combo for sets in found.values() for combo in sets})
+    if not sets:
+        return {}
+    resolved = [resolve(model, c, Disruption(u)) for u in space.units]
+    out = {}
+    for start in range(0, len(sets), CHUNK):
+        chunk = sets[start:start + CHUNK]
+        scenarios = tuple(Scenario(tuple(resolved[u].disruption for u in combo),
+                                   horizon=horizon) for combo in chunk)
+        ev = evaluate_resolved(model, scenarios, [[resolved[u] for u in combo]
+                                                  for combo in chunk])
+        for j, combo in enumerate(chunk):
+            for t, sets_t in found.items():
+                if combo in sets_t:
+                    out[(t, combo)] = float(ev.availability_high[t, j])
+    return out
+
+
 def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
                target: int) -> bool:
     hit = space.edge_hits[list(combo)].any(axis=0) & c.e_estimated
@@ -477,6 +507,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     comps = model.components.set_index("id")
     down = downstream(c)
     rows = []
+    high = _upper_bounds(model, space, found, horizon) if measure == "headline" else {}
     for t in names:
         ti = c.index[t]
         for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), round(kv[1], 12),
@@ -490,12 +521,14 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
                 "level": level,
                 "units": sorted(space.units[u] for u in combo),
                 "availability": a,
+                "availability_high": high.get((ti, combo), a),
                 "shortfall": 1.0 - a,
                 "estimated": _estimated(c, space, down, combo, ti),
             })
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["order"] = frame["order"].astype("int64")
     frame["availability"] = frame["availability"].astype(float)
+    frame["availability_high"] = frame["availability_high"].astype(float)
     frame["shortfall"] = frame["shortfall"].astype(float)
     frame["estimated"] = frame["estimated"].astype(bool)
     frame.attrs["no_cut_set"] = [t for t in names if not found[c.index[t]]]

@@ -69,6 +69,10 @@ def spof(targets, level, threshold, order, measure, horizon, limit, dataset, fmt
         write_result(frame, fmt=fmt, output=output, force=force)
         return
     view = frame[["target", "order", "units", "availability"]].copy()
+    if measure == "headline":
+        view["availability"] = [f"{lo:.3f}" if hi - lo < 0.0005 else f"{lo:.3f}-{hi:.3f}"
+                                for lo, hi in zip(frame["availability"],
+                                                  frame["availability_high"])]
     view["units"] = [" + ".join(u) + ("*" if e else "")
                      for u, e in zip(frame["units"], frame["estimated"])]
     none = frame.attrs["no_cut_set"]
@@ -77,7 +81,9 @@ def spof(targets, level, threshold, order, measure, horizon, limit, dataset, fmt
     notes = [
         f"{len(frame)} minimal cut set(s) of up to {order} {level} unit(s) for "
         f"{len(frame.attrs['targets'])} target(s); read a row as: if these units all stop "
-        f"supplying, the target is left with `availability` of its normal supply.",
+        f"supplying, the target is left with `availability` of its normal supply"
+        + (" on its lowest day (a range: every user rationed alike .. the chain served "
+           "first)." if measure == "headline" else "."),
         f"{len(none)} target(s) have none: " + ", ".join(none[:12])
         + (" ..." if len(none) > 12 else "") if none else "Every target has a cut set.",
         (f"Measure: lowest daily availability within {horizon} days (headline). Search: "
