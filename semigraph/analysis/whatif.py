@@ -228,8 +228,22 @@ def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
     frame.attrs["title"] = scenario.label
     frame.attrs["perspective"] = perspective_label(model, ev)
     frame.attrs["horizon"] = ev.horizon
-    frame.attrs["modes"] = [f"{r.disruption.unit}: {r.kind}" for r in ev.resolved[0]]
+    frame.attrs["modes"] = [_describe(r) for r in ev.resolved[0]]
     return frame
+
+
+def _describe(r) -> str:
+    """A disruption in words: ``CHN: export stop``, ``neon@UKR: outage x0.5 for 60 days``."""
+    d = r.disruption
+    text = d.unit + ": " + {"stop": "export stop", "ban": "export ban to " + "+".join(d.to),
+                            "outage": "outage"}[r.kind]
+    if d.severity != 1:
+        text += f" x{d.severity:g}"
+    if d.scope != "site":
+        text += f" (scope {d.scope})"
+    if d.duration_days is not None:
+        text += f" for {d.duration_days:g} days"
+    return text
 
 
 def _req_sources(model) -> dict:
