@@ -294,3 +294,21 @@ def test_cutting_every_supplier_of_a_needed_input_zeroes_the_product(tmp_path_fa
         got = steady(model, *cuts)
         assert got[rec.input] == pytest.approx(0.0, abs=1e-12)
         assert got[rec.component] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bottleneck_of_each_bound(tmp_path):
+    # China and Taiwan stop: rationed alike, chips get 10% of wafers (gallium); served first,
+    # wafers come back to min(1, 0.1 / 0.2) = 0.5, and Taiwan's 70% of chips sets the limit
+    from semigraph.analysis.whatif import whatif
+
+    t = small_tables()
+    t["components"][0]["chain_share"] = 0.2
+    model = semigraph.load(write_dataset(tmp_path / "b", t))
+    rows = whatif(model, Scenario((Disruption("CHN"), Disruption("TWN")), horizon=150))
+    chip = rows.set_index("component").loc["chip"]
+    assert chip["availability"] == pytest.approx(0.3 * 0.1)
+    assert chip["availability_high"] == pytest.approx(0.3 * 0.5)
+    assert chip["bottleneck"] == "chip <- wafer <- gallium <- CHN@CHN (90%, export stop)"
+    assert chip["bottleneck_high"] == "chip <- fab@TWN (70%, export stop)"
+    assert chip["bounds_note"].startswith("up to 0.15 if the chain is served first (the chain "
+                                          "uses 20% of the world's gallium)")

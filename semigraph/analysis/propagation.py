@@ -316,7 +316,8 @@ class Evaluation:
     world : ``availability`` for the rest of the world (class 0).
     time_to_survive : first day delivered < 0.99; recovery: first later day >= 0.99 again.
     lost_days : sum over days of 1 - delivered (lower bound).
-    worst_day, worst_class : the day and consumer class of the lowest delivered (lower bound).
+    worst_day, worst_class : the day and consumer class of the lowest delivered, per column:
+        the lower bound's scenarios first, then (with ``bounds``) the upper bound's.
     series, inputs_series : delivered and what consumers get (installed base for capital
         equipment), ``(days, classes, components, columns)``, when asked for.
     """
@@ -521,8 +522,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     ev.time_to_survive = first[:, :b]
     ev.recovery = rec[:, :b]
     ev.lost_days = lost[:, :b]
-    ev.worst_day = wday[:, :b]
-    ev.worst_class = wclass[:, :b]
+    ev.worst_day = wday
+    ev.worst_class = wclass
     if keep_series:
         ev.series = series
         ev.inputs_series = seen_series

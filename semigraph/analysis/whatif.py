@@ -38,6 +38,8 @@ COLUMNS = {
     "exposed_days": "recovery_day - time_to_survive_days",
     "exposed": "supply falls short before it is restored",
     "bottleneck": "chain of inputs that sets the lowest day, ending in the cut supply",
+    "bottleneck_high": "the chain that sets the upper bound's lowest day, where the bounds "
+                       "differ",
     "bounds_note": "why the upper bound is higher: the shared input the chain would be served "
                    "first from",
     "sources": "sources of the figures on the bottleneck chain",
@@ -118,23 +120,28 @@ def _describe_edges(ev: Evaluation, edges: list[int], k: int, b: int, t: int) ->
 
 
 def bottleneck(model, ev: Evaluation, b: int, component: str,
-               req_sources: dict | None = None) -> tuple[str, list[str], list[int]]:
+               req_sources: dict | None = None, *,
+               high: bool = False) -> tuple[str, list[str], list[int]]:
     """The path of inputs that sets ``component``'s lowest day, its sources and the path.
 
     On the day and for the consumer class where the component is lowest, follow the
     requirement group with the lowest value (and in it the best alternative, which is the one
     that serves) until a component whose own supply or own cut explains the loss; there, name
     the hit supply rows. Capital equipment shows the installed base left on that day.
-    Needs an evaluation made with ``series=True``.
+    Needs an evaluation made with ``series=True``; ``high`` explains the upper bound (each
+    input as the chain sees it when served first).
     """
     c = ev.compiled
     src_of_req = req_sources if req_sources is not None else _req_sources(model)
     i = c.index[component]
-    t, k = int(ev.worst_day[i, b]), int(ev.worst_class[i, b])
-    seen = ev.inputs_series[t, k, :, b]
+    col = b + (len(ev.scenarios) if high else 0)
+    t, k = int(ev.worst_day[i, col]), int(ev.worst_class[i, col])
+    seen = ev.inputs_series[t, k, :, col]
+    if high:
+        seen = np.minimum(1.0, seen / c.chain_share)
     steps, sources, path = [component], [], [i]
     for _ in range(c.n_components):
-        if ev.series[t, k, i, b] >= 1.0 and (i == path[0] or seen[i] >= 1.0):
+        if ev.series[t, k, i, col] >= 1.0 and (i == path[0] or seen[i] >= 1.0):
             break
         ep = ev.epoch_at(t)
         if t < c.ttr_days[i] and ep.factor[k, i, b] < 1.0:
@@ -160,17 +167,20 @@ def bottleneck(model, ev: Evaluation, b: int, component: str,
     return " <- ".join(steps), sorted({s for s in sources if s}), path
 
 
-def _bounds_note(ev: Evaluation, b: int, i: int, path: list[int]) -> str | None:
+def _bounds_note(model, ev: Evaluation, b: int, i: int, path: list[int],
+                 req_sources: dict) -> tuple[str | None, str | None]:
+    """Why the upper bound is higher, and the chain that limits it then."""
     c = ev.compiled
     lo, hi = ev.availability[i, b], ev.availability_high[i, b]
     if hi <= lo + 1e-9:
-        return None
+        return None, None
     shared = [p for p in path[1:] if c.chain_share[p] < 1.0]
-    if shared:
-        p = shared[0]
-        return (f"up to {hi:.2f} if the chain is served first: it uses "
-                f"{c.chain_share[p]:.0%} of the world's {c.components[p]}")
-    return f"up to {hi:.2f} if the chain is served first from the inputs it shares"
+    why = (f"the chain uses {c.chain_share[shared[0]]:.0%} of the world's "
+           f"{c.components[shared[0]]}" if shared else "it shares some of its inputs")
+    chain = None
+    if hi < 1.0:
+        chain = bottleneck(model, ev, b, c.components[i], req_sources, high=True)[0]
+    return f"up to {hi:.2f} if the chain is served first ({why})", chain
 
 
 def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
@@ -192,10 +202,10 @@ def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
         recovery_day = (rec if rec >= 0 else ev.horizon) if short else None
         low = float(ev.availability[i, 0])
         affected = low < 1.0 or float(ev.steady_state[i, 0]) < 1.0
-        chain, sources, note = "", [], None
+        chain, sources, note, chain_high = "", [], None, None
         if explain and low < 1.0:
             chain, sources, path = bottleneck(model, ev, 0, cid, req_sources)
-            note = _bounds_note(ev, 0, i, path)
+            note, chain_high = _bounds_note(model, ev, 0, i, path, req_sources)
         rows.append({
             "component": cid,
             "name": comps.at[cid, "name"],
@@ -215,6 +225,7 @@ def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
             "exposed_days": recovery_day - first if short else None,
             "exposed": short,
             "bottleneck": chain or None,
+            "bottleneck_high": chain_high,
             "bounds_note": note,
             "sources": sources,
         })

@@ -16,7 +16,27 @@ _TABLE_COLUMNS = {
     "recovery_day": "recovery_day",
     "lost_days": "lost_days",
     "bottleneck": "bottleneck (why)",
+    "bottleneck_high": "if served first",
 }
+
+
+def _tail(chain, component: str, width: int = 48):
+    """A bottleneck chain for the table: the last steps and the main cut supply row."""
+    if not isinstance(chain, str):
+        return chain
+    steps = chain.split(" <- ")[1:] if chain.startswith(component + " <- ") else \
+        chain.split(" <- ")
+    if not steps:
+        return chain
+    rows = steps[-1].split(" + ")
+    first = rows[0].replace(", export stop", "").replace(", cut", "")
+    steps[-1] = first + (f" +{len(rows) - 1}" if len(rows) > 1 and "more" not in rows[-1]
+                         else " +more" if len(rows) > 1 else "")
+    text = " <- ".join(steps)
+    while len(text) > width and len(steps) > 1:
+        steps = steps[1:]
+        text = "… <- " + " <- ".join(steps)
+    return text
 
 
 def _range(low: float, high: float) -> str:
@@ -40,12 +60,18 @@ def _table_view(frame, scenario, show_all: bool):
     cols = dict(_TABLE_COLUMNS)
     if (frame["availability"] == frame["world_availability"]).all():
         del cols["world_availability"]
+    if shown["bottleneck_high"].isna().all():
+        del cols["bottleneck_high"]
     view = shown[list(cols)].rename(columns=cols).copy()
     view["component"] = [c + ("*" if e else "") for c, e in zip(shown["component"],
                                                                  shown["estimated"])]
     view["avail"] = [_range(lo, hi) for lo, hi in zip(shown["availability"],
                                                       shown["availability_high"])]
     view["lost_days"] = shown["lost_days"].round(1)
+    for col, name in (("bottleneck", "bottleneck (why)"), ("bottleneck_high", "if served first")):
+        if name in view:
+            view[name] = [_tail(chain, comp) for chain, comp in zip(shown[col],
+                                                                     shown["component"])]
     n_end = int(((frame["stage"] == "end_use") & (frame["availability"] < 0.99)).sum())
     notes = [
         f"{len(shown)} of {len(frame)} components shown"
@@ -56,6 +82,9 @@ def _table_view(frame, scenario, show_all: bool):
         "serving the chain first; if_never_restored: the static bound (stocks gone, nothing "
         "restored); short_from_day: first day below 99%; recovery_day: day it is back (= "
         "horizon if not within it); lost_days: supply lost, in days of normal demand.",
+        "bottleneck: the inputs that set the lowest day when every user is rationed alike; "
+        "if served first: what sets it when the chain is served before other industries "
+        "(-o FILE or --format json has every chain in full).",
     ]
     if shown["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
