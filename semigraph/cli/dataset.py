@@ -31,6 +31,7 @@ def _info_record(model) -> dict:
             "firms": len(model.firms),
             "components": len(comps),
             "supply": len(supply),
+            "consumption": len(model.consumption),
             "requires": len(model.requires),
             "sources": len(sources),
         },
