@@ -148,13 +148,56 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
     return "\n".join(out) + "\n"
 
 
-def _for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+#: A text cell starting with one of these is read as a formula by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters an XLSX file cannot hold (XML 1.0 forbids them).
+_XLSX_ILLEGAL = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE,
+                                   0xFFFF]}
+
+
+def safe_text(value):
+    """A text cell as a spreadsheet must show it: a leading ``'`` keeps ``=``, ``+``, ``-``,
+    ``@`` (and tab, carriage return) from starting a formula, as OWASP recommends for CSV."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _for_spreadsheet(frame: pd.DataFrame, *, quote: bool = True) -> pd.DataFrame:
+    """Lists joined with ``, ``; with ``quote``, text cells made safe for spreadsheet programs
+    that open CSV files (XLSX stores text as text instead)."""
     out = frame.copy()
+    fix = safe_text if quote else (lambda v: v)
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = [", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
-                        for v in out[col]]
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = pd.Series(
+                [fix(", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+                 for v in out[col]], index=out.index, dtype=object)
+    out.columns = [fix(str(c)) for c in out.columns]
     return out
+
+
+def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes]) -> None:
+    """XLSX with every text cell stored as text (never a formula) and characters XLSX cannot
+    hold removed."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "result"
+    sheet.append([str(c).translate(_XLSX_ILLEGAL) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            value = _plain(value)
+            if isinstance(value, str):
+                value = value.translate(_XLSX_ILLEGAL)
+            cells.append(value)
+        sheet.append(cells)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, even where it starts with "="
+    book.save(fh)
 
 
 def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
@@ -185,7 +228,7 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
             frame.reset_index(drop=True).to_parquet(fh, index=False)
         elif fmt == "xlsx":
             buf = io.BytesIO()
-            _for_spreadsheet(frame).to_excel(buf, index=False, sheet_name="result")
+            _write_xlsx(_for_spreadsheet(frame, quote=False), buf)
             fh.write(buf.getvalue())
         else:
             fh.write(text().encode("utf-8"))

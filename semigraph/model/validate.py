@@ -28,6 +28,7 @@ SHARE_ERROR = 1.5
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _BLOC = re.compile(r"^[A-Z][A-Z0-9_-]*$")
+_URL = re.compile(r"^(https?://[^\s]+|doi:\S+)$", re.IGNORECASE)
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
 
@@ -318,13 +319,13 @@ class _Checker:
                      "requirements must be acyclic")
 
     def check_source_urls(self) -> None:
+        """Addresses must be web or DOI links: a ``javascript:`` or ``file:`` address would
+        become a live link in the HTML report."""
         sources = self.typed["sources"]
-        for row, url, kind in zip(sources.index, sources["url"], sources["kind"]):
-            if kind == "estimate" or not isinstance(url, str):
-                continue
-            if not re.match(r"^(https?|ftp)://|^doi:", url):
-                self.add("sources", row, "url", f"{url!r} does not look like an address "
-                         "(http://, https:// or doi:)", "warning")
+        for row, url in zip(sources.index, sources["url"]):
+            if isinstance(url, str) and not _URL.match(url):
+                self.add("sources", row, "url", f"{url[:60]!r} is not a web address: write "
+                         "http://..., https://... or doi:...")
 
     def run(self) -> None:
         self.check_columns_and_parse()

@@ -160,7 +160,12 @@ def _sources_html(model, cited: set[str]) -> str:
         bits = [str(row.get(c)) for c in ("publisher", "title") if pd.notna(row.get(c))]
         year = f" ({int(row['year'])})" if pd.notna(row.get("year")) else ""
         url = row.get("url")
-        link = (f' <a href="{_e(url)}">{_e(url)}</a>' if isinstance(url, str) and url else "")
+        link = ""
+        if isinstance(url, str) and re.match(r"^(https?://|doi:)", url, re.IGNORECASE):
+            href = "https://doi.org/" + url[4:] if url.lower().startswith("doi:") else url
+            link = f' <a href="{_e(href)}">{_e(url)}</a>'
+        elif isinstance(url, str) and url:
+            link = f" {_e(url)}"  # not a web address: shown, never linked
         items.append(f'<li id="src-{_e(sid)}"><code>{_e(sid)}</code>: '
                      f"{_e(': '.join(bits))}{_e(year)}.{link}</li>")
     return "<ol class='sources'>" + "".join(items) + "</ol>"
