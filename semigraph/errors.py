@@ -46,6 +46,10 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}"
 
 
+#: Problems shown in an error message; the rest are counted.
+SHOWN = 50
+
+
 class DatasetError(SemigraphError):
     """A dataset failed validation; ``problems`` lists everything found in one pass."""
 
@@ -54,7 +58,11 @@ class DatasetError(SemigraphError):
         self.path = path
         errors = [p for p in self.problems if p.severity == "error"]
         head = f"dataset {path} has {len(errors)} error(s)" if path else f"{len(errors)} error(s)"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+        shown = self.problems[:SHOWN]
+        more = len(self.problems) - len(shown)
+        tail = (f"\n  ... and {more} more (semigraph validate {path or 'PATH'} --format json "
+                "lists all)") if more else ""
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in shown) + tail)
 
 
 class UnknownUnitError(SemigraphError):

@@ -26,8 +26,9 @@ class Column:
     table: str
     name: str
     type: str  # iso3, slug, id, string, number, fraction, integer, boolean, enum, list
-    required: bool
+    required: bool  # every cell must be filled
     key: bool
+    present: bool  # the column must be there, even where its cells may be empty
     reference: tuple[str, ...]  # tables whose ids this column refers to
     values: tuple[str, ...]  # allowed values of an enum
     min: float | None
@@ -49,6 +50,7 @@ def _schema() -> dict[str, tuple[Column, ...]]:
                 name=row["column"],
                 type=row["type"],
                 required=row["required"] == "true",
+                present=row["required"] in ("true", "column"),
                 key=row["key"] == "true",
                 reference=tuple(filter(None, row["reference"].split("|"))),
                 values=tuple(filter(None, row["values"].split(";"))),

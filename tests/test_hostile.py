@@ -81,3 +81,237 @@ def test_doi_and_web_links_are_fine(tmp_path):
     t = small_tables()
     t["sources"][0]["url"] = "doi:10.1000/182"
     semigraph.load(write_dataset(tmp_path / "d", t))
+
+
+# -- scenario outputs: confined, checked before anything is computed, never half-written ----
+
+def _run(*args, cwd=None, monkeypatch=None):
+    if cwd is not None:
+        monkeypatch.chdir(cwd)
+    return CliRunner().invoke(cli, ["run", *map(str, args)])
+
+
+def _scenario(folder, *outputs: str, extra: str = "") -> str:
+    body = '[[disruption]]\nunit = "TWN"\n' + extra
+    for o in outputs:
+        body += f"[[output]]\n{o}\n"
+    (folder / "s.toml").write_text(body, encoding="utf-8")
+    return "s.toml"
+
+
+@pytest.mark.parametrize(("output", "message"), [
+    ('path = "/tmp/evil.csv"', "must stay inside"),
+    ('path = "../evil.csv"', "must stay inside"),
+    ('path = "sub/../../evil.csv"', "must stay inside"),
+    ('path = "s.toml"\nformat = "csv"', "would overwrite"),
+    ('path = "x.mef"', "cannot tell the format"),
+    ('path = "x.csv"\nformat = "mef"', "format must be one of"),
+    ("path = 5", "needs path"),
+])
+def test_scenario_outputs_refused(tmp_path, monkeypatch, output, message):
+    name = _scenario(tmp_path, output)
+    before = sorted(p.name for p in tmp_path.parent.iterdir())
+    result = _run(name, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "s.toml" in result.output
+    assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # nothing outside
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # nothing inside either
+
+
+def test_scenario_output_through_a_link_out_is_refused(tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    work = tmp_path / "work"
+    outside.mkdir()
+    work.mkdir()
+    (work / "out").symlink_to(outside, target_is_directory=True)
+    name = _scenario(work, 'path = "out/x.csv"')
+    result = _run(name, cwd=work, monkeypatch=monkeypatch)
+    assert result.exit_code == 2 and "leads outside" in result.output
+    assert not list(outside.iterdir())
+
+
+def test_scenario_output_never_a_dataset_file(tmp_path, monkeypatch):
+    data = write_dataset(tmp_path / "data", small_tables())
+    name = _scenario(tmp_path, 'path = "data/supply.csv"')
+    before = (data / "supply.csv").read_bytes()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", name, "--dataset", "data",
+                                      "--overwrite-outputs"])
+    assert result.exit_code == 2 and "would overwrite" in result.output
+    assert (data / "supply.csv").read_bytes() == before
+
+
+def test_run_writes_nothing_when_any_output_is_wrong(tmp_path, monkeypatch):
+    # two outputs on one path, or an output that is the -o file: refused before any writing
+    name = _scenario(tmp_path, 'path = "a.csv"', 'path = "./a.csv"')
+    assert _run(name, cwd=tmp_path, monkeypatch=monkeypatch).exit_code == 2
+    name = _scenario(tmp_path, 'path = "b.csv"', 'path = "c.json"')
+    result = CliRunner().invoke(cli, ["run", name, "-o", "b.csv"])
+    assert result.exit_code == 2 and "is the -o file" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_existing_scenario_output_needs_its_own_switch(tmp_path, monkeypatch):
+    name = _scenario(tmp_path, 'path = "r.csv"')
+    (tmp_path / "r.csv").write_text("keep me")
+    result = _run(name, "-o", "mine.csv", "--force", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert result.exit_code == 2 and "--overwrite-outputs" in result.output
+    assert (tmp_path / "r.csv").read_text() == "keep me" and not (tmp_path / "mine.csv").exists()
+    assert _run(name, "--overwrite-outputs").exit_code == 0
+    assert (tmp_path / "r.csv").read_text().startswith("component,")
+
+
+# -- datasets: no silent equal split, one clear message per broken file --------------------
+
+def test_supply_without_share_column_is_an_error(tmp_path):
+    folder = write_dataset(tmp_path / "d", small_tables())
+    text = (folder / "supply.csv").read_text().splitlines()
+    header = text[0].split(",")
+    i = header.index("share")
+    rows = [",".join(c for j, c in enumerate(r.split(",")) if j != i) for r in text]
+    (folder / "supply.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DatasetError, match="supply.csv, column share: error: missing column"):
+        semigraph.load(folder)
+
+
+@pytest.mark.parametrize(("old", "new"), [("share", "Share"), ("stock_days", "stock_day")])
+def test_misspelt_header_is_an_error_naming_the_column(tmp_path, old, new):
+    folder = write_dataset(tmp_path / "d", small_tables())
+    table = "supply.csv" if old == "share" else "components.csv"
+    text = (folder / table).read_text()
+    (folder / table).write_text(text.replace(old, new, 1))
+    with pytest.raises(DatasetError, match=f"the expected column '{old}'"):
+        semigraph.load(folder)
+
+
+def test_latin1_file_gives_one_error_with_its_row(tmp_path):
+    folder = write_dataset(tmp_path / "d", small_tables())
+    data = (folder / "firms.csv").read_bytes().replace(b"Nikon", "Nik\u00f6n".encode("latin-1"))
+    (folder / "firms.csv").write_bytes(data)
+    with pytest.raises(DatasetError) as exc:
+        semigraph.load(folder)
+    assert [str(p) for p in exc.value.problems] == [
+        "firms.csv, row 4: error: not UTF-8 text; save the file as UTF-8 (CSV UTF-8 in a "
+        "spreadsheet program)"]
+
+
+def test_ragged_row_is_reported_not_shifted(tmp_path):
+    folder = write_dataset(tmp_path / "d", small_tables())
+    lines = (folder / "supply.csv").read_text().splitlines()
+    lines[2] += ",extra"
+    (folder / "supply.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match="supply.csv, row 3: error: 7 fields where the header "
+                                           "has 6"):
+        semigraph.load(folder)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[1, 2]", "must be a JSON object"),
+    ('{"licenses": "CC-BY-4.0"}', "licenses must be a list"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+])
+def test_bad_datapackage_is_an_error_not_a_crash(tmp_path, text, message):
+    folder = write_dataset(tmp_path / "d", small_tables())
+    (folder / "datapackage.json").write_text(text)
+    result = CliRunner().invoke(cli, ["info", "--dataset", str(folder)])
+    assert result.exit_code == 2 and message in result.output and "datapackage.json" in \
+        result.output
+
+
+@pytest.mark.parametrize("share", ["inf", "0_5%", "5 0 %", "nan", "1e400"])
+def test_strange_shares_are_errors(tmp_path, share):
+    t = small_tables()
+    t["supply"][0]["share"] = share
+    with pytest.raises(DatasetError, match="supply.csv, row 2, column share"):
+        semigraph.load(write_dataset(tmp_path / "s", t))
+
+
+def test_cycle_message_is_the_same_every_run(tmp_path):
+    import subprocess
+    import sys
+
+    t = small_tables()
+    t["requires"] += [{"component": "gallium", "input": "car", "source": "src"}]
+    folder = write_dataset(tmp_path / "c", t)
+    code = ("import semigraph\ntry:\n    semigraph.load(%r)\nexcept semigraph.DatasetError as e:"
+            "\n    print([str(p) for p in e.problems if 'cycle' in p.message])") % str(folder)
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout
+            for seed in range(4)}
+    assert len(outs) == 1 and "requirement cycle" in outs.pop()
+
+
+# -- scenario files and the terminal -------------------------------------------------------
+
+def test_scenario_with_byte_order_mark_reads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[[disruption]]\nunit = "TWN"\n')
+    assert CliRunner().invoke(cli, ["run", str(path), "--limit", "1"]).exit_code == 0
+
+
+def test_deep_toml_and_unknown_unit_name_the_file(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100000 + "]" * 100000)
+    result = CliRunner().invoke(cli, ["run", str(deep)])
+    assert result.exit_code == 2 and "deep.toml" in result.output
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[[disruption]]\nunit = "CNH"\n')
+    result = CliRunner().invoke(cli, ["run", str(typo)])
+    assert result.exit_code == 2 and "typo.toml: disruption 1: unknown unit 'CNH'" in \
+        result.output
+
+
+def test_terminal_escapes_are_not_printed(tmp_path):
+    path = tmp_path / "esc.toml"
+    path.write_text('title = "\\u001b]0;owned\\u0007\\u001b[31mred"\n'
+                    'description = "\\u001b[2J"\n[[disruption]]\nunit = "TWN"\n')
+    result = CliRunner().invoke(cli, ["run", str(path), "--limit", "1"])
+    assert result.exit_code == 0 and "\x1b" not in result.output and "\x07" not in result.output
+    assert "red" in result.output
+
+
+def test_matrix_of_unknown_stage_is_an_error():
+    result = CliRunner().invoke(cli, ["concentration", "--matrix", "--stage", "bogus"])
+    assert result.exit_code == 2 and "unknown stage 'bogus'" in result.output
+
+
+# -- output files --------------------------------------------------------------------------
+
+def test_output_errors_are_exit_2(tmp_path):
+    link = tmp_path / "dangling.csv"
+    link.symlink_to(tmp_path / "nowhere")
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "TWN", "-o", str(link)])
+    assert result.exit_code == 2 and "exists" in result.output  # a dangling link counts
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "TWN", "-o", "/proc/version",
+                                      "--force", "--format", "csv"])
+    assert result.exit_code == 2 and "cannot write /proc/version" in result.output
+
+
+def test_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    from semigraph.io.write import atomic_write
+
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+
+    def killed(fh):
+        fh.write(b"half")
+        raise SystemExit(143)  # what the SIGTERM handler raises while a file is written
+
+    with pytest.raises(SystemExit):
+        atomic_write(tmp_path / "out.csv", killed, force=False)
+    assert list(tmp_path.iterdir()) == []
+    atomic_write(tmp_path / "ok.csv", lambda fh: fh.write(b"x"), force=False)
+    assert synced and (tmp_path / "ok.csv").read_bytes() == b"x"
+
+
+def test_noncharacters_in_names_do_not_break_maps(tmp_path):
+    t = small_tables()
+    t["firms"][0]["name"] = "ASML\uffff\ufffe\x01"
+    folder = write_dataset(tmp_path / "n", t)
+    result = CliRunner().invoke(cli, ["map", "--cut", "NLD", "--dataset", str(folder),
+                                      "--level", "firm", "-o", str(tmp_path / "m.dot")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "m.dot").read_text(encoding="utf-8")
+    assert "\uffff" not in text and "\ufffe" not in text and "\x01" not in text

@@ -134,7 +134,8 @@ def test_missing_table_and_column(tmp_path):
         semigraph.load(folder)
     messages = [str(p) for p in exc.value.problems]
     assert any("missing table" in m and "sources.csv" in m for m in messages)
-    assert any("unknown column" in m and "did you mean 'share'" in m for m in messages)
+    assert any("column 'shares' is not known" in m and "rename the header to 'share'" in m
+               for m in messages)
 
 
 def test_all_problems_reported_together(tmp_path):

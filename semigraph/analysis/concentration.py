@@ -221,8 +221,15 @@ def dependency_matrix(model, *, stage: str = "end_use", min_exposure: float = 0.
     Columns are the countries whose cut costs some product more than ``min_exposure``, ordered
     by their largest exposure; rows are ordered by their largest exposure.
     """
-    exposure = upstream_exposure(model)
     comps = model.components
+    stages = set(comps["stage"])
+    if stage not in stages:
+        from semigraph.errors import UnknownUnitError
+        from semigraph.schema import stages as all_stages
+
+        raise UnknownUnitError(f"unknown stage {stage!r}; stages: "
+                               + ", ".join(s for s in all_stages() if s in stages))
+    exposure = upstream_exposure(model)
     products = sorted(comps.loc[comps["stage"] == stage, "id"])
     m = exposure.loc[products]
     m = m.loc[:, m.max(axis=0) > min_exposure]

@@ -6,7 +6,7 @@ import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from semigraph.errors import ScenarioError
 
@@ -17,6 +17,10 @@ SCOPES = ("site", "control")
 MODES = ("export", "outage")
 #: What a scenario's [[output]] tables may ask `semigraph run` to write.
 OUTPUT_KINDS_BY_COMMAND = ("whatif",)
+#: The formats they may be written in, and the file suffixes that name them.
+OUTPUT_FORMATS = ("csv", "json", "parquet", "xlsx", "table")
+OUTPUT_FORMATS_BY_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet",
+                            ".xlsx": "xlsx", ".txt": "table"}
 
 
 @dataclass(frozen=True)
@@ -195,11 +199,20 @@ def read_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is not an error
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a folder, not a scenario file") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ScenarioError(f"{path}, line {line}: not UTF-8 text; save the file as UTF-8") \
+            from None
+    except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply to be a scenario file") from None
     _check_keys(str(path), data, _TOP_KEYS)
     raw = data.get("disruption", [])
     if not isinstance(raw, list) or not raw:
@@ -220,14 +233,28 @@ def read_scenario(path: str | Path) -> Scenario:
         except ScenarioError as exc:
             raise ScenarioError(f"{where}: {exc}") from None
     outputs = []
-    for i, o in enumerate(data.get("output", []), start=1):
+    for i, o in enumerate(_tables(path, data, "output"), start=1):
         where = f"{path}: output {i}"
-        if not isinstance(o, dict) or "path" not in o:
-            raise ScenarioError(f"{where}: needs path = \"FILE\"")
+        if "path" not in o or not isinstance(o["path"], str) or not o["path"].strip():
+            raise ScenarioError(f"{where}: needs path = \"FILE\" (a file name, as text)")
         _check_keys(where, o, _OUTPUT_KEYS)
         if o.get("kind", "whatif") not in OUTPUT_KINDS_BY_COMMAND:
             raise ScenarioError(f"{where}: kind must be one of "
                                 f"{', '.join(OUTPUT_KINDS_BY_COMMAND)}")
+        target = PurePath(o["path"])
+        if target.is_absolute() or ".." in target.parts or o["path"].startswith("~"):
+            raise ScenarioError(f"{where}: path {o['path']!r} must stay inside the folder the "
+                                "command runs in (no absolute path, no '..')")
+        fmt = o.get("format")
+        suffix = target.suffix.lower()
+        if fmt is None and suffix not in OUTPUT_FORMATS_BY_SUFFIX:
+            raise ScenarioError(f"{where}: cannot tell the format of {o['path']!r}; end it in "
+                                f"{', '.join(sorted(OUTPUT_FORMATS_BY_SUFFIX))} or give format")
+        if fmt is not None and fmt not in OUTPUT_FORMATS:
+            raise ScenarioError(f"{where}: format must be one of {', '.join(OUTPUT_FORMATS)}, "
+                                f"not {fmt!r}")
+        if any(PurePath(prev["path"]) == target for prev in outputs):
+            raise ScenarioError(f"{where}: {o['path']!r} is named by an earlier output too")
         outputs.append(dict(o))
     observed = tuple(_observation(f"{path}: observed {i}", o)
                      for i, o in enumerate(_tables(path, data, "observed"), start=1))

@@ -36,7 +36,9 @@ class ExitError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        from semigraph._text import terminal_text
+
+        click.echo(f"Error: {terminal_text(self.format_message())}", err=True)
 
 
 class LazyGroup(click.Group):

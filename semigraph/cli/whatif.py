@@ -45,13 +45,32 @@ def _range(low: float, high: float) -> str:
 
 
 def _check_units(model, scenario) -> None:
-    """Resolve every unit and region now, so a typo fails before any work is done."""
-    for d in scenario.disruptions:
-        model.resolve(d.unit)
-        for region in d.to:
-            model.members(region)
+    """Resolve every unit and region now, so a typo fails before any work is done; an error
+    in a scenario file names the file and the disruption."""
+    from semigraph.analysis.compiled import compile_model
+    from semigraph.analysis.propagation import resolve
+    from semigraph.errors import SemigraphError
+
+    where = f"{scenario.path}: " if scenario.path else ""
+    compiled = compile_model(model)
+    for i, d in enumerate(scenario.disruptions, start=1):
+        try:
+            resolve(model, compiled, d)
+            for region in d.to:
+                model.members(region)
+        except SemigraphError as exc:
+            raise type(exc)(f"{where}disruption {i}: {exc}" if where else str(exc)) from None
+    for obs in scenario.observed:
+        if obs.perspective:
+            try:
+                model.members(obs.perspective)
+            except SemigraphError as exc:
+                raise type(exc)(f"{where}observed {obs.component}: {exc}") from None
     if scenario.perspective:
-        model.members(scenario.perspective)
+        try:
+            model.members(scenario.perspective)
+        except SemigraphError as exc:
+            raise type(exc)(f"{where}perspective: {exc}" if where else str(exc)) from None
 
 
 def _table_view(frame, scenario, show_all: bool):
@@ -102,11 +121,13 @@ def _title(scenario, frame) -> str:
                       f"perspective: {persp}; horizon: {scenario.horizon} days"])
 
 
-def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25) -> None:
+def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25,
+                frame=None) -> None:
     from semigraph.analysis.whatif import whatif
     from semigraph.io.write import write_result
 
-    frame = whatif(model, scenario)
+    if frame is None:
+        frame = whatif(model, scenario)
     if fmt == "table":
         view, notes = _table_view(frame, scenario, show_all)
         write_result(view, fmt=fmt, output=output, force=force, title=_title(scenario, frame),
@@ -190,14 +211,18 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
 @click.option("--all", "show_all", is_flag=True, help="Table: show unaffected components too.")
 @click.option("--limit", type=click.IntRange(0), default=25, show_default=True,
               help="Table: rows to print (0 = all).")
+@click.option("--overwrite-outputs", is_flag=True,
+              help="Replace existing files named by the scenario's [[output]] tables.")
 @dataset_option
 @output_options
-def run(scenario_file, perspective, horizon, duration, show_all, limit, dataset, fmt, output,
-        force) -> None:
+def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrite_outputs,
+        dataset, fmt, output, force) -> None:
     """Run a saved scenario file (TOML) from queries/.
 
-    Prints the what-if table and writes the files the scenario's [[output]] tables name
-    (relative to the current folder; existing files need --force).
+    Prints the what-if table and writes the files the scenario's [[output]] tables name:
+    inside the current folder only (never the scenario or the dataset), each checked before
+    anything is computed and written only once everything is; existing ones need
+    --overwrite-outputs.
 
     \b
     Examples:
@@ -206,7 +231,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, dataset,
       semigraph run queries/nexperia-2025.toml --duration 365 --horizon 365
     """
     from semigraph.analysis.scenario import read_scenario
-    from semigraph.io.write import check_output, format_for
+    from semigraph.io.write import format_for
 
     scenario = read_scenario(scenario_file)
     changes = {}
@@ -222,17 +247,44 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, dataset,
     scenario = scenario.with_(**changes)
     model = load_model(dataset)
     _check_units(model, scenario)
-    for out in scenario.outputs:
-        check_output(out["path"], force=force)
-    if scenario.description:
-        click.echo(scenario.description.strip() + "\n") if fmt == "table" and not output \
-            else None
+    targets = _scenario_outputs(scenario, model, output, overwrite_outputs)
+    from semigraph.analysis.whatif import whatif as compute
+
+    frame = compute(model, scenario)  # every result is computed before any file is written
+    if scenario.description and fmt == "table" and not output:
+        from semigraph._text import terminal_text
+
+        click.echo(terminal_text(scenario.description.strip()) + "\n")
     emit_whatif(model, scenario, fmt=fmt, output=output, force=force, show_all=show_all,
-                limit=limit)
-    for out in scenario.outputs:
+                limit=limit, frame=frame)
+    for out, target in zip(scenario.outputs, targets):
         emit_whatif(model, scenario, fmt=format_for(out["path"], out.get("format")),
-                    output=out["path"], force=force, show_all=True, limit=0)
+                    output=str(target), force=overwrite_outputs, show_all=True, limit=0,
+                    frame=frame)
         click.echo(f"Wrote {out['path']}", err=True)
+
+
+def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
+    """Check every [[output]] of a scenario before anything is computed or written."""
+    from pathlib import Path
+
+    from semigraph.errors import ScenarioError
+    from semigraph.io.write import confined_output
+
+    protected = [p for p in (scenario.path, model.path) if p is not None]
+    main = Path(output).resolve() if output and output != "-" else None
+    targets = []
+    for i, out in enumerate(scenario.outputs, start=1):
+        try:
+            target = confined_output(out["path"], base=Path.cwd(), protected=protected,
+                                     force=overwrite)
+        except Exception as exc:
+            raise ScenarioError(f"{scenario.path}: output {i}: {exc}") from None
+        if main is not None and target == main:
+            raise ScenarioError(f"{scenario.path}: output {i} is the -o file {output}; "
+                                "write one of them elsewhere")
+        targets.append(target)
+    return targets
 
 
 @click.command()

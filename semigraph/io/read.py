@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -52,15 +54,42 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        encoding="utf-8-sig",
-        skipinitialspace=False,
-    )
+class _FileProblem(Exception):
+    """A table file that cannot be read as a whole, with the line where it goes wrong."""
+
+    def __init__(self, row: int | None, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Every cell as text, and the rows whose number of fields differs from the header.
+
+    A ragged row is never shifted into other columns: it is reported with its row number.
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise _FileProblem(line, "not UTF-8 text; save the file as UTF-8 (CSV UTF-8 in a "
+                           "spreadsheet program)") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise _FileProblem(None, f"not valid CSV: {exc}") from None
+    if not rows:
+        raise _FileProblem(None, "the file is empty; it needs a header row")
+    header, ragged, body = rows[0], [], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line
+        if len(row) != len(header):
+            ragged.append((number, f"{len(row)} fields where the header has {len(header)}; "
+                                   "quote cells that contain commas"))
+            row = (row + [""] * len(header))[:len(header)]
+        body.append(row)
+    return pd.DataFrame(body, columns=header, dtype=object), ragged
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -69,6 +98,33 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         {col: [_cell_text(v) for v in frame[col].tolist()] for col in frame.columns},
         dtype=object,
     )
+
+
+def _read_package(path: Path) -> tuple[dict, str | None]:
+    """The data package descriptor, or the reason it cannot be used."""
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return {}, "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return {}, f"not valid JSON: {exc}"
+    except RecursionError:
+        return {}, "nested too deeply to be a data package descriptor"
+    if not isinstance(meta, dict):
+        return {}, f"must be a JSON object (name, version, licenses, ...), not a {_kind(meta)}"
+    for key in ("name", "version", "title"):
+        if key in meta and not isinstance(meta[key], (str, int, float)):
+            return {}, f"{key} must be text, not a {_kind(meta[key])}"
+    licenses = meta.get("licenses", [])
+    if not isinstance(licenses, list) or not all(isinstance(x, dict) for x in licenses):
+        return {}, ('licenses must be a list of objects such as [{"name": "CC-BY-4.0"}], not '
+                    f"{json.dumps(licenses)[:60]}")
+    return meta, None
+
+
+def _kind(value) -> str:
+    return {dict: "object", list: "list", str: "text", bool: "boolean"}.get(type(value),
+                                                                             "number")
 
 
 def read_folder(path: str | Path) -> RawDataset:
@@ -86,10 +142,9 @@ def read_folder(path: str | Path) -> RawDataset:
     data = RawDataset(path=folder, tables={})
     package = folder / "datapackage.json"
     if package.is_file():
-        try:
-            data.meta = json.loads(package.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            data.problems.append(Problem("datapackage.json", None, None, f"not valid JSON: {exc}"))
+        data.meta, problem = _read_package(package)
+        if problem:
+            data.problems.append(Problem("datapackage.json", None, None, problem))
     for name in TABLES:
         csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
         if csv_path.is_file() and pq_path.is_file():
@@ -112,11 +167,19 @@ def read_folder(path: str | Path) -> RawDataset:
                         f"{name}.parquet in {folder}")
             )
             continue
+        ragged: list[tuple[int, str]] = []
         try:
-            frame = _read_csv(file) if file.suffix == ".csv" else _read_parquet(file)
+            if file.suffix == ".csv":
+                frame, ragged = _read_csv(file)
+            else:
+                frame = _read_parquet(file)
+        except _FileProblem as exc:
+            data.problems.append(Problem(file.name, exc.row, None, str(exc)))
+            continue
         except Exception as exc:  # any parser failure is the file's fault, reported with its name
             data.problems.append(Problem(file.name, None, None, f"cannot be read: {exc}"))
             continue
+        data.problems += [Problem(file.name, row, None, message) for row, message in ragged]
         frame.columns = [str(c).strip() for c in frame.columns]
         data.tables[name] = RawTable(name=name, file=file.name, frame=frame.reset_index(drop=True))
     return data

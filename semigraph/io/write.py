@@ -15,13 +15,16 @@ from typing import IO
 
 import pandas as pd
 
+from semigraph._text import terminal_text
 from semigraph.errors import OutputError
 
 __all__ = [
     "FORMATS",
     "atomic_write",
     "check_output",
+    "confined_output",
     "format_table",
+    "terminal_text",
     "to_records",
     "write_dataset",
     "write_result",
@@ -47,12 +50,39 @@ def check_output(output: str | Path | None, *, force: bool) -> None:
     if output is None or str(output) == "-":
         return
     path = Path(output)
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:  # a dangling link counts as existing
         raise OutputError(f"{path} exists; use --force to overwrite it")
-    if path.exists() and path.is_dir():
+    if path.is_dir():
         raise OutputError(f"{path} is a folder, not a file")
     if not path.parent.exists():
         raise OutputError(f"folder {path.parent} does not exist")
+
+
+def confined_output(name: str, *, base: Path, protected: list[Path],
+                    force: bool) -> Path:
+    """The path of a file a scenario asks to write, checked to stay inside ``base``.
+
+    Refuses absolute paths, ``..``, links (to the file or a folder on the way) that lead
+    out of ``base``, and any of the ``protected`` files or folders (the scenario itself, the
+    dataset); an existing file is replaced only with ``force``.
+    """
+    base = base.resolve()
+    raw = base / name
+    if os.path.islink(raw):
+        raise OutputError(f"scenario output {name!r} is a link; write to a plain file")
+    target = raw.resolve()
+    if not target.is_relative_to(base):
+        raise OutputError(f"scenario output {name!r} leads outside {base} (through a link); "
+                          "outputs stay inside the folder the command runs in")
+    for p in protected:
+        p = p.resolve()
+        if target == p or (target.is_relative_to(p) and p.is_dir()):
+            raise OutputError(f"scenario output {name!r} would overwrite {p}")
+    if target.exists() and not force:
+        raise OutputError(f"scenario output {name!r} exists; use --overwrite-outputs to "
+                          "replace it")
+    check_output(target, force=force)
+    return target
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force: bool) -> Path:
@@ -63,17 +93,55 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force:
     """
     path = Path(path)
     check_output(path, force=force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    previous = _on_termination_raise()
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _restore_termination(previous)
     return path
+
+
+def _on_termination_raise():
+    """While a file is written, a polite kill (SIGTERM, SIGHUP) ends the command through the
+    cleanup that removes the temporary file, instead of leaving it behind."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            previous[sig] = signal.signal(sig, stop)
+    return previous
+
+
+def _restore_termination(previous) -> None:
+    import signal
+
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)
 
 
 def _umask() -> int:
@@ -115,7 +183,7 @@ def _cell(value, width: int = 48) -> str:
         return f"{value:,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
-    text = str(value).replace("\n", " ")
+    text = terminal_text(str(value).replace("\n", " "))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -123,7 +191,7 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
                  notes: list[str] | None = None, limit: int | None = None) -> str:
     """A plain-text table for the terminal: aligned columns, numbers right-aligned."""
     shown = frame if limit is None else frame.head(limit)
-    cols = [str(c) for c in shown.columns]
+    cols = [terminal_text(str(c)) for c in shown.columns]
     cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
         shown[c]) for c in shown.columns]
@@ -135,7 +203,7 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
 
     out = []
     if title:
-        out += [title, ""]
+        out += [terminal_text(title), ""]
     out.append(line(cols))
     out.append("  ".join("-" * w for w in widths))
     out += [line(r) for r in cells]
@@ -144,6 +212,7 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
     if frame.empty:
         out.append("(no rows)")
     for note in notes or []:
+        note = terminal_text(note)
         out.append(note if not out[-1] or note.startswith("  ") else "\n" + note)
     return "\n".join(out) + "\n"
 

@@ -28,6 +28,8 @@ SHARE_ERROR = 1.5
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 _BLOC = re.compile(r"^[A-Z][A-Z0-9_-]*$")
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_FRACTION = re.compile(r"((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(%?)")
 _URL = re.compile(r"^(https?://[^\s]+|doi:\S+)$", re.IGNORECASE)
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f"}
@@ -50,11 +52,14 @@ def parse_fraction(text: str) -> float:
     >>> parse_fraction("0.25")
     0.25
     """
-    t = text.strip().replace(" ", "")
-    if t.endswith("%"):
-        value = float(t[:-1]) / 100.0
+    m = _FRACTION.fullmatch(text.strip())
+    if m is None:
+        raise ValueError(f"{text.strip()!r} is not a share: write a fraction such as 0.61 or a "
+                         "percent such as 61%")
+    if m.group(2):
+        value = float(m.group(1)) / 100.0
     else:
-        value = float(t)
+        value = float(m.group(1))
         if value > 1:
             raise ValueError(
                 f"share {text!r} is not a fraction 0..1; write {value / 100:g} or {text.strip()}%"
@@ -109,10 +114,10 @@ class _Checker:
                     raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 or a "
                                      f"percent such as 61%") from None
             if col.type in ("number", "integer"):
-                try:
-                    value = float(t)
-                except ValueError:
-                    raise ValueError(f"{t!r} is not a number") from None
+                if not _NUMBER.fullmatch(t):
+                    raise ValueError(f"{t!r} is not a number (digits, an optional decimal point "
+                                     "and exponent; no spaces or underscores)")
+                value = float(t)
                 if not math.isfinite(value):
                     raise ValueError(f"{t!r} is not a finite number")
                 if col.type == "integer":
@@ -151,14 +156,28 @@ class _Checker:
                 self.typed[name] = _empty(name)
                 continue
             present = set(raw.frame.columns)
-            for col in cols:
-                if col.name not in present and (col.required or col.key):
-                    self.add(name, None, col.name, f"missing column {col.name!r} "
-                             f"({col.description})")
             known = {c.name for c in cols}
-            for extra in sorted(present - known):
-                self.add(name, None, extra, "unknown column, ignored"
-                         + _suggest(extra, known), "warning")
+            unknown = sorted(present - known)
+            absent = [c for c in cols if c.name not in present]
+            misspelt: dict[str, str] = {}  # a header that is close to an absent column
+            for extra in unknown:
+                close = difflib.get_close_matches(extra.lower(), [c.name for c in absent], 1,
+                                                  0.6)
+                if close and close[0] not in misspelt:
+                    misspelt[close[0]] = extra
+            for col in absent:
+                if col.name in misspelt:
+                    self.add(name, None, misspelt[col.name], f"column {misspelt[col.name]!r} "
+                             f"is not known: the expected column {col.name!r} ({col.description})"
+                             f" is missing; rename the header to {col.name!r}")
+                elif col.present or col.key:
+                    what = "" if col.required else " (its cells may be empty, the column may not)"
+                    self.add(name, None, col.name, f"missing column {col.name!r} "
+                             f"({col.description}){what}")
+            for extra in unknown:
+                if extra not in misspelt.values():
+                    self.add(name, None, extra, "unknown column, ignored"
+                             + _suggest(extra, known), "warning")
             data: dict[str, list] = {}
             rows = [i + 2 for i in range(len(raw.frame))]
             for col in cols:
@@ -309,7 +328,7 @@ class _Checker:
         for scc in nx.strongly_connected_components(graph):
             if len(scc) == 1 and not graph.has_edge(*(2 * tuple(scc))):
                 continue
-            cycle = nx.find_cycle(graph.subgraph(scc))
+            cycle = nx.find_cycle(graph.subgraph(scc), source=min(scc))  # same start each run
             # edges point input -> component; read the cycle as "A requires B requires ..."
             nodes = [v for _, v in cycle][::-1]
             nodes.append(nodes[0])
@@ -366,5 +385,10 @@ def validate(raw: RawDataset) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     warnings alike.
     """
     checker = _Checker(raw)
+    if any(p.severity == "error" for p in raw.problems):
+        # a table that cannot be read makes every reference to it look wrong: report what is
+        # wrong within each file, not across them
+        checker.check_columns_and_parse()
+        return checker.typed, checker.problems
     checker.run()
     return checker.typed, checker.problems

@@ -15,6 +15,13 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
          "\\": "\\\\"}
 
 
+def _xml_char(ch: str) -> bool:
+    """Whether XML (the SVG Graphviz writes) can hold the character: not a control character
+    other than newline and tab, not a surrogate, not U+FFFE or U+FFFF."""
+    o = ord(ch)
+    return ch in "\n\t" or (32 <= o < 0xD800) or (0xE000 <= o < 0xFFFE) or o > 0xFFFF
+
+
 def html_text(text: object) -> str:
     """Text for an HTML-like label: markup escaped, line breaks as ``<BR/>``.
 
@@ -25,7 +32,7 @@ def html_text(text: object) -> str:
     s = s.replace("\r\n", "\n").replace("\r", "\n")
     out = "".join(_HTML.get(ch, ch) for ch in s)
     # control characters other than newline and tab are not valid in XML (the SVG)
-    out = "".join(ch for ch in out if ch in "\n\t" or ord(ch) >= 32)
+    out = "".join(ch for ch in out if _xml_char(ch))
     return out.replace("\t", " ").replace("\n", "<BR/>")
 
 
@@ -36,6 +43,6 @@ def quoted(text: object) -> str:
     '"say \\\\"hi\\\\"\\\\\\\\"'
     """
     s = "" if text is None else str(text)
-    s = "".join(ch for ch in s if ch in "\n\t" or ord(ch) >= 32)
+    s = "".join(ch for ch in s if _xml_char(ch))
     s = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{s}"'
