@@ -73,7 +73,7 @@ def test_formula_text_kept_in_json(formula_path):
 def test_script_links_are_errors_for_every_source(tmp_path, url):
     t = small_tables()
     t["sources"][0]["url"] = url  # an estimate source, checked all the same
-    with pytest.raises(DatasetError, match="sources.csv, row 2, column url"):
+    with pytest.raises(DatasetError, match=r"sources\.csv, row 2, column url"):
         semigraph.load(write_dataset(tmp_path / "u", t))
 
 
@@ -170,7 +170,7 @@ def test_supply_without_share_column_is_an_error(tmp_path):
     i = header.index("share")
     rows = [",".join(c for j, c in enumerate(r.split(",")) if j != i) for r in text]
     (folder / "supply.csv").write_text("\n".join(rows) + "\n")
-    with pytest.raises(DatasetError, match="supply.csv, column share: error: missing column"):
+    with pytest.raises(DatasetError, match=r"supply\.csv, column share: error: missing column"):
         semigraph.load(folder)
 
 
@@ -200,7 +200,7 @@ def test_ragged_row_is_reported_not_shifted(tmp_path):
     lines = (folder / "supply.csv").read_text().splitlines()
     lines[2] += ",extra"
     (folder / "supply.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(DatasetError, match="supply.csv, row 3: error: 7 fields where the header "
+    with pytest.raises(DatasetError, match=r"supply\.csv, row 3: error: 7 fields where the header "
                                            "has 6"):
         semigraph.load(folder)
 
@@ -222,7 +222,7 @@ def test_bad_datapackage_is_an_error_not_a_crash(tmp_path, text, message):
 def test_strange_shares_are_errors(tmp_path, share):
     t = small_tables()
     t["supply"][0]["share"] = share
-    with pytest.raises(DatasetError, match="supply.csv, row 2, column share"):
+    with pytest.raises(DatasetError, match=r"supply\.csv, row 2, column share"):
         semigraph.load(write_dataset(tmp_path / "s", t))
 
 
@@ -233,8 +233,9 @@ def test_cycle_message_is_the_same_every_run(tmp_path):
     t = small_tables()
     t["requires"] += [{"component": "gallium", "input": "car", "source": "src"}]
     folder = write_dataset(tmp_path / "c", t)
-    code = ("import semigraph\ntry:\n    semigraph.load(%r)\nexcept semigraph.DatasetError as e:"
-            "\n    print([str(p) for p in e.problems if 'cycle' in p.message])") % str(folder)
+    code = (f"import semigraph\ntry:\n    semigraph.load({str(folder)!r})\n"
+            "except semigraph.DatasetError as e:\n"
+            "    print([str(p) for p in e.problems if 'cycle' in p.message])")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout
             for seed in range(4)}
