@@ -223,3 +223,30 @@ def test_bundled_dataset_findings_an_analyst_expects():
     year = {u[0] for u in cut_sets(model, ["smartphone"], level="component", threshold=0)
             ["units"]}
     assert "euv-scanner" not in year and "euv-optics" in year
+
+
+def test_too_large_a_search_is_refused_at_once():
+    import time
+
+    from semigraph.analysis.cutsets import SearchTooLarge, search_size
+
+    model = semigraph.load()
+    start = time.perf_counter()
+    result = CliRunner().invoke(cli, ["spof", "--level", "site", "--order", "3"])
+    assert result.exit_code == 2 and "--max-sets" in result.output
+    assert f"{search_size(model, ['stage:end_use'], level='site', order=3):,}" in result.output
+    assert time.perf_counter() - start < 30  # refused before any work, not after it
+    with pytest.raises(SearchTooLarge):
+        cut_sets(model, ["stage:end_use"], level="site", order=3)
+
+
+def test_progress_counts_every_set_screened_and_simulated(small):
+    from semigraph.analysis.cutsets import search_size
+
+    calls = []
+    frame = cut_sets(small, ["car"], level="country", order=2,
+                     progress=lambda done, more=0: calls.append((done, more)))
+    stats = frame.attrs["stats"]
+    assert sum(m for _, m in calls) == stats["simulated"] > 0
+    assert sum(d for d, _ in calls) == stats["evaluated"] + stats["simulated"]
+    assert stats["evaluated"] <= search_size(small, ["car"], order=2)

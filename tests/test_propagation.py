@@ -312,3 +312,26 @@ def test_bottleneck_of_each_bound(tmp_path):
     assert chip["bottleneck_high"] == "chip <- fab@TWN (70%, export stop)"
     assert chip["bounds_note"].startswith("up to 0.15 if the chain is served first (the chain "
                                           "uses 20% of the world's gallium)")
+
+
+def test_chunked_batch_equals_one_batch(small, monkeypatch):
+    # a tiny memory budget splits the batch into chunks of one scenario; the joined result
+    # is the same, field by field
+    scenarios = [Scenario((Disruption(u),), horizon=60) for u in
+                 ("CHN", "NLD", "JPN", "TWN", "asml", "gallium@CHN")]
+    scenarios.append(Scenario((Disruption("gallium@CHN", to=("EU27",)),), perspective="EU27",
+                              horizon=60))
+    whole = evaluate(small, scenarios)
+    monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "0")
+    from semigraph.analysis.propagation import _budget, _chunk_size, resolve
+    from semigraph.analysis.compiled import compile_model
+
+    c = compile_model(small)
+    batch = [[resolve(small, c, d) for d in s.disruptions] for s in scenarios]
+    assert _budget() == 16 << 20
+    monkeypatch.setattr("semigraph.analysis.propagation._budget", lambda: 1)
+    assert _chunk_size(c, batch, True, True, False, 60) == 1
+    parts = evaluate(small, scenarios)
+    for field in ("availability", "availability_high", "steady_state", "lost_days",
+                  "time_to_survive", "recovery", "world", "worst_day", "worst_class"):
+        assert getattr(parts, field).tolist() == getattr(whole, field).tolist(), field

@@ -9,7 +9,7 @@ at once with a handful of numpy operations.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -32,17 +32,19 @@ class Level:
     inputs: np.ndarray
     group_starts: np.ndarray
     comp_group_starts: np.ndarray
-    edges: np.ndarray  # supply edges of the level's components
-    edge_pos: np.ndarray  # position (in comps) of each edge's component
-    weights: np.ndarray  # (len(comps), len(edges)): share / max(1, sum of shares)
+    edges: np.ndarray  # supply edges of the level's components, grouped by component
+    edge_pos: np.ndarray  # position (in comps) of each edge's component (non-decreasing)
+    edge_w: np.ndarray  # weight of each edge: share / max(1, sum of its component's shares)
+    edge_starts: np.ndarray  # where each supplied component's edges begin
+    supplied: np.ndarray  # position (in comps) of each component with edges
     rest: np.ndarray  # unattributed share of each component
     has_supply: np.ndarray  # bool per component
     edge_site: np.ndarray  # country index of each edge's site
     in_cs: np.ndarray  # chain share of each entry of ``inputs``
     cons: np.ndarray  # consumption rows of the level's components
     cons_pos: np.ndarray  # position (in comps) of each consumption row's component
-    cons_w: np.ndarray  # (len(cons), len(edges)): weights of the row's component at its country
-    cons_scatter: np.ndarray  # (len(comps), len(cons)): 1 where the row is the component's
+    cons_edges: np.ndarray  # level edges sited in a consumption row's country
+    cons_edge_row: np.ndarray  # the row (index into cons) of each of those edges
 
 
 @dataclass(eq=False)
@@ -69,6 +71,20 @@ class Compiled:
     j_share: np.ndarray  # consumption rows: share of world consumption
     levels: list[Level]
     groups: list[list[tuple[str | None, list[int]]]]  # per component: (group, input indices)
+    _by: dict = field(default_factory=dict, repr=False)  # edge indices by key, built on use
+
+    def edges_by(self, what: str) -> dict:
+        """Supply-edge indices (sorted) by supplier, site, controlling country or component:
+        ``what`` is ``supplier``, ``site``, ``ctrl`` or ``comp``."""
+        if what not in self._by:
+            keys = {"supplier": self.e_supplier, "site": self.e_site, "ctrl": self.e_ctrl,
+                    "comp": self.e_comp}[what]
+            order = np.argsort(keys, kind="stable")
+            uniq, starts = np.unique(keys[order], return_index=True)
+            parts = np.split(order, starts[1:])
+            self._by[what] = {k.item() if hasattr(k, "item") else k: np.sort(v)
+                              for k, v in zip(uniq, parts)}
+        return self._by[what]
 
     @property
     def n_components(self) -> int:
@@ -155,25 +171,28 @@ def _compile(model) -> Compiled:
         edges = np.flatnonzero(in_level)
         pos_of = {int(ci): p for p, ci in enumerate(ids)}
         edge_pos = np.array([pos_of[int(e_comp[e])] for e in edges], dtype=np.int64)
-        weights = np.zeros((len(ids), len(edges)))
-        weights[edge_pos, np.arange(len(edges))] = e_share[edges] / norm[e_comp[edges]]
+        grouped = np.argsort(edge_pos, kind="stable")  # each component's edges together
+        edges, edge_pos = edges[grouped], edge_pos[grouped]
+        edge_w = e_share[edges] / norm[e_comp[edges]] if len(edges) else np.zeros(0)
+        supplied, edge_starts = np.unique(edge_pos, return_index=True)
         rows = np.flatnonzero(np.isin(j_comp, ids))
         cons_pos = np.array([pos_of[int(j_comp[j])] for j in rows], dtype=np.int64)
-        cons_w = np.zeros((len(rows), len(edges)))
+        cons_edges, cons_edge_row = [], []
         for r, j in enumerate(rows):
-            match = (e_comp[edges] == j_comp[j]) & (e_site[edges] == j_country[j])
-            cons_w[r, match] = weights[cons_pos[r], match]
-        cons_scatter = np.zeros((len(ids), len(rows)))
-        cons_scatter[cons_pos, np.arange(len(rows))] = 1.0
+            match = np.flatnonzero((e_comp[edges] == j_comp[j]) & (e_site[edges] == j_country[j]))
+            cons_edges += match.tolist()
+            cons_edge_row += [r] * len(match)
         inputs_arr = np.array(inputs, dtype=np.int64)
         levels.append(Level(
             comps=ids, req_pos=np.array(req_pos, dtype=np.int64), inputs=inputs_arr,
             group_starts=np.array(group_starts, dtype=np.int64),
             comp_group_starts=np.array(comp_group_starts, dtype=np.int64),
-            edges=edges, edge_pos=edge_pos, weights=weights, rest=rest[ids],
-            has_supply=has_supply[ids], edge_site=e_site[edges],
+            edges=edges, edge_pos=edge_pos, edge_w=edge_w, edge_starts=edge_starts,
+            supplied=supplied, rest=rest[ids], has_supply=has_supply[ids],
+            edge_site=e_site[edges],
             in_cs=chain[inputs_arr] if len(inputs_arr) else np.ones(0), cons=rows,
-            cons_pos=cons_pos, cons_w=cons_w, cons_scatter=cons_scatter))
+            cons_pos=cons_pos, cons_edges=np.array(cons_edges, dtype=np.int64),
+            cons_edge_row=np.array(cons_edge_row, dtype=np.int64)))
 
     return Compiled(
         components=tuple(order), index=index, countries=countries, country_index=cidx,

@@ -53,6 +53,8 @@ from semigraph.errors import ScenarioError, UnknownUnitError
 __all__ = [
     "COLUMNS",
     "LEVELS",
+    "MAX_SETS",
+    "SearchTooLarge",
     "UnitSpace",
     "batch_availability",
     "cut_sets",
@@ -60,11 +62,18 @@ __all__ = [
     "is_cut",
     "propagate_world",
     "resolve_targets",
+    "search_size",
     "unit_space",
     "units_at_level",
 ]
 
 LEVELS = ("country", "firm", "site", "component")
+#: Searches that could screen more unit sets than this are refused unless asked for.
+MAX_SETS = 500_000
+
+
+class SearchTooLarge(ScenarioError):
+    """A cut-set search larger than the limit, refused before it starts."""
 #: Availabilities at or below this count as total loss (float rounding of shares summing to 1).
 ZERO = 1e-9
 CHUNK = 512
@@ -159,7 +168,7 @@ def unit_space(model, level: str, units: Sequence[str] | None = None) -> UnitSpa
     comp_hits = np.zeros((n_u, n_c), dtype=bool)
     for k, u in enumerate(units):
         mask, comp = unit_hits(model, c, Disruption(u))
-        edge_hits[k] = mask
+        edge_hits[k, mask] = True
         if comp is not None:
             comp_hits[k, comp] = True
     own = comp_hits.copy()
@@ -351,7 +360,8 @@ def _search(model, space: UnitSpace, targets: list[int], threshold: float, order
 
 
 def _headline(model, space: UnitSpace, resolved: list, sets: list[tuple[int, ...]],
-              rows: np.ndarray, horizon: int, *, timeline: bool) -> np.ndarray:
+              rows: np.ndarray, horizon: int, *, timeline: bool,
+              progress=None) -> np.ndarray:
     """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
     when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
     out = np.ones((len(rows), len(sets)))
@@ -362,11 +372,13 @@ def _headline(model, space: UnitSpace, resolved: list, sets: list[tuple[int, ...
         batch = [[resolved[u] for u in combo] for combo in chunk]
         ev = evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=False)
         out[:, start:start + len(chunk)] = ev.availability[rows]
+        if progress is not None:
+            progress(len(chunk))
     return out
 
 
 def _search_headline(model, space: UnitSpace, targets: list[int], threshold: float,
-                     order: int, horizon: int) -> tuple[dict, dict]:
+                     order: int, horizon: int, progress=None) -> tuple[dict, dict]:
     """Minimal cut sets on the headline measure (DESIGN.md 4.1): the lowest day within the
     horizon. The static bound is never above it, so a set whose static bound stays above the
     threshold is no cut set and is not simulated."""
@@ -389,14 +401,17 @@ def _search_headline(model, space: UnitSpace, targets: list[int], threshold: flo
         sets = list(needed)
         rows = np.array(sorted({t for ts in needed.values() for t in ts}))
         row_of = {t: i for i, t in enumerate(rows.tolist())}
-        static = _headline(model, space, resolved, sets, rows, horizon, timeline=False)
+        static = _headline(model, space, resolved, sets, rows, horizon, timeline=False,
+                           progress=progress)
         stats["evaluated"] += len(sets)
         keep = [j for j, combo in enumerate(sets)
                 if any(is_cut(static[row_of[t], j], threshold) for t in needed[combo])]
         if not keep:
             continue
+        if progress is not None:
+            progress(0, len(keep))  # these are simulated day by day too: more work
         head = _headline(model, space, resolved, [sets[j] for j in keep], rows, horizon,
-                         timeline=True)
+                         timeline=True, progress=progress)
         stats["simulated"] += len(keep)
         for col, j in enumerate(keep):
             for t in needed[sets[j]]:
@@ -427,6 +442,31 @@ def _upper_bounds(model, space: UnitSpace, found: dict, horizon: int) -> dict:
     return out
 
 
+def _size(space: UnitSpace, targets: list[int], order: int) -> int:
+    """The most distinct unit sets a search can evaluate: combinations of up to ``order``
+    units in the targets' upstream cones (a set shared by several targets counts once)."""
+    cones = [space.reach[:, t] & ~space.comp_hits[:, t] for t in targets]
+    if not cones:
+        return 0
+    union = int(np.logical_or.reduce(cones).sum())
+    per_target = [int(cone.sum()) for cone in cones]
+    return sum(min(math.comb(union, k), sum(math.comb(n, k) for n in per_target))
+               for k in range(1, order + 1))
+
+
+def search_size(model, targets: Sequence[str], *, level: str = "country", order: int = 1) -> int:
+    """How many unit sets :func:`cut_sets` may screen at most, to size a progress bar or
+    decide before starting."""
+    c = compile_model(model)
+    space = unit_space(model, level)
+    return _size(space, [c.index[t] for t in resolve_targets(model, targets)], order)
+
+
+def _minutes(sets: int, rate: float = 3000.0) -> str:
+    minutes = sets / rate / 60
+    return f"{minutes:,.0f} minutes" if minutes >= 1 else "under a minute"
+
+
 def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
                target: int) -> bool:
     hit = space.edge_hits[list(combo)].any(axis=0) & c.e_estimated
@@ -435,7 +475,8 @@ def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int
 
 def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold: float = 0.5,
              order: int = 1, prune: bool = True, measure: str = "headline",
-             horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
+             horizon: int = DEFAULT_HORIZON, max_sets: int | None = MAX_SETS,
+             progress=None) -> pd.DataFrame:
     """All minimal cut sets of up to ``order`` units of ``level`` for each target.
 
     Parameters
@@ -460,6 +501,15 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
         everyone (no stocks, no restoration), the structural view.
     horizon : int
         Days simulated for the headline measure.
+    max_sets : int or None
+        Refuse (:class:`SearchTooLarge`, before any work) a search whose candidate sets
+        (every combination of up to ``order`` units in each target's upstream cone, the most
+        it could evaluate) number more than this; ``None`` for no limit.
+    progress : callable, optional
+        ``progress(done, more=0)``: called with the number of unit sets just screened or
+        simulated (headline measure), and with ``more`` when sets are added to the work (those
+        simulated day by day after the screen), for a progress bar; :func:`search_size` gives
+        the screening total.
 
     Returns
     -------
@@ -498,8 +548,17 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     names = resolve_targets(model, targets)
     space = unit_space(model, level)
     tidx = [c.index[t] for t in names]
+    size = _size(space, tidx, order)
+    if max_sets is not None and size > max_sets:
+        raise SearchTooLarge(
+            f"the search would screen up to {size:,} unit sets ({len(names)} target(s), "
+            f"order {order} over {len(space.units):,} {level} units), more than the limit of "
+            f"{max_sets:,} (at a few thousand sets a second, about "
+            f"{_minutes(size)}); narrow it with --target, a coarser --level or a lower "
+            "--order, or raise --max-sets")
     if measure == "headline":
-        found, stats = _search_headline(model, space, tidx, threshold, order, horizon)
+        found, stats = _search_headline(model, space, tidx, threshold, order, horizon,
+                                        progress)
     elif measure == "steady":
         found, stats = _search(model, space, tidx, threshold, order, prune)
     else:

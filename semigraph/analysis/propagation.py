@@ -33,6 +33,7 @@ the installed base renewed at the reduced rate) is ``steady_state``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,32 +52,40 @@ EPS = 1e-12
 SHORT = 0.99
 #: Class index of the rest of the world in every scenario.
 ROW = 0
+#: Memory (MiB) the arrays of one evaluation may take; larger batches run in chunks.
+MEMORY_MB = 512
 
 
 def unit_hits(model, compiled: Compiled, disruption: Disruption) -> tuple[np.ndarray, int | None]:
-    """The supply edges a disruption hits (bool mask), and the component it hits itself."""
+    """The supply edges a disruption hits (sorted edge indices), and the component it hits
+    itself. Index arrays, not masks over all edges: a batch of many units stays small."""
     unit = model.resolve(disruption.unit)
-    mask = np.zeros(compiled.n_edges, dtype=bool)
+    none = np.zeros(0, dtype=np.int64)
+
+    def of(what: str, keys) -> np.ndarray:
+        groups = compiled.edges_by(what)
+        parts = [groups[k] for k in keys if k in groups]
+        return np.unique(np.concatenate(parts)) if parts else none
+
     if unit.kind in ("country", "bloc"):
         members = [compiled.country_index[c] for c in model.members(unit.id)]
-        mask |= np.isin(compiled.e_site, members)
+        edges = of("site", members)
         if disruption.scope == "control":
-            mask |= np.isin(compiled.e_ctrl, members)
-        return mask, None
+            edges = np.union1d(edges, of("ctrl", members))
+        return edges, None
     if disruption.scope != "site":
         raise ScenarioError(f"scope 'control' applies to a country or bloc, not {unit.kind} "
                             f"{unit.id}")
     if unit.kind == "firm":
-        return compiled.e_supplier == unit.id, None
+        return of("supplier", [unit.id]), None
     if unit.kind == "component":
-        return mask, compiled.index[unit.id]
-    site = compiled.country_index[unit.country]
-    mask = compiled.e_site == site
+        return none, compiled.index[unit.id]
+    edges = of("site", [compiled.country_index[unit.country]])
     if unit.firm is not None:
-        mask &= compiled.e_supplier == unit.firm
+        edges = edges[compiled.e_supplier[edges] == unit.firm]
     if unit.component is not None:
-        mask &= compiled.e_comp == compiled.index[unit.component]
-    return mask, None
+        edges = edges[compiled.e_comp[edges] == compiled.index[unit.component]]
+    return edges, None
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +94,7 @@ class Resolved:
 
     disruption: Disruption
     kind: str
-    edges: np.ndarray  # bool per supply edge
+    edges: np.ndarray  # indices of the supply edges it hits
     component: int | None  # a component cut itself
     keep: float  # 1 - severity
     dest: frozenset = frozenset()  # a ban's destination countries
@@ -182,7 +191,7 @@ class _Epoch:
     keep_x: np.ndarray  # (K, countries, B) what a stopping country still exports
     in_x: np.ndarray  # (K, countries, B) bool: country stops exports to the class
     factor: np.ndarray  # (K, C, B) components cut themselves
-    any_stop: bool
+    any_stop: bool  # some export stop applies (it may hit no edge and still draw consumption)
 
 
 def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
@@ -209,7 +218,7 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
             else:
                 survive[np.ix_(ks, r.edges, [j])] *= r.keep
     return _Epoch(survive, stopped, keep_e, keep_x, in_x, factor,
-                  bool(stopped.any()))
+                  bool(stopped.any() or in_x.any()))
 
 
 def _tile(a: np.ndarray, times: int) -> np.ndarray:
@@ -248,6 +257,28 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _edge_sum(level: Level, per_edge: np.ndarray) -> np.ndarray:
+    """(K, nE, N) per-edge values -> (K, nL, N): each component's weighted sum over its own
+    supply edges (a segment sum: the edges are grouped by component)."""
+    k, _, n = per_edge.shape
+    out = np.zeros((k, len(level.comps), n))
+    if len(level.edges):
+        out[:, level.supplied, :] = np.add.reduceat(
+            per_edge * level.edge_w[None, :, None], level.edge_starts, axis=1)
+    return out
+
+
+def _row_sum(level: Level, per_edge: np.ndarray) -> np.ndarray:
+    """(K, nE, N) -> (K, len(cons), N): the weighted sum over the edges of each consumption
+    row's component sited in the row's country."""
+    k, _, n = per_edge.shape
+    out = np.zeros((k, len(level.cons), n))
+    if len(level.cons_edges):
+        np.add.at(out, (slice(None), level.cons_edge_row, slice(None)),
+                  per_edge[:, level.cons_edges, :] * level.edge_w[level.cons_edges][None, :, None])
+    return out
+
+
 def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
           back: np.ndarray | None) -> np.ndarray:
     """Supply of the level's components before their own cut factor: (K, nL, N).
@@ -269,12 +300,12 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
             stopped = stopped & ~back_e
     open_ = surv * at_site[None] if stopped is None else np.where(stopped, 0.0,
                                                                    surv * at_site[None])
-    value = level.weights @ open_
+    value = _edge_sum(level, open_)
     value += level.rest[None, :, None] * inputs[ROW][None]
     if stopped is not None and stopped.any():
         pool = np.where(stopped, surv * at_site[None], 0.0)
         kept = ep.keep_e[:, edges, :] * pool  # what the stops leave of each edge's exports
-        value += level.weights @ kept
+        value += _edge_sum(level, kept)
     else:
         pool = kept = None
     if ep.any_stop and level.cons.size:  # a stopping country serves its own consumers first
@@ -286,13 +317,15 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
         if pool is None:
             produced = linear = 0.0
         else:
-            produced = level.cons_w @ pool
-            linear = level.cons_w @ kept
+            produced = _row_sum(level, pool)
+            linear = _row_sum(level, kept)
         kx = ep.keep_x[:, x, :]
         fix = (kx * np.maximum(0.0, produced - need) - np.maximum(0.0, need - produced)
                - linear)
-        value += level.cons_scatter @ np.where(active, fix, 0.0)
-        demand = 1.0 - level.cons_scatter @ np.where(active, need, 0.0)
+        demand = np.ones_like(value)
+        at = (slice(None), level.cons_pos, slice(None))
+        np.add.at(value, at, np.where(active, fix, 0.0))
+        np.subtract.at(demand, at, np.where(active, need, 0.0))
         value = np.where(demand > EPS, value / np.maximum(demand, EPS), 1.0)
     np.clip(value, 0.0, 1.0, out=value)
     sup = level.has_supply
@@ -402,8 +435,27 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
                       timeline: bool = True, bounds: bool = True,
                       series: bool = False) -> Evaluation:
     """:func:`evaluate` with the disruptions already resolved (one list per scenario), for
-    searches that cut the same units in many combinations."""
+    searches that cut the same units in many combinations.
+
+    Large batches are evaluated in chunks sized from the memory budget
+    (:data:`MEMORY_MB`, or ``SEMIGRAPH_MEMORY_MB``) and joined; the daily series is only
+    kept for a batch that fits in one chunk.
+    """
     c = compile_model(model)
+    size = _chunk_size(c, batch, timeline, bounds, series,
+                       max((s.horizon for s in scenarios), default=0))
+    if len(scenarios) > size:
+        if series:
+            raise ScenarioError(f"{len(scenarios)} scenarios with their daily series do not fit "
+                                f"the memory budget ({_budget() >> 20} MiB); evaluate fewer "
+                                "at once or raise SEMIGRAPH_MEMORY_MB")
+        parts = []
+        for i in range(0, len(scenarios), size):
+            part = evaluate_resolved(model, scenarios[i:i + size], batch[i:i + size],
+                                     timeline=timeline, bounds=bounds)
+            part.epochs = []  # the per-edge arrays of a chunk are not kept
+            parts.append(part)
+        return _join(parts, bounds=bounds and timeline)
     cls = _classes(c, batch)
     b = len(scenarios)
     horizon = max((s.horizon for s in scenarios), default=0) if timeline else 0
@@ -417,8 +469,11 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
 
     starts = sorted({0} | {int(np.ceil(r.until)) for rs in batch for r in rs
                            if np.isfinite(r.until) and r.until <= horizon})
-    epochs = [(s, _epoch(c, cls, batch, lambda r, s=s: s < r.until)) for s in starts]
     static = _epoch(c, cls, batch, lambda r: True)
+    if starts == [0] and all(r.until > 0 for rs in batch for r in rs):
+        epochs = [(0, static)]  # nothing ends within the horizon: day 0 is the static set
+    else:
+        epochs = [(s, _epoch(c, cls, batch, lambda r, s=s: s < r.until)) for s in starts]
     affected = _affected(c, [static])
 
     run1 = _Run(c, b, np.zeros(b, dtype=bool), cls.country_class[c.e_site], np.arange(b))
@@ -443,6 +498,65 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     if timeline:
         _simulate(ev, c, cls, epochs, affected, pmask, bounds, series)
     return ev
+
+
+def _budget() -> int:
+    """The memory budget of one evaluation's arrays, in bytes."""
+    try:
+        return max(16, int(os.environ.get("SEMIGRAPH_MEMORY_MB", MEMORY_MB))) << 20
+    except ValueError:
+        return MEMORY_MB << 20
+
+
+def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
+                horizon: int) -> int:
+    """How many scenarios of ``batch`` one evaluation may hold within the budget."""
+    varying = max((sum(r.kind != "outage" for r in rs) for rs in batch), default=0)
+    k = min(2 ** min(varying, 20), len(c.countries) + 1)
+    epochs = 1 + max((sum(np.isfinite(r.until) for r in rs) for rs in batch), default=0)
+    e, n, nc = c.n_edges, c.n_components, len(c.countries)
+    per_epoch = k * (17 * e + 9 * nc + 8 * n)  # survive, stopped, keep_e; keep_x, in_x; factor
+    times = 2 if bounds and timeline else 1
+    per = (epochs + 1) * per_epoch + times * k * (8 * n * 8 + 8 * e * 10)  # state, temporaries
+    if series:
+        per += 2 * times * (horizon + 1) * k * n * 8
+    return max(1, _budget() // per)
+
+
+def _join(parts: list[Evaluation], *, bounds: bool) -> Evaluation:
+    """One evaluation from evaluations of consecutive chunks of a batch (no daily series, no
+    epochs: those are kept only for a batch evaluated at once)."""
+    k = max(p.n_classes for p in parts)
+
+    def cat(name):
+        return np.concatenate([getattr(p, name) for p in parts], axis=-1)
+
+    def halves(name):
+        if not bounds:
+            return cat(name)
+        low = [getattr(p, name)[:, :len(p.scenarios)] for p in parts]
+        high = [getattr(p, name)[:, len(p.scenarios):] for p in parts]
+        return np.concatenate(low + high, axis=-1)
+
+    def padded(p, name, fill):
+        a = getattr(p, name)
+        extra = np.full((k - a.shape[0], *a.shape[1:]), fill, dtype=a.dtype)
+        return np.concatenate([a, extra], axis=0)
+
+    first = parts[0]
+    return Evaluation(
+        compiled=first.compiled, scenarios=tuple(s for p in parts for s in p.scenarios),
+        resolved=[r for p in parts for r in p.resolved], horizon=max(p.horizon for p in parts),
+        n_classes=k, country_class=cat("country_class"),
+        perspective_classes=np.concatenate([padded(p, "perspective_classes", False)
+                                            for p in parts], axis=-1),
+        perspectives=tuple(x for p in parts for x in p.perspectives),
+        steady=np.concatenate([padded(p, "steady", 1.0) for p in parts], axis=-1),
+        steady_state=cat("steady_state"), availability=cat("availability"),
+        availability_high=cat("availability_high"), world=cat("world"),
+        world_high=cat("world_high"), time_to_survive=cat("time_to_survive"),
+        recovery=cat("recovery"), lost_days=cat("lost_days"), worst_day=halves("worst_day"),
+        worst_class=halves("worst_class"))
 
 
 def _persp_min(values: np.ndarray, pmask: np.ndarray) -> np.ndarray:

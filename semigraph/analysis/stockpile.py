@@ -153,7 +153,7 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
     hit = np.zeros(c.n_edges, dtype=bool)
     for resolved in ev.resolved:
         for r in resolved:
-            hit |= r.edges
+            hit[r.edges] = True
     hit &= c.e_estimated
     estimated_from = c.e_comp[hit]
     rows = []

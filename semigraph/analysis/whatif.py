@@ -74,7 +74,7 @@ def _estimated_upstream(ev: Evaluation, b: int) -> np.ndarray:
     c = ev.compiled
     hit = np.zeros(c.n_edges, dtype=bool)
     for r in ev.resolved[b]:
-        hit |= r.edges
+        hit[r.edges] = True
     hit &= c.e_estimated
     est = np.zeros(c.n_components, dtype=bool)
     est[c.e_comp[hit]] = True

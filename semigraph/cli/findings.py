@@ -9,6 +9,21 @@ import click
 from semigraph.cli.options import dataset_option, load_model, output_options
 
 
+class _NoBar:
+    """Stands in for a progress bar where none is shown (not a terminal, small search)."""
+
+    length = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int) -> None:
+        pass
+
+
 @click.command()
 @click.option("--target", "targets", multiple=True, metavar="COMPONENT|stage:STAGE",
               default=("stage:end_use",), show_default=True,
@@ -29,13 +44,16 @@ from semigraph.cli.options import dataset_option, load_model, output_options
                    "world); steady: the static bound, every unit lost for everyone.")
 @click.option("--horizon", type=click.IntRange(0, 3650), default=365, show_default=True,
               help="Days simulated for the headline measure.")
+@click.option("--max-sets", type=click.IntRange(1), default=500_000, show_default=True,
+              help="Refuse, before starting, a search that could screen more unit sets than "
+                   "this (with an estimate and how to narrow it).")
 @click.option("--limit", type=click.IntRange(0), default=40, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option
 @output_options(extra=("mef",), suffixes={".xml": "mef"},
                 extra_help="; mef = Open-PSA fault tree (XML) of the total-loss problem")
-def spof(targets, level, threshold, order, measure, horizon, limit, dataset, fmt, output,
-         force) -> None:
+def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, dataset, fmt,
+         output, force) -> None:
     """Single points of failure and minimal cut sets of a component or stage.
 
     Lists every minimal set of up to --order units whose joint loss drives the target's
@@ -63,8 +81,23 @@ def spof(targets, level, threshold, order, measure, horizon, limit, dataset, fmt
     from semigraph.io.write import write_result
 
     threshold = 0.5 if threshold is None else threshold
-    frame = cut_sets(model, targets, level=level, threshold=threshold, order=order,
-                     measure=measure, horizon=horizon)
+    from semigraph.analysis.cutsets import search_size
+
+    total = search_size(model, targets, level=level, order=order)
+    if total > max_sets:  # refuse at once, with the estimate
+        frame = cut_sets(model, targets, level=level, threshold=threshold, order=order,
+                         measure=measure, horizon=horizon, max_sets=max_sets)
+    show = sys.stderr.isatty() and measure == "headline" and total > 2000
+    with click.progressbar(length=total, label="Unit sets screened and simulated",
+                           file=sys.stderr, show_eta=True) if show else _NoBar() as bar:
+
+        def progress(done: int, more: int = 0) -> None:
+            bar.length += more
+            bar.update(done)
+
+        frame = cut_sets(model, targets, level=level, threshold=threshold, order=order,
+                         measure=measure, horizon=horizon, max_sets=max_sets,
+                         progress=progress)
     if fmt != "table":
         write_result(frame, fmt=fmt, output=output, force=force)
         return

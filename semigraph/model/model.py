@@ -47,7 +47,7 @@ class Model:
 
     The tables are pandas DataFrames with the columns of the schema (plus, for ``supply``,
     the derived ``share_used``, ``share_estimated`` and ``supplier_kind``); ``graph`` is the
-    public networkx form built from them.
+    public networkx form built from them (on first use).
     """
 
     name: str
@@ -60,9 +60,14 @@ class Model:
     consumption: pd.DataFrame
     requires: pd.DataFrame
     sources: pd.DataFrame
-    graph: nx.MultiDiGraph
     meta: dict = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The public networkx form of the tables, built on first use (the analyses work on
+        the tables and their compiled arrays, so a large dataset pays for it only when asked)."""
+        return build_graph(self.tables)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -237,7 +242,6 @@ def load(path: str | Path | None = None, *, strict: bool = False) -> Model:
         name=str(meta.get("name") or folder.name),
         version=str(meta.get("version") or "unversioned"),
         path=folder,
-        graph=build_graph(tables),
         meta=meta,
         warnings=tuple(p for p in problems if p.severity == "warning"),
         **tables,

@@ -71,7 +71,7 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
         edge_hit = np.zeros(c.n_edges, dtype=bool)
         hit = set()
         for r in ev.resolved[0]:
-            edge_hit |= r.edges
+            edge_hit[r.edges] = True
             if r.component is not None:
                 hit.add(r.component)
         hit |= set(c.e_comp[edge_hit])
@@ -79,7 +79,7 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
         for d in scenario.disruptions:
             mask, comp = unit_hits(model, c, d)
             lost: dict[str, float] = {}
-            for e in np.flatnonzero(mask):
+            for e in mask:
                 cid = c.components[c.e_comp[e]]
                 lost[cid] = lost.get(cid, 0.0) + float(c.e_share[e]) * d.severity
             if comp is not None:
@@ -107,9 +107,17 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
     units = [f"firm:{f}" for f in firms] + ([f"country:{s}" for s in sites] if countries else [])
     if not units:
         return {}
-    ev = evaluate(model, [Scenario((Disruption(u),)) for u in units], bounds=False)
-    a = ev.availability  # (C, B): lowest day within the horizon
-    index = ev.compiled.index
+    scenarios = [Scenario((Disruption(u),)) for u in units]
+    # the static bound is never above the lowest day: units it leaves above the threshold
+    # everywhere are no single points of failure, and only the others are simulated
+    static = evaluate(model, scenarios, timeline=False).availability
+    a = np.ones_like(static)
+    rows = [ev_index(model)[t] for t in targets]
+    maybe = [j for j in range(len(units)) if static[rows, j].min() < threshold]
+    if maybe:
+        sim = evaluate(model, [scenarios[j] for j in maybe], bounds=False).availability
+        a[:, maybe] = sim
+    index = ev_index(model)
     t_rows = [index[t] for t in targets]
     out: dict[str, list[str]] = {}
     for j, unit in enumerate(units):
@@ -121,6 +129,13 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
             if a[index[comp], j] < threshold:
                 out.setdefault(comp, []).append(uid)
     return out
+
+
+def ev_index(model) -> dict[str, int]:
+    """Component id -> row of the evaluation arrays."""
+    from semigraph.analysis.compiled import compile_model
+
+    return compile_model(model).index
 
 
 def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
