@@ -323,8 +323,8 @@ def test_chunked_batch_equals_one_batch(small, monkeypatch):
                               horizon=60))
     whole = evaluate(small, scenarios)
     monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "0")
-    from semigraph.analysis.propagation import _budget, _chunk_size, resolve
     from semigraph.analysis.compiled import compile_model
+    from semigraph.analysis.propagation import _budget, _chunk_size, resolve
 
     c = compile_model(small)
     batch = [[resolve(small, c, d) for d in s.disruptions] for s in scenarios]
