@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import semigraph
 from semigraph.analysis.scenario import Disruption, Scenario
@@ -17,7 +19,7 @@ from semigraph.errors import OutputError
 from semigraph.render import country_map, map_source, render_bytes, risk_map
 from semigraph.render.escape import html_text, quoted
 from semigraph.render.risk import dependency_matrix
-from tests.datasets import small_tables, write_dataset
+from tests.datasets import random_tables, small_tables, write_dataset
 
 GOLDEN = Path(__file__).parent / "golden"
 HOSTILE_COMPONENT = 'Zeiß "SMT" <Optik> & {Co}\\'
@@ -185,3 +187,22 @@ def test_write_map_unknown_format(small, tmp_path):
 
     with pytest.raises(OutputError):
         write_map(risk_map(small), tmp_path / "m.bmp")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables=random_tables(), threshold=st.sampled_from([0.2, 0.5, 0.9]))
+def test_cheap_firm_screen_never_drops_a_single_point_of_failure(tmp_path_factory, tables,
+                                                                  threshold):
+    from semigraph.analysis.propagation import evaluate
+    from semigraph.render.risk import _may_fail, ev_index
+
+    model = semigraph.load(write_dataset(tmp_path_factory.mktemp("s"), tables))
+    firms = sorted(set(model.supply.loc[model.supply["supplier_kind"] == "firm", "supplier"]))
+    targets = list(model.components["id"])
+    if not firms:
+        return
+    ev = evaluate(model, [Scenario((Disruption(f),)) for f in firms], timeline=False)
+    index = ev_index(model)
+    rows = [index[t] for t in targets]
+    truly = {f for j, f in enumerate(firms) if ev.steady_state[rows, j].min() < threshold}
+    assert truly <= set(_may_fail(model, firms, rows, threshold))

@@ -22,6 +22,8 @@ __all__ = [
 
 #: One country holding at least this share of a component is a chokepoint (DESIGN.md §5).
 CHOKEPOINT = 0.65
+#: Units evaluated together when marking single points of failure (memory stays bounded).
+_UNITS_AT_ONCE = 256
 #: A unit whose loss alone drives a product below this availability is a single point of
 #: failure (DESIGN.md §5).
 SPOF_THRESHOLD = 0.5
@@ -104,30 +106,73 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
     supply = model.supply[model.supply["component"].isin(components)]
     firms = sorted(set(supply.loc[supply["supplier_kind"] == "firm", "supplier"]))
     sites = sorted(set(supply["site"]))
+    index = ev_index(model)
+    firms = _may_fail(model, firms, [index[t] for t in targets], threshold)
     units = [f"firm:{f}" for f in firms] + ([f"country:{s}" for s in sites] if countries else [])
     if not units:
         return {}
-    scenarios = [Scenario((Disruption(u),)) for u in units]
+    keep = sorted({index[t] for t in targets} | {index[x] for x in components})
+    row_of = {ci: r for r, ci in enumerate(keep)}
     # the static bound is never above the lowest day: units it leaves above the threshold
-    # everywhere are no single points of failure, and only the others are simulated
-    static = evaluate(model, scenarios, timeline=False).availability
-    a = np.ones_like(static)
-    rows = [ev_index(model)[t] for t in targets]
-    maybe = [j for j in range(len(units)) if static[rows, j].min() < threshold]
-    if maybe:
-        sim = evaluate(model, [scenarios[j] for j in maybe], bounds=False).availability
-        a[:, maybe] = sim
-    index = ev_index(model)
-    t_rows = [index[t] for t in targets]
+    # everywhere are no single points of failure, and only the others are simulated; each
+    # batch keeps only the rows it needs, so memory stays bounded however many units there are
+    a = np.ones((len(keep), len(units)))
+    t_keep = [row_of[index[t]] for t in targets]
+    for start in range(0, len(units), _UNITS_AT_ONCE):
+        part = units[start:start + _UNITS_AT_ONCE]
+        scenarios = [Scenario((Disruption(u),)) for u in part]
+        static = evaluate(model, scenarios, timeline=False).availability[keep]
+        maybe = [j for j in range(len(part)) if static[t_keep, j].min() < threshold]
+        if maybe:
+            sim = evaluate(model, [scenarios[j] for j in maybe], bounds=False).availability
+            a[:, [start + j for j in maybe]] = sim[keep]
     out: dict[str, list[str]] = {}
     for j, unit in enumerate(units):
-        if a[t_rows, j].min() >= threshold:
+        if a[t_keep, j].min() >= threshold:
             continue
         kind, _, uid = unit.partition(":")
         col = "supplier" if kind == "firm" else "site"
         for comp in sorted(set(supply.loc[supply[col] == uid, "component"])):
-            if a[index[comp], j] < threshold:
+            if a[row_of[index[comp]], j] < threshold:
                 out.setdefault(comp, []).append(uid)
+    return out
+
+
+def _may_fail(model, firms: list[str], targets: list[int], threshold: float) -> list[str]:
+    """The firms whose loss alone could drive a target below ``threshold``.
+
+    A firm's loss leaves each component ``1 - l(c)`` of its supply (``l``: the firm's weighted
+    share), times the component's scarcest input, so every target keeps at least the product
+    of ``1 - l(c)`` over its upstream cone (static bound, never above the lowest day). A firm
+    whose product stays at or above the threshold for every target is no single point of
+    failure and need not be evaluated.
+    """
+    from semigraph.analysis.compiled import compile_model
+
+    c = compile_model(model)
+    cones = np.zeros((len(targets), c.n_components), dtype=bool)
+    for k, t in enumerate(targets):
+        todo = [t]
+        while todo:
+            i = todo.pop()
+            if not cones[k, i]:
+                cones[k, i] = True
+                todo += [m for _, members in c.groups[i] for m in members]
+    total = np.bincount(c.e_comp, weights=c.e_share, minlength=c.n_components)
+    weight = c.e_share / np.maximum(1.0, total)[c.e_comp]
+    by_supplier = c.edges_by("supplier")
+    out = []
+    for f in firms:
+        edges = by_supplier.get(f)
+        if edges is None:
+            continue
+        comps, at = np.unique(c.e_comp[edges], return_inverse=True)
+        lost = np.minimum(np.bincount(at, weights=weight[edges]), 1.0)
+        with np.errstate(divide="ignore"):
+            logs = np.log1p(-lost)
+        left = np.exp(np.where(cones[:, comps], logs[None, :], 0.0).sum(axis=1))
+        if (left < threshold + 1e-12).any():
+            out.append(f)
     return out
 
 
