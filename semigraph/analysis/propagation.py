@@ -348,7 +348,7 @@ class Evaluation:
     steady_state : the static bound of DESIGN.md section 4 (stocks gone, nothing restored).
     world : ``availability`` for the rest of the world (class 0).
     time_to_survive : first day delivered < 0.99; recovery: first later day >= 0.99 again.
-    lost_days : sum over days of 1 - delivered (lower bound).
+    lost_days : sum over days of 1 - delivered (lower bound); NaN without ``timeline``.
     worst_day, worst_class : the day and consumer class of the lowest delivered, per column:
         the lower bound's scenarios first, then (with ``bounds``) the upper bound's.
     series, inputs_series : delivered and what consumers get (installed base for capital
@@ -492,7 +492,8 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         perspectives=perspectives, steady=steady, steady_state=steady_p,
         availability=steady_p, availability_high=steady_p, world=steady[ROW],
         world_high=steady[ROW], time_to_survive=np.full(steady_p.shape, -1, dtype=np.int64),
-        recovery=np.full(steady_p.shape, -1, dtype=np.int64), lost_days=1.0 - steady_p,
+        recovery=np.full(steady_p.shape, -1, dtype=np.int64),
+        lost_days=np.full(steady_p.shape, np.nan),
         worst_day=np.zeros(steady_p.shape, dtype=np.int64),
         worst_class=np.zeros(steady_p.shape, dtype=np.int64), epochs=epochs)
     if timeline:
