@@ -195,8 +195,8 @@ def report_html(model, scenarios) -> str:
         *sections,
         "<section><h2>Dependency matrix</h2>",
         "<p>Share of each end-use product's supply lost when one country stops supplying "
-        "(1 − the lowest daily availability within a year when that country stops exports; "
-        "seen from the rest of the world).</p>",
+        "if that country stops exports and nothing is restored (1 − the static bound, seen "
+        "from the rest of the world): a structural view; the scenarios above show time.</p>",
         _matrix_html(model),
         "</section>",
         "<section><h2>Sources cited</h2>",

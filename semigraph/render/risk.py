@@ -185,7 +185,7 @@ def ev_index(model) -> dict[str, int]:
 
 def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
     """Upstream exposure: ``1 - availability`` of each product when one country stops
-    exports (lowest day within the horizon, seen from the rest of the world).
+    exports and nothing is restored (the static bound, seen from the rest of the world).
 
     Rows are products (default: the end-use components), columns the countries that host
     any supply (default), ordered by their largest exposure; one batch of single-country
@@ -200,9 +200,11 @@ def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
     if not products or not countries:
         return pd.DataFrame(index=pd.Index(products, name="product"),
                             columns=pd.Index(countries, name="country"), dtype=float)
+    # the static bound: a structural matrix (if never restored), one pass per batch of
+    # countries, affordable on large datasets
     ev = evaluate(model, [Scenario((Disruption(f"country:{c}"),)) for c in countries],
-                  bounds=False)
-    a = ev.availability
+                  timeline=False)
+    a = ev.steady_state
     rows = [ev.compiled.index[p] for p in products]
     frame = pd.DataFrame(1.0 - a[rows, :], index=pd.Index(products, name="product"),
                          columns=pd.Index(countries, name="country")).clip(lower=0.0)
