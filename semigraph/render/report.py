@@ -194,9 +194,9 @@ def report_html(model, scenarios) -> str:
         f"{len(model.supply)} supply rows</p>",
         *sections,
         "<section><h2>Dependency matrix</h2>",
-        "<p>Share of each end-use product's supply lost when one country stops supplying "
-        "if that country stops exports and nothing is restored (1 − the static bound, seen "
-        "from the rest of the world): a structural view; the scenarios above show time.</p>",
+        "<p>Share of each end-use product's supply lost if one country stops exports and "
+        "nothing is restored (1 − the static bound, seen from the rest of the world): a "
+        "structural view; the scenarios above show time.</p>",
         _matrix_html(model),
         "</section>",
         "<section><h2>Sources cited</h2>",
