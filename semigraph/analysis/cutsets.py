@@ -146,14 +146,15 @@ def resolve_targets(model, targets: Iterable[str]) -> list[str]:
 class UnitSpace:
     """The units of one level and what each hits, as boolean arrays.
 
-    ``edge_hits`` (U, E): supply edges the unit stops; ``comp_hits`` (U, C): components cut
+    ``edge_hits``: per unit, the indices of the supply edges it stops (a list, so that many
+    units over many edges stay small); ``comp_hits`` (U, C): components cut
     themselves; ``own`` (U, C): components whose own supply (or self) the unit hits;
     ``reach`` (U, C): ``own`` and everything downstream of it (what the unit can affect).
     """
 
     level: str
     units: list[str]
-    edge_hits: np.ndarray
+    edge_hits: list[np.ndarray]
     comp_hits: np.ndarray
     own: np.ndarray
     reach: np.ndarray
@@ -163,17 +164,18 @@ def unit_space(model, level: str, units: Sequence[str] | None = None) -> UnitSpa
     """Hit and reach arrays of the units of ``level`` (or of the given ``units``)."""
     c = compile_model(model)
     units = list(units) if units is not None else units_at_level(model, level)
-    n_u, n_e, n_c = len(units), c.n_edges, c.n_components
-    edge_hits = np.zeros((n_u, n_e), dtype=bool)
+    n_u, n_c = len(units), c.n_components
+    edge_hits: list[np.ndarray] = []
     comp_hits = np.zeros((n_u, n_c), dtype=bool)
     for k, u in enumerate(units):
         mask, comp = unit_hits(model, c, Disruption(u))
-        edge_hits[k, mask] = True
+        edge_hits.append(mask)
         if comp is not None:
             comp_hits[k, comp] = True
     own = comp_hits.copy()
     for k in range(n_u):
-        own[k, c.e_comp[edge_hits[k] & (c.e_share > 0)]] = True
+        hit = edge_hits[k]
+        own[k, c.e_comp[hit[c.e_share[hit] > 0]]] = True
     if level in ("country", "bloc") and len(c.j_comp):
         # a country that stops exports still draws its own consumption first (DESIGN 4.3),
         # so it reaches what it consumes even where it makes nothing
@@ -219,18 +221,28 @@ def batch_availability(model, space: UnitSpace, sets: np.ndarray,
     sets = np.asarray(sets, dtype=np.int64).reshape(len(sets), -1)
     rows = np.arange(c.n_components) if rows is None else np.asarray(rows)
     out = np.ones((len(rows), len(sets)))
-    pad_e = np.vstack([space.edge_hits, np.zeros((1, c.n_edges), dtype=bool)])
     pad_c = np.vstack([space.comp_hits, np.zeros((1, c.n_components), dtype=bool)])
-    for start in range(0, len(sets), CHUNK):
-        chunk = sets[start:start + CHUNK]
+    size = _static_chunk(c)
+    for start in range(0, len(sets), size):
+        chunk = sets[start:start + size]
         hit_e = np.zeros((len(chunk), c.n_edges), dtype=bool)
         hit_c = np.zeros((len(chunk), c.n_components), dtype=bool)
         for j in range(chunk.shape[1]):
-            hit_e |= pad_e[chunk[:, j]]  # index -1 is the all-false pad row
-            hit_c |= pad_c[chunk[:, j]]
+            for r, u in enumerate(chunk[:, j]):
+                if u >= 0:
+                    hit_e[r, space.edge_hits[u]] = True
+            hit_c |= pad_c[chunk[:, j]]  # index -1 is the all-false pad row
         A = propagate_world(c, (~hit_e).T.astype(float), (~hit_c).T.astype(float))
         out[:, start:start + len(chunk)] = A[rows]
     return out
+
+
+def _static_chunk(c: Compiled) -> int:
+    """Unit sets evaluated together by the static search, within the memory budget."""
+    from semigraph.analysis.propagation import _budget
+
+    per = c.n_edges * (1 + 8 * 6) + c.n_components * 8 * 6
+    return int(max(1, min(CHUNK, _budget() // per)))
 
 
 def _multi_groups(c: Compiled) -> list[list[int]]:
@@ -469,7 +481,10 @@ def _minutes(sets: int, rate: float = 3000.0) -> str:
 
 def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
                target: int) -> bool:
-    hit = space.edge_hits[list(combo)].any(axis=0) & c.e_estimated
+    hit = np.zeros(c.n_edges, dtype=bool)
+    for u in combo:
+        hit[space.edge_hits[u]] = True
+    hit &= c.e_estimated
     return bool(down[c.e_comp[hit], target].any())
 
 

@@ -44,7 +44,10 @@ def fault_tree(model, target: str, *, level: str = "country") -> tuple[dict, set
     space = unit_space(model, level)
     [target] = resolve_targets(model, [target])
     t = c.index[target]
-    hitters = [np.flatnonzero(space.edge_hits[:, e]) for e in range(c.n_edges)]
+    hitters: list[list[int]] = [[] for _ in range(c.n_edges)]
+    for k, edges in enumerate(space.edge_hits):
+        for e in edges:
+            hitters[e].append(k)
     cutters = [np.flatnonzero(space.comp_hits[:, i]) for i in range(c.n_components)]
 
     def simplify(op, parts):
