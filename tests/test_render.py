@@ -193,8 +193,9 @@ def test_write_map_unknown_format(small, tmp_path):
 @given(tables=random_tables(), threshold=st.sampled_from([0.2, 0.5, 0.9]))
 def test_cheap_firm_screen_never_drops_a_single_point_of_failure(tmp_path_factory, tables,
                                                                   threshold):
+    from semigraph.analysis.compiled import compile_model
     from semigraph.analysis.propagation import evaluate
-    from semigraph.render.risk import _may_fail, ev_index
+    from semigraph.render.risk import _may_fail
 
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("s"), tables))
     firms = sorted(set(model.supply.loc[model.supply["supplier_kind"] == "firm", "supplier"]))
@@ -202,7 +203,7 @@ def test_cheap_firm_screen_never_drops_a_single_point_of_failure(tmp_path_factor
     if not firms:
         return
     ev = evaluate(model, [Scenario((Disruption(f),)) for f in firms], timeline=False)
-    index = ev_index(model)
+    index = compile_model(model).index
     rows = [index[t] for t in targets]
     truly = {f for j, f in enumerate(firms) if ev.steady_state[rows, j].min() < threshold}
     assert truly <= set(_may_fail(model, firms, rows, threshold))

@@ -371,31 +371,38 @@ def _search(model, space: UnitSpace, targets: list[int], threshold: float, order
     return found, stats
 
 
-def _headline(model, space: UnitSpace, resolved: list, sets: list[tuple[int, ...]],
-              rows: np.ndarray, horizon: int, *, timeline: bool,
-              progress=None) -> np.ndarray:
-    """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
-    when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
-    out = np.ones((len(rows), len(sets)))
+def _evaluate_sets(model, resolved: list, sets: list[tuple[int, ...]], horizon: int, *,
+                   timeline: bool, bounds: bool):
+    """Each set of units disrupted with its default mode, in chunks: yields
+    ``(start, chunk, evaluation)``."""
     for start in range(0, len(sets), CHUNK):
         chunk = sets[start:start + CHUNK]
         scenarios = tuple(Scenario(tuple(resolved[u].disruption for u in combo),
                                    horizon=horizon) for combo in chunk)
         batch = [[resolved[u] for u in combo] for combo in chunk]
-        ev = evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=False)
+        yield start, chunk, evaluate_resolved(model, scenarios, batch, timeline=timeline,
+                                              bounds=bounds)
+
+
+def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarray,
+              horizon: int, *, timeline: bool, progress=None) -> np.ndarray:
+    """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
+    when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
+    out = np.ones((len(rows), len(sets)))
+    for start, chunk, ev in _evaluate_sets(model, resolved, sets, horizon, timeline=timeline,
+                                           bounds=False):
         out[:, start:start + len(chunk)] = ev.availability[rows]
         if progress is not None:
             progress(len(chunk))
     return out
 
 
-def _search_headline(model, space: UnitSpace, targets: list[int], threshold: float,
-                     order: int, horizon: int, progress=None) -> tuple[dict, dict]:
+def _search_headline(model, space: UnitSpace, resolved: list, targets: list[int],
+                     threshold: float, order: int, horizon: int,
+                     progress=None) -> tuple[dict, dict]:
     """Minimal cut sets on the headline measure (DESIGN.md 4.1): the lowest day within the
     horizon. The static bound is never above it, so a set whose static bound stays above the
     threshold is no cut set and is not simulated."""
-    c = compile_model(model)
-    resolved = [resolve(model, c, Disruption(u)) for u in space.units]
     stats = {"evaluated": 0, "candidates": 0, "simulated": 0}
     found: dict[int, dict[tuple[int, ...], float]] = {t: {} for t in targets}
     relevant = {t: np.flatnonzero(space.reach[:, t] & ~space.comp_hits[:, t]) for t in targets}
@@ -413,7 +420,7 @@ def _search_headline(model, space: UnitSpace, targets: list[int], threshold: flo
         sets = list(needed)
         rows = np.array(sorted({t for ts in needed.values() for t in ts}))
         row_of = {t: i for i, t in enumerate(rows.tolist())}
-        static = _headline(model, space, resolved, sets, rows, horizon, timeline=False,
+        static = _headline(model, resolved, sets, rows, horizon, timeline=False,
                            progress=progress)
         stats["evaluated"] += len(sets)
         keep = [j for j, combo in enumerate(sets)
@@ -422,7 +429,7 @@ def _search_headline(model, space: UnitSpace, targets: list[int], threshold: flo
             continue
         if progress is not None:
             progress(0, len(keep))  # these are simulated day by day too: more work
-        head = _headline(model, space, resolved, [sets[j] for j in keep], rows, horizon,
+        head = _headline(model, resolved, [sets[j] for j in keep], rows, horizon,
                          timeline=True, progress=progress)
         stats["simulated"] += len(keep)
         for col, j in enumerate(keep):
@@ -433,20 +440,12 @@ def _search_headline(model, space: UnitSpace, targets: list[int], threshold: flo
     return found, stats
 
 
-def _upper_bounds(model, space: UnitSpace, found: dict, horizon: int) -> dict:
+def _upper_bounds(model, resolved: list, found: dict, horizon: int) -> dict:
     """The upper allocation bound of every cut set found: {(target, units): availability}."""
-    c = compile_model(model)
     sets = sorted({combo for sets in found.values() for combo in sets})
-    if not sets:
-        return {}
-    resolved = [resolve(model, c, Disruption(u)) for u in space.units]
     out = {}
-    for start in range(0, len(sets), CHUNK):
-        chunk = sets[start:start + CHUNK]
-        scenarios = tuple(Scenario(tuple(resolved[u].disruption for u in combo),
-                                   horizon=horizon) for combo in chunk)
-        ev = evaluate_resolved(model, scenarios, [[resolved[u] for u in combo]
-                                                  for combo in chunk])
+    for _, chunk, ev in _evaluate_sets(model, resolved, sets, horizon, timeline=True,
+                                       bounds=True):
         for j, combo in enumerate(chunk):
             for t, sets_t in found.items():
                 if combo in sets_t:
@@ -572,8 +571,9 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
             f"{_minutes(size)}); narrow it with --target, a coarser --level or a lower "
             "--order, or raise --max-sets")
     if measure == "headline":
-        found, stats = _search_headline(model, space, tidx, threshold, order, horizon,
-                                        progress)
+        resolved = [resolve(model, c, Disruption(u)) for u in space.units]
+        found, stats = _search_headline(model, space, resolved, tidx, threshold, order,
+                                        horizon, progress)
     elif measure == "steady":
         found, stats = _search(model, space, tidx, threshold, order, prune)
     else:
@@ -581,7 +581,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     comps = model.components.set_index("id")
     down = downstream(c)
     rows = []
-    high = _upper_bounds(model, space, found, horizon) if measure == "headline" else {}
+    high = _upper_bounds(model, resolved, found, horizon) if measure == "headline" else {}
     for t in names:
         ti = c.index[t]
         for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), round(kv[1], 12),

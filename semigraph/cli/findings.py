@@ -103,9 +103,10 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         return
     view = frame[["target", "order", "units", "availability"]].copy()
     if measure == "headline":
-        view["availability"] = [f"{lo:.3f}" if hi - lo < 0.0005 else f"{lo:.3f}-{hi:.3f}"
-                                for lo, hi in zip(frame["availability"],
-                                                  frame["availability_high"])]
+        from semigraph.cli.whatif import value_range
+
+        view["availability"] = [value_range(lo, hi, 3) for lo, hi in
+                                zip(frame["availability"], frame["availability_high"])]
     view["units"] = [" + ".join(u) + ("*" if e else "")
                      for u, e in zip(frame["units"], frame["estimated"])]
     none = frame.attrs["no_cut_set"]

@@ -39,9 +39,15 @@ def _tail(chain, component: str, width: int = 48):
     return text
 
 
-def _range(low: float, high: float) -> str:
-    """``0.21-0.64``, or one figure when both bounds agree."""
-    return f"{low:.2f}" if high - low < 0.005 else f"{low:.2f}-{high:.2f}"
+def value_range(low: float, high: float, digits: int = 2) -> str:
+    """``0.21-0.64``, or one figure when both agree as printed; ``-`` when unknown."""
+    import math
+
+    if low is None or (isinstance(low, float) and math.isnan(low)):
+        return "-"
+    if abs(high - low) < 0.5 * 10 ** -digits:
+        return f"{low:.{digits}f}"
+    return f"{low:.{digits}f}-{high:.{digits}f}"
 
 
 def _check_units(model, scenario) -> None:
@@ -52,25 +58,22 @@ def _check_units(model, scenario) -> None:
     from semigraph.errors import SemigraphError
 
     where = f"{scenario.path}: " if scenario.path else ""
+
+    def check(what: str, call) -> None:
+        try:
+            call()
+        except SemigraphError as exc:
+            raise type(exc)(f"{where}{what}: {exc}" if where else str(exc)) from None
+
     compiled = compile_model(model)
     for i, d in enumerate(scenario.disruptions, start=1):
-        try:
-            resolve(model, compiled, d)
-            for region in d.to:
-                model.members(region)
-        except SemigraphError as exc:
-            raise type(exc)(f"{where}disruption {i}: {exc}" if where else str(exc)) from None
+        check(f"disruption {i}", lambda d=d: [resolve(model, compiled, d),
+                                              *map(model.members, d.to)])
     for obs in scenario.observed:
         if obs.perspective:
-            try:
-                model.members(obs.perspective)
-            except SemigraphError as exc:
-                raise type(exc)(f"{where}observed {obs.component}: {exc}") from None
+            check(f"observed {obs.component}", lambda o=obs: model.members(o.perspective))
     if scenario.perspective:
-        try:
-            model.members(scenario.perspective)
-        except SemigraphError as exc:
-            raise type(exc)(f"{where}perspective: {exc}" if where else str(exc)) from None
+        check("perspective", lambda: model.members(scenario.perspective))
 
 
 def _table_view(frame, scenario, show_all: bool):
@@ -84,8 +87,8 @@ def _table_view(frame, scenario, show_all: bool):
     view = shown[list(cols)].rename(columns=cols).copy()
     view["component"] = [c + ("*" if e else "") for c, e in zip(shown["component"],
                                                                  shown["estimated"])]
-    view["avail"] = [_range(lo, hi) for lo, hi in zip(shown["availability"],
-                                                      shown["availability_high"])]
+    view["avail"] = [value_range(lo, hi) for lo, hi in zip(shown["availability"],
+                                                           shown["availability_high"])]
     view["lost_days"] = shown["lost_days"].round(1)
     for col, name in (("bottleneck", "bottleneck (why)"), ("bottleneck_high", "if served first")):
         if name in view:
@@ -349,18 +352,13 @@ def _backtest_view(frame):
     """The backtest table as printed: ranges as text."""
     import pandas as pd
 
-    def rng(lo, hi, digits=2):
-        if pd.isna(lo):
-            return "-"
-        return f"{lo:.{digits}f}" if abs(hi - lo) < 0.005 else f"{lo:.{digits}f}-{hi:.{digits}f}"
-
     view = frame[["scenario", "component"]].copy()
     view["perspective"] = frame["perspective"].fillna("(default)")
-    view["observed"] = [rng(a, b) for a, b in zip(frame["observed_low"],
-                                                   frame["observed_high"])]
-    view["model"] = [rng(a, b) for a, b in zip(frame["model_low"], frame["model_high"])]
-    view["days_observed"] = [rng(a, b, 0) for a, b in zip(frame["observed_days_low"],
-                                                          frame["observed_days_high"])]
+    view["observed"] = [value_range(a, b) for a, b in zip(frame["observed_low"],
+                                                           frame["observed_high"])]
+    view["model"] = [value_range(a, b) for a, b in zip(frame["model_low"], frame["model_high"])]
+    view["days_observed"] = [value_range(a, b, 0) for a, b in zip(frame["observed_days_low"],
+                                                                  frame["observed_days_high"])]
     view["days_model"] = ["-" if pd.isna(d) else str(int(d)) for d in frame["model_days"]]
     view["verdict"] = frame["verdict"]
     view["source"] = frame["source"]

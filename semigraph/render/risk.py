@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from semigraph.analysis.compiled import compile_model
 from semigraph.analysis.propagation import evaluate, unit_hits
 from semigraph.analysis.scenario import Disruption, Scenario
 
@@ -106,7 +107,7 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
     supply = model.supply[model.supply["component"].isin(components)]
     firms = sorted(set(supply.loc[supply["supplier_kind"] == "firm", "supplier"]))
     sites = sorted(set(supply["site"]))
-    index = ev_index(model)
+    index = compile_model(model).index
     firms = _may_fail(model, firms, [index[t] for t in targets], threshold)
     units = [f"firm:{f}" for f in firms] + ([f"country:{s}" for s in sites] if countries else [])
     if not units:
@@ -174,13 +175,6 @@ def _may_fail(model, firms: list[str], targets: list[int], threshold: float) -> 
         if (left < threshold + 1e-12).any():
             out.append(f)
     return out
-
-
-def ev_index(model) -> dict[str, int]:
-    """Component id -> row of the evaluation arrays."""
-    from semigraph.analysis.compiled import compile_model
-
-    return compile_model(model).index
 
 
 def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
