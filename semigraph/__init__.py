@@ -1,9 +1,12 @@
 """semigraph: the semiconductor value chain as a typed dependency graph.
 
 >>> import semigraph
->>> model = semigraph.load()          # the bundled dataset
->>> sorted(model.graph.nodes["asml"])[:3]
+>>> net = semigraph.load()            # the bundled dataset, as a Network
+>>> sorted(net.graph.nodes["asml"])[:3]
 ['controlled_by', 'hq', 'kind']
+>>> res = net.whatif("CHN")           # China stops exports
+>>> res.table.columns[:3].tolist()
+['component', 'name', 'stage']
 
 Heavy modules (pandas, networkx) are imported on first use, so that the command line starts
 fast.
@@ -17,27 +20,62 @@ from typing import TYPE_CHECKING
 from semigraph._version import __version__
 
 if TYPE_CHECKING:
+    from semigraph.analysis.scenario import Disruption, Scenario
+    from semigraph.api import (
+        Network,
+        Result,
+        WarningResult,
+        WhatIfResult,
+        import_cset,
+        import_trade,
+        load,
+        read_result_meta,
+        validate,
+    )
+    from semigraph.compare import diff
     from semigraph.errors import (
         DatasetError,
         ScenarioError,
         SemigraphError,
         UnknownUnitError,
     )
-    from semigraph.model import Model, Unit, load
+    from semigraph.model import Model, Unit
 
 __all__ = [
     "DatasetError",
+    "Disruption",
     "Model",
+    "Network",
+    "Result",
+    "Scenario",
     "ScenarioError",
     "SemigraphError",
     "Unit",
     "UnknownUnitError",
+    "WarningResult",
+    "WhatIfResult",
     "__version__",
+    "diff",
+    "import_cset",
+    "import_trade",
     "load",
+    "read_result_meta",
+    "validate",
 ]
 
 _LAZY = {
-    "load": "semigraph.model",
+    "load": "semigraph.api",
+    "Network": "semigraph.api",
+    "Result": "semigraph.api",
+    "WhatIfResult": "semigraph.api",
+    "read_result_meta": "semigraph.api",
+    "import_cset": "semigraph.api",
+    "import_trade": "semigraph.api",
+    "WarningResult": "semigraph.api",
+    "validate": "semigraph.api",
+    "diff": "semigraph.compare",
+    "Scenario": "semigraph.analysis.scenario",
+    "Disruption": "semigraph.analysis.scenario",
     "Model": "semigraph.model",
     "Unit": "semigraph.model",
     "DatasetError": "semigraph.errors",

@@ -198,10 +198,11 @@ def test_latin1_file_gives_one_error_with_its_row(tmp_path):
 def test_ragged_row_is_reported_not_shifted(tmp_path):
     folder = write_dataset(tmp_path / "d", small_tables())
     lines = (folder / "supply.csv").read_text().splitlines()
+    n = len(lines[0].split(","))
     lines[2] += ",extra"
     (folder / "supply.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(DatasetError, match=r"supply\.csv, row 3: error: 7 fields where the header "
-                                           "has 6"):
+    with pytest.raises(DatasetError, match=rf"supply\.csv, row 3: error: {n + 1} fields where the "
+                                           rf"header has {n}"):
         semigraph.load(folder)
 
 

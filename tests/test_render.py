@@ -16,9 +16,9 @@ import semigraph
 from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
 from semigraph.errors import OutputError
-from semigraph.render import country_map, map_source, render_bytes, risk_map
+from semigraph.render import map_source, render_bytes
 from semigraph.render.escape import html_text, quoted
-from semigraph.render.risk import dependency_matrix
+from semigraph.analysis.risk import dependency_matrix
 from tests.datasets import random_tables, small_tables, write_dataset
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -57,17 +57,17 @@ def test_html_text_escapes_markup_and_backslashes():
 
 def test_dot_is_byte_identical_across_loads(small_path):
     scen = Scenario((Disruption("TWN"),))
-    a = map_source(risk_map(semigraph.load(small_path), scenario=scen))
-    b = map_source(risk_map(semigraph.load(small_path), scenario=scen))
+    a = map_source(semigraph.load(small_path).map(scen))
+    b = map_source(semigraph.load(small_path).map(scen))
     assert a == b
-    c = map_source(country_map(semigraph.load(small_path)))
-    assert c == map_source(country_map(semigraph.load(small_path)))
+    c = map_source(semigraph.load(small_path).map(countries=True))
+    assert c == map_source(semigraph.load(small_path).map(countries=True))
 
 
 def test_golden_dot(small):
     """The DOT of a small map; regenerate with SEMIGRAPH_UPDATE_GOLDEN=1 after a deliberate
     change, and look at the rendered map before committing it."""
-    got = map_source(risk_map(small, scenario=Scenario((Disruption("TWN"),), title="cut TWN")))
+    got = map_source(small.map(Scenario((Disruption("TWN"),), title="cut TWN")))
     path = GOLDEN / "small-cut-twn.dot"
     if os.environ.get("SEMIGRAPH_UPDATE_GOLDEN"):
         path.write_text(got, encoding="utf-8")
@@ -75,7 +75,7 @@ def test_golden_dot(small):
 
 
 def test_map_marks_cut_units_and_colours_by_availability(small):
-    src = map_source(risk_map(small, scenario=Scenario((Disruption("TWN"),))))
+    src = map_source(small.map(Scenario((Disruption("TWN"),))))
     assert "CUT" in src and "Taiwan (TWN)" in src
     assert "Chip" in src and "30% available" in src  # 0.2 + 0.1 unattributed survive
     assert "Legend" in src and "lowest daily supply" in src
@@ -83,36 +83,36 @@ def test_map_marks_cut_units_and_colours_by_availability(small):
 
 
 def test_map_without_scenario_shows_concentration_and_spof(small):
-    src = map_source(risk_map(small))
+    src = map_source(small.map())
     assert "share of world supply made in the top country" in src
     assert "90% made in CHN" in src
     assert "SPOF: fab" in src  # fab makes 90% of chips: alone it drives car below 50%
 
 
 def test_target_cone_and_depth(small):
-    src = map_source(risk_map(small, target="chip", depth=1))
+    src = map_source(small.map(target="chip", depth=1))
     assert "Wafer" in src and "Gallium" not in src and "Car electronics" not in src
-    down = map_source(risk_map(small, target="wafer", direction="downstream"))
+    down = map_source(small.map(target="wafer", direction="downstream"))
     assert "Car electronics" in down and "Gallium" not in down
 
 
 def test_large_map_collapses_and_says_so(small):
-    src = map_source(risk_map(small, max_nodes=5))
+    src = map_source(small.map(max_nodes=5))
     assert "collapsed to country level" in src
-    scen = map_source(risk_map(small, scenario=Scenario((Disruption("JPN"),)), max_nodes=2))
+    scen = map_source(small.map(Scenario((Disruption("JPN"),)), max_nodes=2))
     assert "collapsed to the bottleneck chains" in scen
 
 
 @needs_dot
 def test_svg_is_well_formed_with_hostile_names_verbatim(hostile_path):
     model = semigraph.load(hostile_path)
-    for graph in (risk_map(model), risk_map(model, level="firm"),
-                  risk_map(model, scenario=Scenario((Disruption("TWN"),)), level="firm"),
-                  country_map(model)):
+    for graph in (model.map(), model.map(level="firm"),
+                  model.map(Scenario((Disruption("TWN"),)), level="firm"),
+                  model.map(countries=True)):
         texts = _texts(render_bytes(graph, "svg"))
         joined = "\n".join(texts)
         assert "Legend" in joined
-    texts = _texts(render_bytes(risk_map(model, level="firm"), "svg"))
+    texts = _texts(render_bytes(model.map(level="firm"), "svg"))
     assert HOSTILE_COMPONENT in texts
     assert 'Chip ]]> </text> &amp; \\\\ """' in texts
     first, second = HOSTILE_FIRM.split("\n")
@@ -121,7 +121,7 @@ def test_svg_is_well_formed_with_hostile_names_verbatim(hostile_path):
 
 @needs_dot
 def test_png_and_pdf_render(small):
-    graph = risk_map(small)
+    graph = small.map()
     assert render_bytes(graph, "png").startswith(b"\x89PNG")
     assert render_bytes(graph, "pdf").startswith(b"%PDF")
 
@@ -186,7 +186,7 @@ def test_write_map_unknown_format(small, tmp_path):
     from semigraph.render import write_map
 
     with pytest.raises(OutputError):
-        write_map(risk_map(small), tmp_path / "m.bmp")
+        write_map(small.map(), tmp_path / "m.bmp")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -195,7 +195,7 @@ def test_cheap_firm_screen_never_drops_a_single_point_of_failure(tmp_path_factor
                                                                   threshold):
     from semigraph.analysis.compiled import compile_model
     from semigraph.analysis.propagation import evaluate
-    from semigraph.render.risk import _may_fail
+    from semigraph.analysis.risk import _may_fail
 
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("s"), tables))
     firms = sorted(set(model.supply.loc[model.supply["supplier_kind"] == "firm", "supplier"]))

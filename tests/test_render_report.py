@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
-from semigraph.render.report import report_html
 
 HAS_DOT = shutil.which("dot") is not None or bool(os.environ.get("SEMIGRAPH_DOT"))
 pytestmark = pytest.mark.skipif(not HAS_DOT, reason="Graphviz dot is not installed "
@@ -25,8 +24,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-sync", "--no-first-run"]
 
 
-def test_report_is_self_contained(small):
-    text = report_html(small, [Scenario((Disruption("TWN"),), title="Taiwan <cut>")])
+def test_report_is_self_contained(small, tmp_path):
+    out = small.report([Scenario((Disruption("TWN"),), title="Taiwan <cut>")],
+                       tmp_path / "r.html")
+    text = out.read_text(encoding="utf-8")
     assert text.count("<svg") == 1 and "Taiwan &lt;cut&gt;" in text
     assert 'id="dependency-matrix"' in text and "Sources cited" in text
     assert "<code>src</code>" in text  # the small dataset's one source is cited

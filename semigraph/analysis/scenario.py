@@ -138,6 +138,11 @@ class Scenario:
     def with_(self, **changes) -> Scenario:
         return replace(self, **changes)
 
+    @classmethod
+    def read(cls, path: str | Path) -> Scenario:
+        """Read a scenario file (TOML, see ``queries/``); see :func:`read_scenario`."""
+        return read_scenario(path)
+
 
 _TOP_KEYS = {"title", "description", "perspective", "horizon", "disruption", "output",
              "notes", "observed"}

@@ -9,7 +9,7 @@ from semigraph.analysis.propagation import EPS, Evaluation, evaluate
 from semigraph.analysis.scenario import Scenario
 from semigraph.schema import stages
 
-__all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "perspective_label", "whatif"]
+__all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "perspective_label", "timeline", "whatif"]
 
 STAGE_ORDER = tuple(reversed(stages()))  # end use first: the table leads with products
 
@@ -183,13 +183,17 @@ def _bounds_note(model, ev: Evaluation, b: int, i: int, path: list[int],
     return f"up to {hi:.2f} if the chain is served first ({why})", chain
 
 
-def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
+def whatif(model, scenario: Scenario, *, explain: bool = True,
+           evaluation: Evaluation | None = None) -> pd.DataFrame:
     """Availability over time, bounds, steady state and bottleneck of every component.
 
     Rows: end-use products first, then the other components; each block by lost days (most
-    first). The frame's ``attrs`` carry the scenario's title and perspective.
+    first). The frame's ``attrs`` carry the scenario's title and perspective. ``evaluation``
+    is the scenario's own :func:`~semigraph.analysis.propagation.evaluate` result, when the
+    caller has it (with ``series=True`` to explain bottlenecks).
     """
-    ev = evaluate(model, scenario, series=explain)
+    ev = evaluation if evaluation is not None else evaluate(model, scenario, series=explain)
+    explain = explain and ev.series is not None
     c = ev.compiled
     comps = model.components.set_index("id")
     est = _estimated_upstream(ev, 0)
@@ -241,6 +245,24 @@ def whatif(model, scenario: Scenario, *, explain: bool = True) -> pd.DataFrame:
     frame.attrs["horizon"] = ev.horizon
     frame.attrs["modes"] = [_describe(r) for r in ev.resolved[0]]
     return frame
+
+
+def timeline(ev: Evaluation, b: int = 0, *, high: bool = False) -> pd.DataFrame:
+    """Delivered supply per day as a share of normal, seen from scenario ``b``'s
+    perspective (a bloc: its weakest member that day): rows are days ``0..horizon``, columns
+    components. ``high`` gives the upper allocation bound (the chain served first).
+
+    The lowest value of each column is the component's ``availability`` (or
+    ``availability_high``). Needs an evaluation with ``series=True``.
+    """
+    if ev.series is None:
+        raise ValueError("the evaluation kept no daily series: evaluate(..., series=True)")
+    n = len(ev.scenarios)
+    col = b + n if high and ev.series.shape[-1] > n else b
+    mask = ev.perspective_classes[:, b]
+    days = ev.series[..., col][:, mask, :].min(axis=1)
+    return pd.DataFrame(days, index=pd.RangeIndex(len(days), name="day"),
+                        columns=pd.Index(ev.compiled.components, name="component"))
 
 
 def _describe(r) -> str:

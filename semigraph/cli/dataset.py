@@ -9,45 +9,6 @@ import click
 from semigraph.cli.options import dataset_option, load_model
 
 
-def _info_record(model) -> dict:
-    comps, supply, sources = model.components, model.supply, model.sources
-    by_stage = {}
-    for stage, group in comps.groupby("stage", sort=True):
-        ids = set(group["id"])
-        by_stage[stage] = {
-            "components": len(group),
-            "supply_rows": int(supply["component"].isin(ids).sum()),
-        }
-    kinds = model.supply["supplier_kind"].value_counts()
-    return {
-        "name": model.name,
-        "version": model.version,
-        "title": model.meta.get("title"),
-        "licence": ", ".join(lic.get("name", "") for lic in model.meta.get("licenses", [])) or None,
-        "path": str(model.path),
-        "counts": {
-            "countries": len(model.countries),
-            "blocs": len(model.blocs),
-            "firms": len(model.firms),
-            "components": len(comps),
-            "supply": len(supply),
-            "consumption": len(model.consumption),
-            "requires": len(model.requires),
-            "sources": len(sources),
-        },
-        "by_kind": {k: int(v) for k, v in comps["kind"].value_counts().sort_index().items()},
-        "by_stage": by_stage,
-        "by_platform": {k: int(v) for k, v in
-                        comps["platform"].dropna().value_counts().sort_index().items()},
-        "supply_rows_by_supplier_kind": {k: int(v) for k, v in kinds.sort_index().items()},
-        "estimated_shares": int(supply["share_estimated"].sum()),
-        "sources_by_kind": {k: int(v) for k, v in
-                            sources["kind"].fillna("unspecified").value_counts().sort_index()
-                            .items()},
-        "warnings": len(model.warnings),
-    }
-
-
 def _info_text(rec: dict) -> str:
     lines = [f"Dataset {rec['name']} {rec['version']}"
              + (f": {rec['title']}" if rec["title"] else ""),
@@ -71,6 +32,10 @@ def _info_text(rec: dict) -> str:
         + f"; {rec['estimated_shares']} with an unknown share (estimated)")
     lines.append("Sources by kind: " + ", ".join(f"{k} {v}"
                                                 for k, v in rec["sources_by_kind"].items()))
+    lines.append(f"Share weight on publications: {rec['share_weight_on_publications']:.1%} "
+                 "(supply shares whose row cites a primary or secondary source; of it "
+                 f"{rec['share_weight_site_split_estimated']:.1%} has its split over sites "
+                 "estimated)")
     if rec["warnings"]:
         lines.append(f"{rec['warnings']} validation warning(s): run semigraph validate")
     return "\n".join(lines) + "\n"
@@ -88,8 +53,7 @@ def info(dataset: str | None, fmt: str) -> None:
       semigraph info
       semigraph info --format json
     """
-    model = load_model(dataset)
-    rec = _info_record(model)
+    rec = load_model(dataset).info()
     if fmt == "json":
         click.echo(json.dumps(rec, indent=1, ensure_ascii=False))
     else:
@@ -113,19 +77,9 @@ def validate(path: str | None, dataset: str | None, strict: bool, fmt: str) -> N
       semigraph validate datasets/semiconductors
       semigraph validate my-dataset --strict --format json
     """
-    from semigraph.errors import DatasetError
-    from semigraph.io.read import read_folder
-    from semigraph.model.model import default_dataset_path
-    from semigraph.model.validate import validate as run_checks
+    import semigraph
 
-    folder = path or dataset or str(default_dataset_path())
-    try:
-        raw = read_folder(folder)
-    except DatasetError as exc:
-        problems = exc.problems
-    else:
-        _, problems = run_checks(raw)
-    problems = sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or ""))
+    folder, problems = semigraph.validate(path or dataset)
     errors = [p for p in problems if p.severity == "error" or strict]
     if fmt == "json":
         click.echo(json.dumps([{"file": p.file, "row": p.row, "column": p.column,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import dataset_option, load_model, output_options
+from semigraph.cli.options import dataset_option, emit, load_model, output_options
 
 
 class _NoBar:
@@ -67,26 +67,19 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
       semigraph spof --target quantum-computer --level site --threshold 0
       semigraph spof --target smartphone --level firm --format mef -o smartphone.xml
     """
-    model = load_model(dataset)
+    net = load_model(dataset)
     if fmt == "mef":
-        from semigraph.analysis.mef import to_mef
-
-        xml = to_mef(model, targets, level=level)
+        xml = net.fault_tree(targets, level=level)
         if threshold is not None and threshold > 0:
             click.echo("Note: the fault tree states total loss (threshold 0); --threshold "
                        "does not apply to it.", err=True)
         _write_text(xml, output, force)
         return
-    from semigraph.analysis.cutsets import cut_sets
-    from semigraph.io.write import write_result
-
     threshold = 0.5 if threshold is None else threshold
-    from semigraph.analysis.cutsets import search_size
-
-    total = search_size(model, targets, level=level, order=order)
+    total = net.spof_search_size(targets, level=level, order=order)
     if total > max_sets:  # refuse at once, with the estimate
-        frame = cut_sets(model, targets, level=level, threshold=threshold, order=order,
-                         measure=measure, horizon=horizon, max_sets=max_sets)
+        net.spof(targets, level=level, threshold=threshold, order=order, measure=measure,
+                 horizon=horizon, max_sets=max_sets)
     show = sys.stderr.isatty() and measure == "headline" and total > 2000
     with click.progressbar(length=total, label="Unit sets screened and simulated",
                            file=sys.stderr, show_eta=True) if show else _NoBar() as bar:
@@ -95,11 +88,12 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
             bar.length += more
             bar.update(done)
 
-        frame = cut_sets(model, targets, level=level, threshold=threshold, order=order,
-                         measure=measure, horizon=horizon, max_sets=max_sets,
-                         progress=progress)
+        result = net.spof(targets, level=level, threshold=threshold, order=order,
+                          measure=measure, horizon=horizon, max_sets=max_sets,
+                          progress=progress)
+    frame = result.table
     if fmt != "table":
-        write_result(frame, fmt=fmt, output=output, force=force)
+        emit(result, fmt=fmt, output=output, force=force)
         return
     view = frame[["target", "order", "units", "availability"]].copy()
     if measure == "headline":
@@ -131,10 +125,11 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     ]
     if frame["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
-    write_result(view, fmt=fmt, output=output, force=force, notes=notes, limit=limit or None,
-                 title=f"Minimal cut sets ({level} level, {goal}, "
-                       + (f"lowest day within {horizon} days, rest of the world)"
-                          if measure == "headline" else "static bound, lost for everyone)"))
+    emit(result, fmt=fmt, output=output, force=force, view=view, notes=notes,
+         limit=limit or None,
+         title=f"Minimal cut sets ({level} level, {goal}, "
+               + (f"lowest day within {horizon} days, rest of the world)"
+                  if measure == "headline" else "static bound, lost for everyone)"))
 
 
 def _write_text(text: str, output: str | None, force: bool) -> None:
@@ -194,26 +189,19 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
       semigraph concentration --by bloc --threshold 0.5 --format csv -o blocs.csv
       semigraph concentration --matrix
     """
-    from semigraph.io.write import write_result
-
-    model = load_model(dataset)
+    net = load_model(dataset)
     if matrix:
-        from semigraph.analysis.concentration import dependency_matrix
-
-        m = dependency_matrix(model, stage=stage).reset_index()
+        result = net.dependency_matrix(stage=stage)
         notes = ["Each cell: share of the product's supply lost when every production site in "
                  "that country stops (1 - availability), world view; columns ordered by their "
                  "largest exposure."]
-        write_result(m, fmt=fmt, output=output, force=force, limit=limit or None, notes=notes,
-                     title=f"Dependency matrix: {stage} products x countries")
+        emit(result, fmt=fmt, output=output, force=force, limit=limit or None, notes=notes)
         return
-    from semigraph.analysis.concentration import concentration as run
-
-    frame = run(model, by=by, threshold=threshold, perspective=perspective)
-    if only_chokepoints:
-        frame = frame[frame["chokepoint"] | frame["hidden_chokepoint"]].reset_index(drop=True)
+    result = net.concentration(by=by, threshold=threshold, perspective=perspective,
+                               chokepoints_only=only_chokepoints)
+    frame = result.table
     if fmt != "table":
-        write_result(frame, fmt=fmt, output=output, force=force)
+        emit(result, fmt=fmt, output=output, force=force)
         return
     view = frame[list(_CONC_TABLE)].rename(columns=_CONC_TABLE)
     view["component"] = [c + ("*" if e else "") + ("!" if h else "")
@@ -231,8 +219,8 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
     ]
     if frame["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
-    write_result(view, fmt=fmt, output=output, force=force, limit=limit or None, notes=notes,
-                 title=f"Concentration of supply by {by}")
+    emit(result, fmt=fmt, output=output, force=force, view=view, limit=limit or None,
+         notes=notes)
 
 
 @click.command()
@@ -261,20 +249,14 @@ def stockpile(perspective, scenario_files, horizon, limit, dataset, fmt, output,
       semigraph stockpile --perspective EU27
       semigraph stockpile --scenario queries/taiwan-blockade.toml --format csv -o stock.csv
     """
-    from semigraph.analysis.scenario import read_scenario
-    from semigraph.analysis.stockpile import stockpile as run
-    from semigraph.io.write import write_result
+    import semigraph
 
-    scenarios = [read_scenario(f) for f in scenario_files] or None
-    model = load_model(dataset)
-    if perspective:
-        model.members(perspective)
-    for scen in scenarios or []:
-        for d in scen.disruptions:
-            model.resolve(d.unit)
-    frame = run(model, scenarios, perspective=perspective, horizon=horizon)
+    scenarios = [semigraph.Scenario.read(f) for f in scenario_files] or None
+    net = load_model(dataset)
+    result = net.stockpile(scenarios, perspective=perspective, horizon=horizon)
+    frame = result.table
     if fmt != "table":
-        write_result(frame, fmt=fmt, output=output, force=force)
+        emit(result, fmt=fmt, output=output, force=force)
         return
     view = frame[["rank", "component", "score", "products_protected", "worst_scenario",
                   "stock_days", "ttr_days", "time_to_survive_days", "exposed_days",
@@ -296,6 +278,6 @@ def stockpile(perspective, scenario_files, horizon, limit, dataset, fmt, output,
     ]
     if frame["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
-    write_result(view, fmt=fmt, output=output, force=force, limit=limit or None, notes=notes,
-                 title="Strategic-stockpile candidates"
-                       + (f" (perspective {perspective})" if perspective else ""))
+    emit(result, fmt=fmt, output=output, force=force, view=view, limit=limit or None,
+         notes=notes, title="Strategic-stockpile candidates"
+                            + (f" (perspective {perspective})" if perspective else ""))

@@ -36,10 +36,15 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
                   default=None, help="Write to FILE (written only when the command succeeds).")
     @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+    @click.option("--meta", "json_meta", is_flag=True,
+                  help="JSON: write {\"meta\": ..., \"rows\": [...]}, with the dataset, "
+                       "its version and the analysis's parameters (Parquet and XLSX files "
+                       "always carry them).")
     @functools.wraps(func)
-    def wrapper(*args, fmt, output, force, **kwargs):
+    def wrapper(*args, fmt, output, force, json_meta, **kwargs):
         from semigraph.io.write import check_output, format_for
 
+        click.get_current_context().meta["semigraph.json_meta"] = json_meta
         check_output(output, force=force)
         if fmt is None and output:
             for suffix, own in (suffixes or {}).items():
@@ -51,10 +56,28 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
 
 
 def load_model(dataset: str | None):
-    """Load the dataset named on the command line, printing its warnings to stderr."""
+    """Load the dataset named on the command line as a :class:`semigraph.Network`, printing
+    its warnings to stderr."""
     import semigraph
 
-    model = semigraph.load(dataset)
-    for problem in model.warnings:
+    net = semigraph.load(dataset)
+    for problem in net.warnings:
         click.echo(f"Warning: {problem}", err=True)
-    return model
+    return net
+
+
+def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
+         title: str | None = None, notes=(), limit: int | None = None) -> None:
+    """Write a :class:`semigraph.Result`: the ``view`` (what the terminal table shows) as a
+    table, else the full table with its metadata."""
+    from semigraph.io.write import write_result
+
+    if fmt == "table":
+        write_result(result.table if view is None else view, fmt=fmt, output=output,
+                     force=force, title=title if title is not None else result.title,
+                     notes=list(notes), limit=limit)
+        return
+    ctx = click.get_current_context(silent=True)
+    json_meta = bool(ctx and ctx.meta.get("semigraph.json_meta"))
+    write_result(result.table, fmt=fmt, output=output, force=force, meta=result.meta,
+                 json_meta=json_meta)

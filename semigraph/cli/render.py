@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from semigraph.cli.options import dataset_option, load_model
-from semigraph.cli.whatif import _check_units
 
 _STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics", "quantum",
            "end_use")
@@ -14,13 +13,13 @@ _STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics"
 def _scenario(model, scenario_file, cuts, severity, scope, perspective, mode=None,
               duration=None, horizon=None):
     """The scenario from --scenario FILE or --cut UNIT (not both), or None."""
-    from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+    from semigraph import Disruption, Scenario
     from semigraph.errors import ScenarioError
 
     if scenario_file and cuts:
         raise ScenarioError("give --scenario FILE or --cut UNIT, not both")
     if scenario_file:
-        scenario = read_scenario(scenario_file)
+        scenario = Scenario.read(scenario_file)
         if perspective:
             scenario = scenario.with_(perspective=perspective)
     elif cuts:
@@ -36,8 +35,7 @@ def _scenario(model, scenario_file, cuts, severity, scope, perspective, mode=Non
 
         scenario = scenario.with_(disruptions=tuple(replace(d, duration_days=duration)
                                                     for d in scenario.disruptions))
-    _check_units(model, scenario)
-    return scenario
+    return model.check(scenario)
 
 
 def scenario_options(func):
@@ -109,19 +107,17 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
       semigraph map --countries -o who.svg
     """
     from semigraph.io.write import check_output
-    from semigraph.render import country_map, map_format, risk_map, write_map
+    from semigraph.render import map_format, write_map
 
     map_format(output)
     check_output(output, force=force)
-    model = load_model(dataset)
-    scenario = _scenario(model, scenario_file, cuts, severity, scope, perspective, mode,
+    net = load_model(dataset)
+    scenario = _scenario(net, scenario_file, cuts, severity, scope, perspective, mode,
                          duration, horizon)
-    if countries:
-        graph = country_map(model, scenario=scenario, stages=stages)
-    else:
-        graph = risk_map(model, scenario=scenario, target=target, stages=stages, level=level,
-                         direction="upstream" if upstream else "downstream", depth=depth,
-                         max_nodes=max_nodes)
+    result = net.whatif(scenario=scenario, explain=False) if scenario is not None else None
+    graph = net.map(result, countries=countries, target=target, stages=stages, level=level,
+                    direction="upstream" if upstream else "downstream", depth=depth,
+                    max_nodes=max_nodes)
     write_map(graph, output, force=force)
     click.echo(f"Wrote {output}", err=True)
 
@@ -149,18 +145,17 @@ def report(scenario_files, cuts, output, force, dataset) -> None:
       semigraph report --scenario queries/taiwan-blockade.toml \\
           --scenario queries/nexperia-2025.toml -o report.html
     """
-    from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+    from semigraph import Scenario
     from semigraph.io.write import check_output
     from semigraph.render.dot import find_dot
-    from semigraph.render.report import write_report
 
     check_output(output, force=force)
     find_dot()  # fail before the work, not after it
-    model = load_model(dataset)
-    scenarios = [read_scenario(f) for f in scenario_files]
+    net = load_model(dataset)
+    scenarios = [Scenario.read(f) for f in scenario_files]
     if cuts:
-        scenarios.append(Scenario(disruptions=tuple(Disruption(u) for u in cuts)))
+        scenarios.append(net.scenario(*cuts))
     for s in scenarios:
-        _check_units(model, s)
-    write_report(model, scenarios, output, force=force)
+        net.check(s)
+    net.report(scenarios, output, force=force)
     click.echo(f"Wrote {output}", err=True)

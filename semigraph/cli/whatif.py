@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import dataset_option, load_model, output_options
+from semigraph.cli.options import dataset_option, emit, load_model, output_options
 
 _TABLE_COLUMNS = {
     "component": "component",
@@ -48,32 +48,6 @@ def value_range(low: float, high: float, digits: int = 2) -> str:
     if abs(high - low) < 0.5 * 10 ** -digits:
         return f"{low:.{digits}f}"
     return f"{low:.{digits}f}-{high:.{digits}f}"
-
-
-def _check_units(model, scenario) -> None:
-    """Resolve every unit and region now, so a typo fails before any work is done; an error
-    in a scenario file names the file and the disruption."""
-    from semigraph.analysis.compiled import compile_model
-    from semigraph.analysis.propagation import resolve
-    from semigraph.errors import SemigraphError
-
-    where = f"{scenario.path}: " if scenario.path else ""
-
-    def check(what: str, call) -> None:
-        try:
-            call()
-        except SemigraphError as exc:
-            raise type(exc)(f"{where}{what}: {exc}" if where else str(exc)) from None
-
-    compiled = compile_model(model)
-    for i, d in enumerate(scenario.disruptions, start=1):
-        check(f"disruption {i}", lambda d=d: [resolve(model, compiled, d),
-                                              *map(model.members, d.to)])
-    for obs in scenario.observed:
-        if obs.perspective:
-            check(f"observed {obs.component}", lambda o=obs: model.members(o.perspective))
-    if scenario.perspective:
-        check("perspective", lambda: model.members(scenario.perspective))
 
 
 def _table_view(frame, scenario, show_all: bool):
@@ -124,19 +98,14 @@ def _title(scenario, frame) -> str:
                       f"perspective: {persp}; horizon: {scenario.horizon} days"])
 
 
-def emit_whatif(model, scenario, *, fmt, output, force, show_all=False, limit=25,
-                frame=None) -> None:
-    from semigraph.analysis.whatif import whatif
-    from semigraph.io.write import write_result
-
-    if frame is None:
-        frame = whatif(model, scenario)
+def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25) -> None:
+    """Print or write a what-if result (the terminal shows the affected components)."""
     if fmt == "table":
-        view, notes = _table_view(frame, scenario, show_all)
-        write_result(view, fmt=fmt, output=output, force=force, title=_title(scenario, frame),
-                     notes=notes, limit=limit or None)
+        view, notes = _table_view(result.table, result.scenario, show_all)
+        emit(result, fmt=fmt, output=output, force=force, view=view,
+             title=_title(result.scenario, result.table), notes=notes, limit=limit or None)
     else:
-        write_result(frame, fmt=fmt, output=output, force=force)
+        emit(result, fmt=fmt, output=output, force=force)
 
 
 @click.command()
@@ -191,16 +160,10 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
       semigraph whatif --cut CHN --duration 60        # a two-month licence regime
       semigraph whatif --cut nexperia@CHN --format json -o nexperia.json
     """
-    from semigraph.analysis.scenario import Disruption, Scenario
-
-    model = load_model(dataset)
-    scenario = Scenario(
-        disruptions=tuple(Disruption(u, severity=severity, scope=scope, to=tuple(to),
-                                     mode=mode, duration_days=duration) for u in cuts),
-        perspective=perspective, horizon=horizon)
-    _check_units(model, scenario)
-    emit_whatif(model, scenario, fmt=fmt, output=output, force=force, show_all=show_all,
-                limit=limit)
+    net = load_model(dataset)
+    result = net.whatif(*cuts, severity=severity, scope=scope, to=to, mode=mode,
+                        duration=duration, perspective=perspective, horizon=horizon)
+    emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit)
 
 
 @click.command()
@@ -233,37 +196,22 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
       semigraph run queries/nexperia-2025.toml --perspective NLD --format csv -o out.csv
       semigraph run queries/nexperia-2025.toml --duration 365 --horizon 365
     """
-    from semigraph.analysis.scenario import read_scenario
+    import semigraph
     from semigraph.io.write import format_for
 
-    scenario = read_scenario(scenario_file)
-    changes = {}
-    if perspective:
-        changes["perspective"] = perspective
-    if horizon is not None:
-        changes["horizon"] = horizon
-    if duration is not None:
-        from dataclasses import replace
-
-        changes["disruptions"] = tuple(replace(d, duration_days=duration)
-                                       for d in scenario.disruptions)
-    scenario = scenario.with_(**changes)
-    model = load_model(dataset)
-    _check_units(model, scenario)
-    targets = _scenario_outputs(scenario, model, output, overwrite_outputs)
-    from semigraph.analysis.whatif import whatif as compute
-
-    frame = compute(model, scenario)  # every result is computed before any file is written
+    scenario = semigraph.Scenario.read(scenario_file)
+    net = load_model(dataset)
+    targets = _scenario_outputs(scenario, net, output, overwrite_outputs)
+    # every result is computed before any file is written
+    result = net.run(scenario, perspective=perspective, horizon=horizon, duration=duration)
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
         click.echo(terminal_text(scenario.description.strip()) + "\n")
-    emit_whatif(model, scenario, fmt=fmt, output=output, force=force, show_all=show_all,
-                limit=limit, frame=frame)
+    emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit)
     for out, target in zip(scenario.outputs, targets):
-        emit_whatif(model, scenario, fmt=format_for(out["path"], out.get("format")),
-                    output=str(target), force=overwrite_outputs, show_all=True, limit=0,
-                    frame=frame)
+        emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
+                    output=str(target), force=overwrite_outputs, show_all=True, limit=0)
         click.echo(f"Wrote {out['path']}", err=True)
 
 
@@ -313,24 +261,17 @@ def backtest(paths, limit, dataset, fmt, output, force) -> None:
     """
     from pathlib import Path
 
-    from semigraph.analysis.backtest import backtest as run_backtest
-    from semigraph.analysis.backtest import find_episodes
     from semigraph.errors import ScenarioError
-    from semigraph.io.write import write_result
 
     if not paths:
         if not Path("queries").is_dir():
             raise ScenarioError("no queries/ folder here: give scenario files or folders")
         paths = ("queries",)
-    episodes = find_episodes(paths)
-    if not episodes:
-        raise ScenarioError(f"no scenario with [[observed]] entries in {', '.join(paths)}")
-    model = load_model(dataset)
-    for scenario in episodes:
-        _check_units(model, scenario)
-    frame = run_backtest(model, episodes)
+    net = load_model(dataset)
+    result = net.backtest(paths)
+    frame = result.table
     if fmt != "table":
-        write_result(frame, fmt=fmt, output=output, force=force)
+        emit(result, fmt=fmt, output=output, force=force)
         return
     view = _backtest_view(frame)
     n = len(frame)
@@ -344,8 +285,8 @@ def backtest(paths, limit, dataset, fmt, output, force) -> None:
     misses = frame[frame["verdict"] != "within"]
     notes += [f"  {r.scenario} / {r.component}: {r.verdict}: {r.reason}"
               for r in misses.itertuples()]
-    write_result(view, fmt=fmt, output=output, force=force, title="Backtest: model against "
-                 "history", notes=notes, limit=limit or None)
+    emit(result, fmt=fmt, output=output, force=force, view=view, notes=notes,
+         limit=limit or None)
 
 
 def _backtest_view(frame):

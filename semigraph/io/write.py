@@ -246,9 +246,9 @@ def _for_spreadsheet(frame: pd.DataFrame, *, quote: bool = True) -> pd.DataFrame
     return out
 
 
-def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes]) -> None:
+def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes], *, meta: dict | None = None) -> None:
     """XLSX with every text cell stored as text (never a formula) and characters XLSX cannot
-    hold removed."""
+    hold removed; ``meta`` as a second sheet ``about`` (key, value as JSON)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -266,14 +266,50 @@ def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes]) -> None:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, even where it starts with "="
+    if meta:
+        about = book.create_sheet("about")
+        about.append(["key", "value"])
+        for key, value in _plain(meta).items():
+            about.append([str(key), json.dumps(value, ensure_ascii=False)
+                          .translate(_XLSX_ILLEGAL)])
+            for cell in about[about.max_row]:
+                cell.data_type = "s"
     book.save(fh)
+
+
+def json_text(frame: pd.DataFrame, *, meta: dict | None = None) -> str:
+    """The rows as a JSON array; with ``meta``, the envelope ``{"meta": ..., "rows": [...]}``."""
+    rows = to_records(frame)
+    data = rows if meta is None else {"meta": _plain(meta), "rows": rows}
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def _parquet_bytes(frame: pd.DataFrame, meta: dict | None) -> bytes:
+    """Parquet with the result's metadata under the schema key ``semigraph`` (JSON)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    if meta:
+        merged = dict(table.schema.metadata or {})
+        merged[b"semigraph"] = json.dumps(_plain(meta), ensure_ascii=False).encode("utf-8")
+        table = table.replace_schema_metadata(merged)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
 
 
 def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
                  force: bool = False, title: str | None = None,
                  notes: list[str] | None = None, limit: int | None = None,
-                 stream: IO[str] | None = None) -> None:
-    """Write a result table in ``fmt`` to ``output`` (a file) or to ``stream`` (stdout)."""
+                 stream: IO[str] | None = None, meta: dict | None = None,
+                 json_meta: bool = False) -> None:
+    """Write a result table in ``fmt`` to ``output`` (a file) or to ``stream`` (stdout).
+
+    ``meta`` (dataset, version, analysis, scenario) goes with the table: Parquet schema
+    metadata, an ``about`` sheet in XLSX, and in JSON the envelope ``{"meta", "rows"}`` when
+    ``json_meta`` (otherwise JSON is the array of rows).
+    """
     if fmt not in FORMATS:
         raise OutputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     to_file = output is not None and output != "-"
@@ -286,7 +322,7 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
                                 limit=None if to_file else limit)
         if fmt == "csv":
             return _for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
-        return json.dumps(to_records(frame), ensure_ascii=False, indent=1) + "\n"
+        return json_text(frame, meta=meta if json_meta and meta else None)
 
     if not to_file:
         (stream or sys.stdout).write(text())
@@ -294,10 +330,10 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
 
     def write(fh: IO[bytes]) -> None:
         if fmt == "parquet":
-            frame.reset_index(drop=True).to_parquet(fh, index=False)
+            fh.write(_parquet_bytes(frame, meta))
         elif fmt == "xlsx":
             buf = io.BytesIO()
-            _write_xlsx(_for_spreadsheet(frame, quote=False), buf)
+            _write_xlsx(_for_spreadsheet(frame, quote=False), buf, meta=meta)
             fh.write(buf.getvalue())
         else:
             fh.write(text().encode("utf-8"))

@@ -15,18 +15,18 @@ __all__ = ["MAP_FORMATS", "country_map", "map_source", "risk_map", "write_map"]
 MAP_FORMATS = ("dot", "svg", "png", "pdf")
 
 
-def risk_map(model, **kwargs):
+def risk_map(model, risk, **kwargs):
     """See :func:`semigraph.render.graphviz_map.risk_map`."""
     from semigraph.render.graphviz_map import risk_map as _risk_map
 
-    return _risk_map(model, **kwargs)
+    return _risk_map(model, risk, **kwargs)
 
 
-def country_map(model, **kwargs):
+def country_map(model, risk, **kwargs):
     """See :func:`semigraph.render.graphviz_map.country_map`."""
     from semigraph.render.graphviz_map import country_map as _country_map
 
-    return _country_map(model, **kwargs)
+    return _country_map(model, risk, **kwargs)
 
 
 def map_source(graph) -> str:

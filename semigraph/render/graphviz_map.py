@@ -13,19 +13,13 @@ from dataclasses import dataclass, field
 import networkx as nx
 import pandas as pd
 
-from semigraph.analysis.scenario import Scenario
+from semigraph.analysis.risk import CHOKEPOINT, SPOF_THRESHOLD, Risk
 from semigraph.errors import OutputError, UnknownUnitError
 from semigraph.render.escape import html_text
-from semigraph.render.risk import (
-    CHOKEPOINT,
-    SPOF_THRESHOLD,
-    Risk,
-    component_risk,
-    spof_suppliers,
-)
-
-__all__ = ["LEVELS", "MAX_NODES", "STAGES", "country_map", "risk_map"]
 from semigraph.schema import stages
+
+__all__ = ["LEVELS", "MAX_NODES", "STAGES", "MapSelection", "country_map", "map_selection",
+           "risk_map"]
 
 #: Stages in the order goods flow (left to right on the map).
 STAGES = stages()
@@ -129,11 +123,17 @@ def _small(text: str, size: int = 9) -> str:
 
 
 @dataclass
-class _Selection:
+class MapSelection:
+    """What a risk map draws: its ``components``, the ``targets`` whose single points of
+    failure it marks, and whether it is ``collapsed`` (to bottleneck chains, or, with
+    ``country_map`` set, to the country map)."""
+
     components: list[str]
     notes: list[str] = field(default_factory=list)
     chain_edges: set[tuple[str, str]] = field(default_factory=set)
     collapsed: bool = False
+    targets: list[str] = field(default_factory=list)
+    country_map: bool = False
 
 
 def _feeds(model) -> nx.DiGraph:
@@ -172,7 +172,7 @@ def _bottleneck_chain(g: nx.DiGraph, avail: pd.Series, start: str) -> list[str]:
 
 
 def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, depth,
-            max_nodes, auto) -> _Selection:
+            max_nodes, auto) -> MapSelection:
     table = risk.table
     comps = sorted(table.index)
     notes: list[str] = []
@@ -190,7 +190,7 @@ def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, dept
         notes.append(f"{len(affected)} of {len(comps)} components lose supply"
                      + ("" if len(affected) == len(comps) else "; unaffected ones not drawn"))
         comps = affected
-    sel = _Selection(components=comps, notes=notes)
+    sel = MapSelection(components=comps, notes=notes)
     if not auto or len(comps) <= max_nodes:
         return sel
     if not scenario_mode:
@@ -310,17 +310,52 @@ def _new_graph(name: str):
     return g
 
 
-def risk_map(model, *, scenario: Scenario | None = None, target: str | None = None,
-             stages=(), level: str = "auto", direction: str = "upstream",
-             depth: int | None = None, max_nodes: int = MAX_NODES):
-    """A risk map of ``model`` as a ``graphviz.Digraph``.
+def map_selection(model, risk: Risk, *, target: str | None = None, stages=(),
+                  level: str = "auto", direction: str = "upstream", depth: int | None = None,
+                  max_nodes: int = MAX_NODES) -> MapSelection:
+    """What :func:`risk_map` draws with these arguments (see there), before drawing it: the
+    caller marks single points of failure among ``components`` for ``targets``."""
+    if level not in LEVELS:
+        raise OutputError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    for s in stages:
+        if s not in STAGES:
+            raise OutputError(f"unknown stage {s!r}; use one of {', '.join(STAGES)}")
+    if target:
+        target = _resolve_target(model, target)
+    g = _feeds(model)
+    sel = _select(model, risk, g, target=target, stages=tuple(stages), direction=direction,
+                  depth=depth, max_nodes=max_nodes, auto=level == "auto")
+    if sel.collapsed and not sel.chain_edges:
+        sel.country_map = True
+        sel.notes.append(f"{len(sel.components)} components are too many to draw: "
+                         "collapsed to country level (use --target or --stage for a component "
+                         "map)")
+        return sel
+    table = risk.table
+    shown = sel.components
+    products = [c for c in shown if table.at[c, "stage"] == "end_use"]
+    sel.targets = [target] if target else (products or [
+        c for c in shown if g.subgraph(shown).out_degree(c) == 0])
+    return sel
+
+
+def risk_map(model, risk: Risk, *, spofs: dict[str, list[str]] | None = None,
+             target: str | None = None, stages=(), level: str = "auto",
+             direction: str = "upstream", depth: int | None = None,
+             max_nodes: int = MAX_NODES):
+    """A risk map of ``model`` as a ``graphviz.Digraph``, drawn from computed results.
 
     Parameters
     ----------
     model : Model
-    scenario : Scenario, optional
-        Colour by availability under it, draw only what loses supply and mark the cut units.
-        Without one, colour by concentration (share of the top country).
+    risk : Risk
+        Per-component figures (:func:`semigraph.analysis.risk.component_risk`): with a
+        scenario, colour by availability, draw only what loses supply and mark the cut units;
+        without one, colour by concentration (share of the top country).
+    spofs : dict, optional
+        Component id -> suppliers that are single points of failure there
+        (:func:`semigraph.analysis.risk.spof_suppliers` over the selection's components and
+        targets); none are marked when not given.
     target : str, optional
         A component: draw its upstream (or downstream) cone.
     stages : sequence of str
@@ -334,35 +369,21 @@ def risk_map(model, *, scenario: Scenario | None = None, target: str | None = No
     depth : int, optional
         Steps from the target.
     """
-    if level not in LEVELS:
-        raise OutputError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-    for s in stages:
-        if s not in STAGES:
-            raise OutputError(f"unknown stage {s!r}; use one of {', '.join(STAGES)}")
-    if target:
-        target = _resolve_target(model, target)
-    risk = component_risk(model, scenario)
-    g = _feeds(model)
-    sel = _select(model, risk, g, target=target, stages=tuple(stages), direction=direction,
-                  depth=depth, max_nodes=max_nodes, auto=level == "auto")
-    if sel.collapsed and not sel.chain_edges:
-        notes = [*sel.notes, f"{len(sel.components)} components are too many to draw: "
-                 "collapsed to country level (use --target or --stage for a component map)"]
-        return country_map(model, scenario=scenario, stages=stages, notes=notes, risk=risk)
-    return _component_graph(model, risk, g, sel, target=target,
+    sel = map_selection(model, risk, target=target, stages=stages, level=level,
+                        direction=direction, depth=depth, max_nodes=max_nodes)
+    if sel.country_map:
+        return country_map(model, risk, stages=stages, notes=sel.notes)
+    return _component_graph(model, risk, _feeds(model), sel, spofs or {},
+                            target=_resolve_target(model, target) if target else None,
                             level="component" if level == "auto" else level)
 
 
-def _component_graph(model, risk: Risk, feeds: nx.DiGraph, sel: _Selection, *, target,
-                     level: str):
+def _component_graph(model, risk: Risk, feeds: nx.DiGraph, sel: MapSelection,
+                     spofs: dict[str, list[str]], *, target, level: str):
     table = risk.table
     shown = sel.components
     scen = risk.scenario is not None and bool(risk.scenario.disruptions)
     ids = {c: f"c{i}" for i, c in enumerate(shown)}
-    products = [c for c in shown if table.at[c, "stage"] == "end_use"]
-    targets = [target] if target else (products or [c for c in shown
-                                                    if feeds.subgraph(shown).out_degree(c) == 0])
-    spofs = spof_suppliers(model, shown, targets)
     cut_lost: dict[str, list[tuple[str, float]]] = {}
     for unit, lost in risk.cut_shares.items():
         hit = [c for c, share in lost.items() if c in ids and share > 0]
@@ -507,8 +528,8 @@ def _component_attrs(row, scen: bool, spof: list[str], is_target: bool,
     return attrs
 
 
-def country_map(model, *, scenario: Scenario | None = None, stages=(), max_countries: int = 14,
-                notes: list[str] | None = None, risk: Risk | None = None):
+def country_map(model, risk: Risk, *, stages=(), max_countries: int = 14,
+                notes: list[str] | None = None):
     """Who holds what: stages x countries, each cell the share of the stage's supply made in
     the country, shaded by that share; a scenario's cut countries are marked.
 
@@ -516,7 +537,7 @@ def country_map(model, *, scenario: Scenario | None = None, stages=(), max_count
     of each component; ``n▲`` counts the components where the country is a chokepoint
     (at least 65%).
     """
-    risk = risk or component_risk(model, scenario)
+    scenario = risk.scenario
     table = risk.table
     stages = [s for s in STAGES if not stages or s in stages]
     supply = model.supply.merge(table[["stage"]], left_on="component", right_index=True)

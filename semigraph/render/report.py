@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from semigraph.render.risk import dependency_matrix
-
-__all__ = ["report_html", "write_report"]
+__all__ = ["Section", "report_html", "write_report"]
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;margin:2em auto;max-width:1200px;
@@ -35,6 +35,15 @@ _TABLE_COLUMNS = {
     "recovery_day": "recovery day", "lost_days": "lost days", "bottleneck": "bottleneck (why)",
 }
 
+
+
+@dataclass(frozen=True)
+class Section:
+    """One scenario of the report: the scenario, its what-if table and its risk map."""
+
+    scenario: object
+    table: pd.DataFrame
+    map: object
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -83,8 +92,7 @@ def _heat_colour(x: float) -> str:
     return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
 
 
-def _matrix_html(model, max_countries: int = 20) -> str:
-    m = dependency_matrix(model)
+def _matrix_html(model, m: pd.DataFrame, max_countries: int = 20) -> str:
     if m.empty:
         return "<p>No end-use products or no supply data: no matrix.</p>"
     cols = [c for c in m.columns if m[c].max() > 0.005][:max_countries]
@@ -109,11 +117,10 @@ def _matrix_html(model, max_countries: int = 20) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>{note}")
 
 
-def _scenario_section(model, scenario, k: int, cited: set[str]) -> str:
-    from semigraph.analysis.whatif import whatif
-    from semigraph.render import render_bytes, risk_map
+def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
+    from semigraph.render import render_bytes
 
-    frame = whatif(model, scenario)
+    scenario, frame = section.scenario, section.table
     for srcs in frame["sources"]:
         cited.update(s for s in srcs or [] if s)
     affected = frame[frame["availability"] < 1.0]
@@ -143,7 +150,7 @@ def _scenario_section(model, scenario, k: int, cited: set[str]) -> str:
                  "served first (high); if never restored: the static bound; short from day: "
                  "first day below 99%; recovery day: day supply is back (the horizon if not "
                  "within it); lost days: supply lost over the horizon, in days of demand.</p>")
-    svg = render_bytes(risk_map(model, scenario=scenario), "svg")
+    svg = render_bytes(section.map, "svg")
     parts.append(f'<h3>Risk map</h3><div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
     parts.append("</section>")
     return "\n".join(parts)
@@ -171,16 +178,29 @@ def _sources_html(model, cited: set[str]) -> str:
     return "<ol class='sources'>" + "".join(items) + "</ol>"
 
 
-def report_html(model, scenarios) -> str:
-    """The report as an HTML string (maps need Graphviz's dot)."""
-    from semigraph.render import country_map, render_bytes
+def report_html(model, sections: Sequence[Section], matrix: pd.DataFrame, *,
+                country_map=None) -> str:
+    """The report as an HTML string, from computed results (maps need Graphviz's dot).
+
+    Parameters
+    ----------
+    model : Model
+    sections : sequence of Section
+        One per scenario: the scenario, its what-if table and its risk map.
+    matrix : DataFrame
+        The dependency matrix (products x countries, share lost).
+    country_map : graphviz.Digraph, optional
+        Drawn when there are no scenarios.
+    """
+    from semigraph.render import render_bytes
 
     cited: set[str] = set()
-    sections = [_scenario_section(model, s, k, cited) for k, s in enumerate(scenarios, 1)]
-    if not scenarios:
-        svg = render_bytes(country_map(model), "svg")
-        sections.append('<section><h2>Who holds what</h2><div class="map" id="map-0">'
-                        f"{_svg_inline(svg)}</div></section>")
+    scenarios = [sec.scenario for sec in sections]
+    parts = [_scenario_section(sec, k, cited) for k, sec in enumerate(sections, 1)]
+    if not sections and country_map is not None:
+        svg = render_bytes(country_map, "svg")
+        parts.append('<section><h2>Who holds what</h2><div class="map" id="map-0">'
+                     f"{_svg_inline(svg)}</div></section>")
     title = "semigraph report" + (": " + "; ".join(s.label for s in scenarios)
                                   if scenarios else "")
     return "\n".join([
@@ -192,12 +212,12 @@ def report_html(model, scenarios) -> str:
         f"<p class='muted'>dataset {_e(model.name)} {_e(model.version)} · "
         f"{len(model.components)} components, {len(model.firms)} firms, "
         f"{len(model.supply)} supply rows</p>",
-        *sections,
+        *parts,
         "<section><h2>Dependency matrix</h2>",
         "<p>Share of each end-use product's supply lost if one country stops exports and "
         "nothing is restored (1 − the static bound, seen from the rest of the world): a "
         "structural view; the scenarios above show time.</p>",
-        _matrix_html(model),
+        _matrix_html(model, matrix),
         "</section>",
         "<section><h2>Sources cited</h2>",
         _sources_html(model, cited),
@@ -206,9 +226,10 @@ def report_html(model, scenarios) -> str:
     ])
 
 
-def write_report(model, scenarios, path: str | Path, *, force: bool = False) -> Path:
-    """Write the report to ``path`` atomically."""
+def write_report(model, sections: Sequence[Section], matrix: pd.DataFrame,
+                 path: str | Path, *, country_map=None, force: bool = False) -> Path:
+    """Write the report (see :func:`report_html`) to ``path`` atomically."""
     from semigraph.io.write import atomic_write
 
-    text = report_html(model, list(scenarios))
+    text = report_html(model, list(sections), matrix, country_map=country_map)
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), force=force)

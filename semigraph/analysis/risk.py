@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.propagation import evaluate, unit_hits
+from semigraph.analysis.propagation import evaluate, resolve, unit_hits
 from semigraph.analysis.scenario import Disruption, Scenario
 
 __all__ = [
@@ -47,8 +47,19 @@ class Risk:
     perspective: str = "world"
 
 
-def component_risk(model, scenario: Scenario | None = None) -> Risk:
-    """Availability under ``scenario`` (if any) and supply concentration of every component."""
+def component_risk(model, scenario: Scenario | None = None,
+                   result: pd.DataFrame | None = None) -> Risk:
+    """Supply concentration of every component and, under ``scenario``, its availability.
+
+    Parameters
+    ----------
+    model : Model
+    scenario : Scenario, optional
+        The scenario whose cut units are marked.
+    result : DataFrame, optional
+        The scenario's what-if table (:func:`semigraph.analysis.whatif.whatif`), whose
+        ``availability`` colours the map; it is computed when not given.
+    """
     comps = model.components.set_index("id")
     supply = model.supply
     by_country = supply.groupby(["component", "site"], sort=True)["share_used"].sum()
@@ -66,14 +77,18 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
     cut_shares: dict[str, dict[str, float]] = {}
     perspective = "world"
     if scenario is not None and scenario.disruptions:
-        from semigraph.analysis.whatif import perspective_label
+        if result is None:
+            from semigraph.analysis.whatif import whatif
 
-        ev = evaluate(model, scenario, bounds=False)
-        c = ev.compiled
-        table.loc[list(c.components), "availability"] = ev.availability[:, 0]
+            result = whatif(model, scenario, explain=False)
+        avail = result.set_index("component")["availability"]
+        table["availability"] = avail.reindex(table.index).astype(float)
+        perspective = result.attrs.get("perspective", perspective)
+        c = compile_model(model)
         edge_hit = np.zeros(c.n_edges, dtype=bool)
         hit = set()
-        for r in ev.resolved[0]:
+        for d in scenario.disruptions:
+            r = resolve(model, c, d)
             edge_hit[r.edges] = True
             if r.component is not None:
                 hit.add(r.component)
@@ -88,7 +103,6 @@ def component_risk(model, scenario: Scenario | None = None) -> Risk:
             if comp is not None:
                 lost[c.components[comp]] = d.severity
             cut_shares[d.unit] = dict(sorted(lost.items()))
-        perspective = perspective_label(model, ev)
     return Risk(table=table, scenario=scenario, cut_shares=cut_shares, perspective=perspective)
 
 

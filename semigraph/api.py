@@ -1,0 +1,616 @@
+"""The Python API: a loaded :class:`Network` with the analyses as methods, and the
+:class:`Result` tables they return.
+
+>>> import semigraph
+>>> net = semigraph.load()
+>>> res = net.whatif("CHN")
+>>> res.table.loc[0, "stage"]
+'end_use'
+
+The command line is a thin layer over exactly these calls; the library prints nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from semigraph._version import __version__
+from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+from semigraph.errors import ScenarioError, SemigraphError
+from semigraph.model.model import Model
+from semigraph.model.model import load as _load_model
+
+__all__ = ["Network", "Result", "WarningResult", "WhatIfResult", "import_cset", "load",
+           "read_result_meta", "validate"]
+
+UnitLike = str | Disruption
+
+
+@dataclass(eq=False)
+class Result:
+    """A result table with what it was computed from.
+
+    Attributes
+    ----------
+    kind : str
+        The analysis: ``whatif``, ``spof``, ``concentration``, ``stockpile``, ``backtest``,
+        ``indicators``, ``dependency_matrix`` or ``sweep``.
+    table : pandas.DataFrame
+        One row per record, with the columns the analysis documents (the same columns and
+        types in CSV, JSON, Parquet and XLSX).
+    meta : dict
+        The dataset's name and version, the semigraph version, the analysis and its
+        parameters (and the scenario, for a what-if): written with the table as Parquet
+        schema metadata, an ``about`` sheet in XLSX, and the envelope of ``to_json(meta=True)``.
+    title, notes :
+        The heading and the reading notes the command line prints with the table.
+    """
+
+    kind: str
+    table: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    title: str = ""
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.kind}: {len(self.table)} rows; "
+                f"dataset {self.meta.get('dataset')} {self.meta.get('dataset_version')}>")
+
+    def to_file(self, path: str | Path, *, format: str | None = None,
+                force: bool = False) -> Path:
+        """Write the table (csv, json, parquet or xlsx; from the suffix when not given) with
+        its metadata, atomically. ``json`` is the envelope ``{"meta": ..., "rows": [...]}``."""
+        from semigraph.io.write import format_for, write_result
+
+        fmt = format_for(str(path), format)
+        write_result(self.table, fmt=fmt, output=str(path), force=force, meta=self.meta,
+                     title=self.title, notes=list(self.notes), json_meta=True)
+        return Path(path)
+
+    def to_json(self, *, meta: bool = False) -> str:
+        """The rows as a JSON array, or with ``meta`` the envelope ``{"meta", "rows"}``."""
+        from semigraph.io.write import json_text
+
+        return json_text(self.table, meta=self.meta if meta else None)
+
+    def _repr_html_(self) -> str:
+        from semigraph.render.notebook import result_html
+
+        return result_html(self)
+
+
+@dataclass(eq=False, repr=False)
+class WhatIfResult(Result):
+    """A what-if :class:`Result` with its scenario and the daily series.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    timeline : pandas.DataFrame
+        Delivered supply per day as a share of normal, seen from the perspective: rows are
+        days ``0..horizon``, columns components (every user of an input rationed alike; its
+        lowest value per column is ``availability``).
+    timeline_high : pandas.DataFrame
+        The same with the chain served first (``availability_high``).
+    """
+
+    scenario: Scenario | None = None
+    timeline: pd.DataFrame | None = None
+    timeline_high: pd.DataFrame | None = None
+
+
+@dataclass(eq=False, repr=False)
+class WarningResult(Result):
+    """An early warning: ``table`` the products hit by the day they go short, ``firms`` the
+    firms downstream, and a one-page briefing as ``markdown()`` or ``html()``."""
+
+    warning: object = None
+
+    @property
+    def firms(self) -> pd.DataFrame:
+        return self.warning.firms
+
+    def markdown(self) -> str:
+        from semigraph.analysis.warn import warning_markdown
+
+        return warning_markdown(self.warning)
+
+    def html(self) -> str:
+        from semigraph.analysis.warn import warning_html
+
+        return warning_html(self.warning)
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def scenario_record(scenario: Scenario) -> dict:
+    """A scenario as plain data (for metadata and JSON)."""
+    return {
+        "title": scenario.title or scenario.label,
+        "perspective": scenario.perspective,
+        "horizon": scenario.horizon,
+        "file": scenario.path.name if scenario.path else None,
+        "disruptions": [{"unit": d.unit, "severity": d.severity, "scope": d.scope,
+                         "to": list(d.to), "mode": d.mode, "duration_days": d.duration_days}
+                        for d in scenario.disruptions],
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class Network(Model):
+    """A loaded dataset and the analyses on it.
+
+    The tables (``countries``, ``firms``, ``components``, ``supply``, ``consumption``,
+    ``requires``, ``sources``) are pandas DataFrames; ``graph`` is the networkx form. Every
+    analysis returns a :class:`Result` and prints nothing. Units are given as strings
+    (``"CHN"``, ``"EU27"``, ``"asml"``, ``"nexperia@CHN"``, ``"supply:neon/UKR@UKR"``) or
+    :class:`~semigraph.analysis.scenario.Disruption` objects.
+    """
+
+    # --- scenarios ------------------------------------------------------------------------
+    def scenario(self, *units: UnitLike, mode: str | None = None, severity: float = 1.0,
+                 scope: str = "site", to: Sequence[str] = (), duration: float | None = None,
+                 perspective: str | None = None, horizon: int = 365,
+                 title: str = "") -> Scenario:
+        """A checked :class:`Scenario` of ``units`` (strings take the keyword settings;
+        :class:`Disruption` objects keep their own).
+
+        Raises
+        ------
+        UnknownUnitError
+            For a unit or region not in the dataset (with the closest ids).
+        """
+        if not units:
+            raise ScenarioError("name at least one unit to cut (e.g. 'CHN')")
+        if isinstance(to, str):
+            to = (to,)
+        disruptions = tuple(
+            u if isinstance(u, Disruption) else
+            Disruption(u, severity=severity, scope=scope, to=tuple(to), mode=mode,
+                       duration_days=duration)
+            for u in units)
+        scen = Scenario(disruptions=disruptions, perspective=perspective, horizon=horizon,
+                        title=title)
+        self.check(scen)
+        return scen
+
+    def check(self, scenario: Scenario) -> Scenario:
+        """Resolve every unit and region of ``scenario`` now, so a typo fails before any work
+        is done; an error in a scenario file names the file and the disruption."""
+        from semigraph.analysis.compiled import compile_model
+        from semigraph.analysis.propagation import resolve
+
+        where = f"{scenario.path}: " if scenario.path else ""
+
+        def check(what: str, call) -> None:
+            try:
+                call()
+            except SemigraphError as exc:
+                raise type(exc)(f"{where}{what}: {exc}" if where else str(exc)) from None
+
+        compiled = compile_model(self)
+        for i, d in enumerate(scenario.disruptions, start=1):
+            check(f"disruption {i}", lambda d=d: [resolve(self, compiled, d),
+                                                  *map(self.members, d.to)])
+        for obs in scenario.observed:
+            if obs.perspective:
+                check(f"observed {obs.component}", lambda o=obs: self.members(o.perspective))
+        if scenario.perspective:
+            check("perspective", lambda: self.members(scenario.perspective))
+        return scenario
+
+    def _meta(self, kind: str, **params) -> dict:
+        return {"dataset": self.name, "dataset_version": self.version,
+                "semigraph_version": __version__, "analysis": kind, "created": _now(),
+                **{k: v for k, v in params.items() if v is not None}}
+
+    # --- what-if --------------------------------------------------------------------------
+    def whatif(self, *units: UnitLike, mode: str | None = None, horizon: int = 365,
+               perspective: str | None = None, to: Sequence[str] = (),
+               duration: float | None = None, severity: float = 1.0, scope: str = "site",
+               scenario: Scenario | str | Path | None = None,
+               explain: bool = True) -> WhatIfResult:
+        """What if ``units`` stop supplying? (DESIGN.md section 4.)
+
+        Parameters
+        ----------
+        *units : str or Disruption
+            Countries, blocs, firms, sites, components or supply rows; or give ``scenario``.
+        mode : {"export", "outage"}, optional
+            Default: export stop for countries and blocs, outage for the rest.
+        horizon : int
+            Days simulated (default 365).
+        perspective : str, optional
+            Consumer country or bloc seen from; default the rest of the world.
+        to : sequence of str
+            Destinations of an export ban.
+        duration : float, optional
+            The cuts end after this many days.
+        severity : float
+            Fraction of each unit's supply lost.
+        scope : {"site", "control"}
+            For a country: supply produced there, or also supply of the firms it controls.
+        scenario : Scenario or path, optional
+            A scenario (or a TOML file) instead of ``units``.
+        explain : bool
+            Trace bottleneck chains (default); ``False`` is faster.
+
+        Returns
+        -------
+        WhatIfResult
+            ``table``: one row per component with the columns of
+            :data:`semigraph.analysis.whatif.COLUMNS`, end-use products first, then by lost
+            days; ``timeline`` / ``timeline_high``: delivered supply per day.
+        """
+        if scenario is not None:
+            if units:
+                raise ScenarioError("give units or a scenario, not both")
+            scen = self.check(read_scenario(scenario) if isinstance(scenario, (str, Path))
+                              else scenario)
+        else:
+            scen = self.scenario(*units, mode=mode, severity=severity, scope=scope, to=to,
+                                 duration=duration, perspective=perspective, horizon=horizon)
+        return self._whatif(scen, explain=explain)
+
+    def run(self, scenario: Scenario | str | Path, *, perspective: str | None = None,
+            horizon: int | None = None, duration: float | None = None) -> WhatIfResult:
+        """Run a saved scenario (a :class:`Scenario` or a TOML file), optionally with its
+        perspective, horizon or every disruption's duration replaced."""
+        from dataclasses import replace
+
+        scen = read_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
+        changes: dict = {}
+        if perspective:
+            changes["perspective"] = perspective
+        if horizon is not None:
+            changes["horizon"] = horizon
+        if duration is not None:
+            changes["disruptions"] = tuple(replace(d, duration_days=duration)
+                                           for d in scen.disruptions)
+        return self._whatif(self.check(scen.with_(**changes)))
+
+    def _whatif(self, scen: Scenario, *, explain: bool = True) -> WhatIfResult:
+        from semigraph.analysis.propagation import evaluate
+        from semigraph.analysis.whatif import timeline, whatif
+
+        ev = evaluate(self, scen, series=True)
+        frame = whatif(self, scen, explain=explain, evaluation=ev)
+        meta = self._meta("whatif", scenario=scenario_record(scen),
+                          perspective=frame.attrs.get("perspective"),
+                          disruptions=frame.attrs.get("modes"))
+        return WhatIfResult("whatif", frame, meta, title=scen.label, scenario=scen,
+                            timeline=timeline(ev), timeline_high=timeline(ev, high=True))
+
+    def backtest(self, paths: Iterable[str | Path] | None = None, *,
+                 scenarios: Sequence[Scenario] | None = None) -> Result:
+        """Run historical episodes (scenario files with ``[[observed]]`` entries, or
+        ``scenarios``) and compare the model with what was observed."""
+        from semigraph.analysis.backtest import backtest, find_episodes
+
+        if scenarios is None:
+            paths = list(paths or ["queries"])
+            scenarios = find_episodes(paths)
+            if not scenarios:
+                raise ScenarioError("no scenario with [[observed]] entries in "
+                                    + ", ".join(map(str, paths)))
+        for s in scenarios:
+            self.check(s)
+        frame = backtest(self, list(scenarios))
+        meta = self._meta("backtest", episodes=frame.attrs.get("episodes"),
+                          within=frame.attrs.get("within"),
+                          episodes_within=frame.attrs.get("episodes_within"))
+        return Result("backtest", frame, meta, title="Backtest: model against history")
+
+    # --- findings -------------------------------------------------------------------------
+    def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,
+             level: str = "country", order: int = 1, threshold: float = 0.5,
+             measure: str = "headline", horizon: int = 365, max_sets: int | None = 500_000,
+             progress: Callable[..., None] | None = None) -> Result:
+        """Minimal cut sets: every set of up to ``order`` units of ``level`` whose joint loss
+        drives a target below ``threshold`` (exact; see
+        :func:`semigraph.analysis.cutsets.cut_sets` for the columns)."""
+        from semigraph.analysis.cutsets import cut_sets
+
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        frame = cut_sets(self, targets, level=level, threshold=threshold, order=order,
+                         measure=measure, horizon=horizon, max_sets=max_sets,
+                         progress=progress)
+        meta = self._meta("spof", targets=targets, level=level, order=order,
+                          threshold=threshold, measure=measure, horizon=horizon)
+        return Result("spof", frame, meta, title=f"Minimal cut sets ({level} level)")
+
+    def spof_search_size(self, targets: Sequence[str] | str = ("stage:end_use",), *,
+                         level: str = "country", order: int = 1) -> int:
+        """The number of unit sets a :meth:`spof` search may screen (for progress bars)."""
+        from semigraph.analysis.cutsets import search_size
+
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        return search_size(self, targets, level=level, order=order)
+
+    def fault_tree(self, targets: Sequence[str] | str, *, level: str = "country") -> str:
+        """The total-loss problem as an Open-PSA MEF fault tree (XML text)."""
+        from semigraph.analysis.mef import to_mef
+
+        return to_mef(self, [targets] if isinstance(targets, str) else list(targets),
+                      level=level)
+
+    def concentration(self, *, by: str = "country", threshold: float = 0.65,
+                      perspective: str | None = "EU27",
+                      chokepoints_only: bool = False) -> Result:
+        """HHI, CR1, CR3, top holder, chokepoints, policy bands and upstream exposure per
+        component (:func:`semigraph.analysis.concentration.concentration`)."""
+        from semigraph.analysis.concentration import concentration
+
+        frame = concentration(self, by=by, threshold=threshold, perspective=perspective)
+        if chokepoints_only:
+            frame = frame[frame["chokepoint"] | frame["hidden_chokepoint"]]
+            frame = frame.reset_index(drop=True)
+        meta = self._meta("concentration", by=by, threshold=threshold,
+                          perspective=frame.attrs.get("perspective", perspective))
+        return Result("concentration", frame, meta, title=f"Concentration of supply by {by}")
+
+    def dependency_matrix(self, *, stage: str = "end_use") -> Result:
+        """Products of ``stage`` x countries: the share of each product's supply lost when
+        that country stops exports (the static bound)."""
+        from semigraph.analysis.concentration import dependency_matrix
+
+        frame = dependency_matrix(self, stage=stage).reset_index()
+        return Result("dependency_matrix", frame, self._meta("dependency_matrix", stage=stage),
+                      title=f"Dependency matrix: {stage} products x countries")
+
+    def stockpile(self, scenarios: Sequence[Scenario | str | Path] | None = None, *,
+                  perspective: str | None = None, horizon: int = 730) -> Result:
+        """Ranked strategic-stockpile candidates under ``scenarios`` (default: each
+        chokepoint-holding country cut in full)."""
+        from semigraph.analysis.stockpile import stockpile
+
+        scens = None
+        if scenarios:
+            scens = [self.check(read_scenario(s) if isinstance(s, (str, Path)) else s)
+                     for s in scenarios]
+        if perspective:
+            self.members(perspective)
+        frame = stockpile(self, scens, perspective=perspective, horizon=horizon)
+        meta = self._meta("stockpile", perspective=perspective, horizon=horizon,
+                          scenarios=frame.attrs.get("scenarios"))
+        return Result("stockpile", frame, meta, title="Strategic-stockpile candidates")
+
+    # --- the observatory ------------------------------------------------------------------
+    def indicators(self, *, perspective: str = "NLD",
+                   components: Sequence[str] | None = None) -> Result:
+        """The observatory's indicator sheet per raw material and key component: global HHI
+        and top holder, governance-weighted HHI (EU method), the perspective's import
+        concentration and largest third-country share against the CRMA's 65% benchmark, EU
+        list status, stock cover, end products and Dutch firms downstream, and sources
+        (:func:`semigraph.analysis.indicators.indicators` documents every column)."""
+        from semigraph.analysis.indicators import indicators
+
+        frame = indicators(self, perspective=perspective, components=components)
+        return Result("indicators", frame, self._meta("indicators", perspective=perspective),
+                      title=f"Indicators, perspective {perspective}")
+
+    def warn(self, measure: str | Scenario | Path, *, perspective: str | None = None,
+             horizon: int = 365) -> WarningResult:
+        """An early warning: which products and firms a measure hits, in what order and when.
+
+        ``measure`` is a sentence such as ``"export licence on gallium from CHN"``, ``"ban on
+        neon from RUS to EU27"`` or ``"outage at nexperia@CHN for 60 days"``
+        (:func:`semigraph.analysis.warn.parse_measure`), a scenario or a scenario file.
+        The result's ``table`` lists the products by the day they go short, ``firms`` the
+        firms downstream (Dutch ones flagged); ``markdown()`` and ``html()`` give a one-page
+        briefing.
+        """
+        from semigraph.analysis.warn import parse_measure, warning
+
+        if isinstance(measure, Scenario):
+            scen = self.check(measure)
+        elif isinstance(measure, Path) or (isinstance(measure, str)
+                                           and measure.endswith(".toml")):
+            scen = self.check(read_scenario(measure))
+        else:
+            scen = self.check(parse_measure(measure, self))
+        w = warning(self, scen, perspective=perspective, horizon=horizon)
+        meta = self._meta("warn", scenario=scenario_record(scen), perspective=w.perspective,
+                          measures=list(w.measures))
+        return WarningResult("warn", w.products, meta, title=scen.label, warning=w)
+
+    # --- maps and reports -----------------------------------------------------------------
+    def risk(self, result: WhatIfResult | Scenario | None = None):
+        """Per-component figures a map shows (availability under a what-if result, or
+        concentration without one)."""
+        from semigraph.analysis.risk import component_risk
+
+        if isinstance(result, WhatIfResult):
+            return component_risk(self, result.scenario, result=result.table)
+        if isinstance(result, Scenario):
+            return component_risk(self, self.check(result))
+        return component_risk(self)
+
+    def map(self, result: WhatIfResult | Scenario | None = None, *, countries: bool = False,
+            target: str | None = None, stages: Sequence[str] = (), level: str = "auto",
+            direction: str = "upstream", depth: int | None = None, max_nodes: int = 45):
+        """A risk map as a ``graphviz.Digraph`` (write it with
+        :func:`semigraph.render.write_map`, or show it in a notebook).
+
+        ``result`` is a what-if result (or a scenario, run here); without one the map shows
+        concentration. Single points of failure among the drawn components are marked.
+        """
+        from semigraph.render.graphviz_map import country_map, map_selection, risk_map
+
+        risk = self.risk(result)
+        if countries:
+            return country_map(self, risk, stages=stages)
+        sel = map_selection(self, risk, target=target, stages=stages, level=level,
+                            direction=direction, depth=depth, max_nodes=max_nodes)
+        spofs = {}
+        if not sel.country_map:
+            from semigraph.analysis.risk import spof_suppliers
+
+            spofs = spof_suppliers(self, sel.components, sel.targets)
+        return risk_map(self, risk, spofs=spofs, target=target, stages=stages, level=level,
+                        direction=direction, depth=depth, max_nodes=max_nodes)
+
+    def report(self, scenarios: Sequence[Scenario | str | Path], path: str | Path, *,
+               force: bool = False) -> Path:
+        """Write one self-contained HTML report of ``scenarios`` to ``path``."""
+        from semigraph.analysis.risk import dependency_matrix
+        from semigraph.render.report import Section, write_report
+
+        sections = []
+        for s in scenarios:
+            res = self.whatif(scenario=s)
+            sections.append(Section(res.scenario, res.table, self.map(res)))
+        cmap = None if sections else self.map(countries=True)
+        return write_report(self, sections, dependency_matrix(self), path, country_map=cmap,
+                            force=force)
+
+    # --- the dataset ----------------------------------------------------------------------
+    def info(self) -> dict:
+        """Counts by kind, stage and platform, sources by kind, and the share weight that
+        rests on publications."""
+        from semigraph.model.summary import summary
+
+        return summary(self)
+
+
+def load(path: str | Path | None = None, *, strict: bool = False) -> Network:
+    """Load and validate a dataset folder as a :class:`Network`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A folder of the tables as CSV or Parquet. ``None`` (default) loads the bundled
+        semiconductor dataset (or the folder named by ``SEMIGRAPH_DATASET``).
+    strict : bool
+        Treat warnings (e.g. shares summing slightly above 1) as errors.
+
+    Raises
+    ------
+    DatasetError
+        Listing every problem found, each with file, row and column.
+
+    Examples
+    --------
+    >>> import semigraph
+    >>> net = semigraph.load()
+    >>> net.graph.nodes["NLD"]["kind"]
+    'country'
+    """
+    if path is None and os.environ.get("SEMIGRAPH_DATASET"):
+        path = os.environ["SEMIGRAPH_DATASET"]
+    model = _load_model(path, strict=strict)
+    return Network(**{f.name: getattr(model, f.name) for f in fields(Model)})
+
+
+def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool = False,
+                progress: Callable[[str], None] | None = None):
+    """Convert the CSET/ETO "Advanced Semiconductor Supply Chain Dataset" files in
+    ``source_dir`` into a semigraph dataset folder ``output_dir`` (see
+    :func:`semigraph.importers.cset.import_cset`); returns the report with its repair log."""
+    from semigraph.importers.cset import import_cset as run
+
+    return run(source_dir, output_dir, force=force, progress=progress)
+
+
+def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None = None,
+                 importer: str | None = None, years: Sequence[int] | None = None,
+                 weight: str = "value", output: str | Path | None = None,
+                 force: bool = False, network: Network | None = None):
+    """Country shares of ``component`` from bilateral trade flows (CEPII BACI or UN Comtrade
+    CSV), streamed so a multi-gigabyte file never sits in memory.
+
+    Parameters
+    ----------
+    path : str or Path
+        The trade file.
+    component : str
+        The component the shares are for.
+    hs : sequence of str, optional
+        HS6 codes; default: the codes mapped to ``component`` in the shipped table
+        ``datasets/hs-components.csv``.
+    importer : str, optional
+        A country or bloc (e.g. ``EU27``): its imports by origin (import dependency; flows
+        between its members are left out). Default: world exports by exporter.
+    years : sequence of int, optional
+        Years to count (default: all in the file).
+    weight : {"value", "quantity"}
+    output : str or Path, optional
+        Write ``supply.csv``, ``consumption.csv`` and ``sources.csv`` into this folder.
+    network : Network, optional
+        Where bloc names are looked up (default: the bundled dataset).
+
+    Returns
+    -------
+    TradeImport
+        ``supply`` and ``consumption`` tables, the ``source`` row and a ``report``.
+    """
+    from semigraph.importers.trade import hs_codes_for, write_trade_import
+    from semigraph.importers.trade import import_trade as run
+
+    codes = list(hs) if hs else hs_codes_for(component)
+    members = None
+    if importer:
+        members = list((network or load()).members(importer))
+    result = run(path, hs=codes, component=component, importer_members=members,
+                 importer_label=importer, years=years, weight=weight)
+    if output is not None:
+        write_trade_import(result, output, force=force)
+    return result
+
+
+def validate(path: str | Path | None = None) -> tuple[str, list]:
+    """Check a dataset folder (default: the bundled one) without loading it.
+
+    Returns
+    -------
+    folder : str
+        The folder checked.
+    problems : list of Problem
+        Every problem found, sorted by file, row and column (errors and warnings).
+    """
+    from semigraph.errors import DatasetError
+    from semigraph.io.read import read_folder
+    from semigraph.model.model import default_dataset_path
+    from semigraph.model.validate import validate as run_checks
+
+    folder = str(path) if path is not None else str(default_dataset_path())
+    try:
+        raw = read_folder(folder)
+    except DatasetError as exc:
+        problems = exc.problems
+    else:
+        _, problems = run_checks(raw)
+    return folder, sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or ""))
+
+
+def read_result_meta(path: str | Path) -> dict:
+    """The metadata a result file carries (Parquet, XLSX or JSON envelope); ``{}`` if none."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        raw = (pq.read_schema(path).metadata or {}).get(b"semigraph")
+        return json.loads(raw) if raw else {}
+    if suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data.get("meta", {}) if isinstance(data, dict) else {}
+    if suffix == ".xlsx":
+        about = pd.read_excel(path, sheet_name=None)
+        sheet = about.get("about")
+        if sheet is None:
+            return {}
+        return {k: json.loads(v) for k, v in zip(sheet["key"], sheet["value"])}
+    return {}
