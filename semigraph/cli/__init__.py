@@ -27,6 +27,10 @@ COMMANDS = {
     "stockpile": "semigraph.cli.findings:stockpile",
     "map": "semigraph.cli.render:map_command",
     "report": "semigraph.cli.render:report",
+    "diff": "semigraph.cli.monitor:diff",
+    "indicators": "semigraph.cli.monitor:indicators",
+    "warn": "semigraph.cli.monitor:warn",
+    "import": "semigraph.cli.importers:import_group",
 }
 
 

@@ -1,0 +1,174 @@
+"""Commands for monitoring and the observatory: ``diff``, ``indicators`` and ``warn``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from semigraph.cli.options import dataset_option, emit, load_model, output_options
+
+
+@click.command()
+@click.argument("a", type=click.Path(exists=True, path_type=str))
+@click.argument("b", type=click.Path(exists=True, path_type=str))
+@click.option("--scenario", "scenario_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="With two dataset folders: the scenario run on both.")
+@click.option("--cut", "cuts", multiple=True, metavar="UNIT",
+              help="With two dataset folders: units cut on both (instead of --scenario).")
+@click.option("--tolerance", type=click.FloatRange(0), default=0.005, show_default=True,
+              help="Changes smaller than this count as unchanged.")
+@click.option("--all", "all_rows", is_flag=True, help="Keep unchanged rows too.")
+@click.option("--limit", type=click.IntRange(0), default=30, show_default=True,
+              help="Table: rows to print (0 = all).")
+@output_options
+def diff(a, b, scenario_file, cuts, tolerance, all_rows, limit, fmt, output, force) -> None:
+    """What changed between two results, and why.
+
+    A and B are two result files (CSV, JSON, Parquet or XLSX written by semigraph, e.g. last
+    month's and today's run of the same scenario), or two dataset folders with --scenario or
+    --cut (the same scenario on two dataset versions). Lists the rows whose figures moved,
+    by the largest change of availability, with both values and, for what-if results, the
+    bottleneck that changed.
+
+    \b
+    Examples:
+      semigraph diff taiwan-2026-10.parquet taiwan-2026-11.parquet
+      semigraph diff old-dataset/ datasets/semiconductors --scenario queries/taiwan-blockade.toml
+      semigraph diff a.csv b.csv --format csv -o changes.csv
+    """
+    import semigraph
+    from semigraph.errors import ScenarioError
+
+    folders = Path(a).is_dir(), Path(b).is_dir()
+    if any(folders):
+        if not all(folders):
+            raise ScenarioError("give two result files or two dataset folders, not one of each")
+        if bool(scenario_file) == bool(cuts):
+            raise ScenarioError("two dataset folders need a scenario: --scenario FILE or --cut")
+        results = []
+        for folder in (a, b):
+            net = load_model(folder)
+            results.append(net.whatif(scenario=scenario_file) if scenario_file
+                           else net.whatif(*cuts))
+        a, b = results
+    elif scenario_file or cuts:
+        raise ScenarioError("--scenario and --cut are for two dataset folders; two result "
+                            "files are compared as they are")
+    result = semigraph.diff(a, b, tolerance=tolerance, all_rows=all_rows)
+    view = None
+    if fmt == "table":
+        cols = [c for c in ("scenario", "component", "status", "availability_a",
+                            "availability_b", "availability_change", "lost_days_change", "why")
+                if c in result.table.columns]
+        view = result.table[cols] if cols else result.table
+    emit(result, fmt=fmt, output=output, force=force, view=view, notes=result.notes,
+         limit=limit or None)
+
+
+@click.command()
+@click.option("--perspective", metavar="REGION", default="NLD", show_default=True,
+              help="Whose import concentration and CRMA benchmark are computed (NLD, EU27, "
+                   "...).")
+@click.option("--component", "components", multiple=True, metavar="ID",
+              help="Only these components (default: raw materials, materials and every "
+                   "chokepoint). Repeatable.")
+@click.option("--limit", type=click.IntRange(0), default=40, show_default=True,
+              help="Table: rows to print (0 = all).")
+@dataset_option
+@output_options
+def indicators(perspective, components, limit, dataset, fmt, output, force) -> None:
+    """The observatory's indicator sheet per raw material and key component.
+
+    Global HHI and top holder, governance-weighted HHI (EU method, with the dataset's wgi),
+    the perspective's import concentration and its share from the largest third-country
+    supplier against the Critical Raw Materials Act's 65% benchmark, EU critical/strategic
+    list status, stock cover, the end products and Dutch firms downstream, and the sources
+    behind every figure. Write it as a spreadsheet with -o sheet.xlsx.
+
+    \b
+    Examples:
+      semigraph indicators --perspective NLD
+      semigraph indicators --perspective EU27 -o indicators.xlsx
+      semigraph indicators --component gallium --component germanium --format json
+    """
+    net = load_model(dataset)
+    result = net.indicators(perspective=perspective, components=list(components) or None)
+    t = result.table
+    view = None
+    if fmt == "table":
+        cols = {"component": "component", "hhi": "hhi", "top_country": "top",
+                "top_share": "top_share", "hhi_wgi": "hhi_wgi",
+                "import_concentration": "import_hhi",
+                "largest_third_country": "third_country",
+                "largest_third_country_share": "third_share",
+                "crma_65_exceeded": "crma>65%", "eu_crm_status": "eu_list",
+                "stock_days": "stock_days", "ttr_days": "ttr_days"}
+        view = t[[c for c in cols if c in t.columns]].rename(columns=cols)
+    notes = [
+        f"{len(t)} components; perspective {perspective}. hhi: 0..10,000 over producing "
+        "countries; hhi_wgi: governance-weighted (EU CRM method: share^2 x scaled WGI, 0..10, "
+        "10 = weakest); import_hhi: concentration of the perspective's sources outside it; "
+        "third_share: share from the largest country outside the EU (CRMA benchmark 65%, "
+        "binding for strategic raw materials); eu_list: EU 2024 critical/strategic list.",
+        "-o FILE.xlsx or --format csv gives every column, with end products, Dutch firms "
+        "downstream and the sources of each row.",
+    ]
+    emit(result, fmt=fmt, output=output, force=force, view=view, notes=notes,
+         limit=limit or None)
+
+
+@click.command()
+@click.argument("measure", required=False)
+@click.option("--scenario", "scenario_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=str),
+              help="A scenario file instead of a measure in words.")
+@click.option("--perspective", metavar="REGION",
+              help="Consumer country or bloc (default: the rest of the world).")
+@click.option("--horizon", type=click.IntRange(1, 3650), default=365, show_default=True,
+              help="Days simulated.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]),
+              default=None, help="Briefing as markdown (default on a terminal) or html; csv "
+                                 "or json: the products table. Default: from -o's suffix.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
+              help="Write to FILE (.md, .html, .csv, .json).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@dataset_option
+def warn(measure, scenario_file, perspective, horizon, fmt, output, force, dataset) -> None:
+    """Early warning: which products and firms a measure hits, in what order and when.
+
+    MEASURE is a sentence: "export licence on gallium from CHN", "export stop of germanium
+    from CHN to USA", "ban on neon from RUS", "outage at nexperia@CHN for 60 days". An
+    export licence is read as an export stop for 60 days (China's 2023 gallium and germanium
+    licences stopped exports for about two months). Prints a one-page briefing.
+
+    \b
+    Examples:
+      semigraph warn "export licence on gallium from CHN"
+      semigraph warn "outage at nexperia@CHN" --perspective NLD -o nexperia.html
+      semigraph warn --scenario queries/taiwan-blockade.toml -o taiwan.md
+    """
+    from semigraph.errors import ScenarioError
+    from semigraph.io.write import atomic_write, check_output
+
+    if bool(measure) == bool(scenario_file):
+        raise ScenarioError("give a measure in words or --scenario FILE (one of them)")
+    check_output(output, force=force)
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output else ""
+        fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix,
+                                                                                  "markdown")
+    net = load_model(dataset)
+    result = net.warn(measure or scenario_file, perspective=perspective, horizon=horizon)
+    if fmt in ("csv", "json"):
+        emit(result, fmt=fmt, output=output, force=force)
+        return
+    text = result.html() if fmt == "html" else result.markdown()
+    if output and output != "-":
+        atomic_write(output, lambda fh: fh.write(text.encode("utf-8")), force=force)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        from semigraph._text import terminal_text
+
+        click.echo(terminal_text(text), nl=False)
