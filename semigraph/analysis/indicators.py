@@ -1,0 +1,317 @@
+"""The indicator sheet of raw materials and key components, seen from one country or bloc.
+
+One row per component, with the concentration of world supply, its governance-weighted form,
+the concentration of the perspective's sources, the EU Critical Raw Materials Act benchmark,
+the component's status on the EU list, stock cover and what depends on it downstream.
+
+Columns of :func:`indicators` (:data:`COLUMNS`; shares are fractions 0..1):
+
+==============================  =========  ==================================================
+column                          dtype      meaning
+==============================  =========  ==================================================
+``component``                   object     component id
+``name``                        object     component name
+``kind``                        object     ``raw_material``, ``material``, ... (schema enum)
+``stage``                       object     value-chain stage
+``hhi``                         float64    Herfindahl-Hirschman index of the production-site
+                                           countries' shares of world supply, 0..10,000;
+                                           NaN without supply rows
+``top_country``                 object     country with the largest share (None without)
+``top_share``                   float64    its share of world supply
+``hhi_wgi``                     float64    governance-weighted HHI, 0..10 (see Notes); NaN
+                                           when no producing country has a known ``wgi``
+``wgi_coverage``                float64    share of world supply whose country has a known
+                                           ``wgi`` (what ``hhi_wgi`` rests on)
+``import_concentration``        float64    HHI (0..10,000) of the perspective's sources: the
+                                           shares of countries outside the perspective,
+                                           renormalised (see Notes); NaN when no producer
+                                           outside the perspective is known
+``largest_third_country``       object     largest producer outside the CRMA bloc (EU27 for
+                                           an EU member or the EU itself; see Notes); None
+                                           when no producer outside it is known
+``largest_third_country_share`` float64    its share of the supply the bloc draws from
+                                           outside (0 when there is none)
+``crma_65_exceeded``            bool       that share is above 65% (the CRMA benchmark)
+``eu_crm_status``               object     ``strategic``, ``critical`` or ``none`` on the EU
+                                           2023 list (Regulation (EU) 2024/1252 Annexes I
+                                           and II), from ``semigraph/data/eu_crm_list.csv``
+``stock_days``                  float64    consumers' normal stock cover, days (NaN: unknown)
+``ttr_days``                    float64    time to restore lost supply, days (NaN: unknown)
+``end_products``                object     end-use components downstream, sorted,
+                                           ``;``-joined ('' when none)
+``dutch_firms_downstream``      object     firms with ``hq`` or ``controlled_by`` NLD that
+                                           supply a component downstream, sorted,
+                                           ``;``-joined ('' when none)
+``estimated``                   bool       a share used is an estimate (unknown share split)
+``sources``                     object     source ids behind the row, sorted, ``;``-joined:
+                                           the supply rows', the ``wgi`` sources of the
+                                           producing countries counted, the component's
+==============================  =========  ==================================================
+
+Rows are ordered by ``hhi`` (highest first; components without supply last), then id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from semigraph.analysis.concentration import CHOKEPOINT, CRMA_MAX, hhi, holder_shares
+from semigraph.errors import UnknownUnitError
+
+__all__ = ["COLUMNS", "DEFAULT_KINDS", "EU_BLOC", "crm_list", "downstream", "indicators",
+           "wgi_scaled"]
+
+#: Kinds always on the sheet; any other component joins it when it is a chokepoint by country.
+DEFAULT_KINDS = ("raw_material", "material")
+#: The bloc whose membership defines third countries for an EU member (CRMA Article 5).
+EU_BLOC = "EU27"
+#: Firms counted as Dutch: ``hq`` or ``controlled_by`` this country.
+DUTCH = "NLD"
+
+COLUMNS = {
+    "component": "object", "name": "object", "kind": "object", "stage": "object",
+    "hhi": "float64", "top_country": "object", "top_share": "float64",
+    "hhi_wgi": "float64", "wgi_coverage": "float64",
+    "import_concentration": "float64", "largest_third_country": "object",
+    "largest_third_country_share": "float64", "crma_65_exceeded": "bool",
+    "eu_crm_status": "object", "stock_days": "float64", "ttr_days": "float64",
+    "end_products": "object", "dutch_firms_downstream": "object", "estimated": "bool",
+    "sources": "object",
+}
+
+
+def wgi_scaled(wgi):
+    """The World Bank WGI (-2.5 weakest .. 2.5 strongest governance) rescaled as the EU
+    method does, to 0 (strongest) .. 10 (weakest): ``(2.5 - wgi) * 2``.
+
+    >>> wgi_scaled([-2.5, 0.0, 2.5]).tolist()
+    [10.0, 5.0, 0.0]
+    """
+    return (2.5 - np.asarray(wgi, dtype=float)) * 2.0
+
+
+@cache
+def _crm_table() -> tuple[tuple[str, str, str, str], ...]:
+    text = resources.files("semigraph").joinpath("data", "eu_crm_list.csv").read_text(
+        encoding="utf-8")
+    return tuple((r["material"], r["component"], r["status"], r["source_url"])
+                 for r in csv.DictReader(io.StringIO(text)))
+
+
+def crm_list() -> pd.DataFrame:
+    """The EU 2023 critical raw materials mapped to the bundled dataset's component ids.
+
+    Columns ``material`` (as the Regulation names it), ``component``, ``status``
+    (``strategic``: Annex I, which are critical too; ``critical``: Annex II only) and
+    ``source_url``. Materials of the list that the dataset does not model are left out; so
+    are components made from a listed material but not themselves on it (NdFeB magnets,
+    tungsten hexafluoride, isostatic graphite, which is synthetic, not natural graphite).
+    Indium and neon were assessed in 2023 but are not on the list.
+    """
+    return pd.DataFrame(list(_crm_table()),
+                        columns=["material", "component", "status", "source_url"])
+
+
+def downstream(model) -> dict[str, set[str]]:
+    """Component -> every component that needs it, directly or further down the chain."""
+    feeds: dict[str, set[str]] = {}
+    for comp, inp in zip(model.requires["component"], model.requires["input"]):
+        feeds.setdefault(inp, set()).add(comp)
+    memo: dict[str, set[str]] = {}
+
+    def walk(c: str) -> set[str]:
+        if c not in memo:
+            memo[c] = set()  # requires is acyclic (validated); this only guards recursion
+            out: set[str] = set()
+            for d in feeds.get(c, ()):
+                out |= {d} | walk(d)
+            memo[c] = out
+        return memo[c]
+
+    return {c: walk(c) for c in model.components["id"]}
+
+
+def _third_country_bloc(model, perspective: str) -> tuple[str, ...]:
+    """Countries whose supply is not a third country's for the CRMA benchmark."""
+    own = model.members(perspective)
+    eu = model.blocs.get(EU_BLOC)
+    if eu and set(own) <= set(eu):
+        return eu
+    return own
+
+
+def _selection(model, components: Iterable[str] | None, top: dict[str, float]) -> list[str]:
+    comps = model.components
+    if components is None:
+        keep = comps["kind"].isin(DEFAULT_KINDS) | comps["id"].map(
+            lambda c: top.get(c, 0.0) >= CHOKEPOINT)
+        return sorted(comps.loc[keep, "id"])
+    if isinstance(components, str):
+        components = [components]
+    known = set(comps["id"])
+    out = []
+    for c in components:
+        if c not in known:
+            raise UnknownUnitError(f"unknown component {c!r}"
+                                   + model._did_you_mean(c, ("component",)))
+        out.append(c)
+    return list(dict.fromkeys(out))
+
+
+def _outside_hhi(shares: pd.Series, inside: set[str], rest: float) -> tuple[float, str | None,
+                                                                           float]:
+    """HHI of the shares outside ``inside`` over their sum plus the unattributed rest, with the
+    largest such holder and its share."""
+    out = shares[~shares.index.isin(inside)]
+    out = out[out > 0]
+    if not len(out):  # no known outside producer: nothing to measure (or all made inside)
+        return float("nan"), None, 0.0
+    total = float(out.sum()) + rest
+    frac = out / total
+    frac = frac.sort_index().sort_values(ascending=False, kind="stable")
+    return hhi(frac.to_numpy()), str(frac.index[0]), float(frac.iloc[0])
+
+
+def indicators(model, *, perspective: str = "NLD",
+               components: Iterable[str] | None = None) -> pd.DataFrame:
+    """The indicator sheet: concentration, governance, sourcing and exposure per component.
+
+    Parameters
+    ----------
+    model : Model
+    perspective : str
+        A country or bloc (default ``NLD``): whose sources ``import_concentration`` measures
+        and, through its bloc, who counts as a third country for ``crma_65_exceeded``.
+    components : iterable of str, optional
+        Component ids (each once; an unknown id is an error). Default: every component of kind
+        ``raw_material`` or ``material``, plus any other component that is a chokepoint by
+        country (one production-site country holds at least 65% of world supply, the
+        threshold of :mod:`semigraph.analysis.concentration`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`COLUMNS` (described in the module docstring), with those
+        dtypes; ``attrs`` carry ``perspective`` and ``third_countries_outside`` (the members
+        whose production is not a third country's).
+
+    Raises
+    ------
+    UnknownUnitError
+        An unknown perspective or component id (with a suggestion).
+
+    Notes
+    -----
+    Shares are those of :func:`semigraph.analysis.concentration.holder_shares` by country of
+    production site (``share_used``: unknown shares take an equal part of what the known ones
+    leave; a component's shares are divided by their sum where it is above 1). The part of
+    world supply no row attributes is counted as fragmented: it adds nothing to an HHI.
+
+    ``hhi_wgi`` is the governance-weighted HHI of the European Commission's criticality
+    assessment: the sum over producing countries of share² x WGI scaled to 0..10, where
+    ``scaled = (2.5 - wgi) * 2`` maps the World Bank's -2.5 (weakest) .. 2.5 (strongest)
+    governance onto 10 (weakest) .. 0 (strongest) (European Commission, *Methodology for
+    establishing the EU list of critical raw materials: guidelines*, 2017,
+    doi:10.2873/769526, and the JRC background report, Blengini et al. 2017, EUR 28654 EN,
+    doi:10.2760/73303; kept in *Study on the critical raw materials for the EU 2023: final
+    report*, doi:10.2873/725585). Here shares are world production shares (the method's
+    global-supply term); the trade parameter ``t``, the import-reliance blend with EU
+    sourcing and the recycling and substitution factors of the full supply-risk score are
+    left out. A country without a known ``wgi`` is left out of the sum, so ``hhi_wgi`` is
+    then a lower bound and ``wgi_coverage`` says how much supply it covers. With shares as
+    fractions, 0 <= ``hhi_wgi`` <= 10 x ``hhi`` / 10,000.
+
+    ``import_concentration`` approximates the perspective's imports by world supply produced
+    outside its member countries, renormalised to sum to 1 over those producers and the
+    unattributed rest (which counts as fragmented imports; with no known outside producer
+    the figure is NaN, unknown rather than zero): the dataset has no bilateral trade, so
+    every outside producer is assumed to sell to the perspective in proportion to its world
+    share.
+
+    ``largest_third_country_share`` does the same for the bloc the CRMA benchmark speaks of:
+    Regulation (EU) 2024/1252, Article 5(1)(b), asks that by 2030 no single third country
+    provides more than 65% of the Union's annual consumption of each strategic raw material.
+    For a perspective that is an EU member (such as NLD) or the EU itself, third countries
+    are those outside ``EU27``, since supply from another member state is intra-EU trade;
+    for any other perspective, those outside its own members. The flag is computed for
+    every row as a screening figure; the benchmark binds only where ``eu_crm_status`` is
+    ``strategic``.
+    """
+    own = set(model.members(perspective))
+    bloc = set(_third_country_bloc(model, perspective))
+    shares = holder_shares(model, "country")
+    shares = shares[shares["share"] > 0]
+    per_comp = {k: g.set_index("holder")["share"] for k, g in shares.groupby("component")}
+    estimated = set(shares.loc[shares["estimated"], "component"])
+    top = {k: float(s.max()) for k, s in per_comp.items()}
+    chosen = _selection(model, components, top)
+
+    countries = model.countries.set_index("id")
+    wgi = countries["wgi"].astype(float)
+    wgi_source = countries["source"] if "source" in countries else pd.Series(dtype=object)
+    comps = model.components.set_index("id")
+    crm = {c: s for _, c, s, _ in _crm_table()}
+    down = downstream(model)
+    end_use = set(comps.index[comps["stage"] == "end_use"])
+    dutch = set(model.firms.loc[(model.firms["hq"] == DUTCH)
+                                | (model.firms["controlled_by"] == DUTCH), "id"])
+    sup = model.supply
+    dutch_makes = sup[sup["supplier"].isin(dutch)].groupby("component")["supplier"].agg(set)
+    row_sources = sup.groupby("component")["source"].agg(set)
+
+    rows = []
+    for comp in chosen:
+        s = per_comp.get(comp, pd.Series(dtype=float))
+        rest = max(0.0, 1.0 - float(s.sum()))
+        ranked = s.sort_index().sort_values(ascending=False, kind="stable")
+        known_w = ranked[ranked.index.map(lambda c: c in wgi.index and pd.notna(wgi.get(c)))]
+        hw = (float((known_w ** 2 * wgi_scaled(wgi[known_w.index].to_numpy())).sum())
+              if len(known_w) else float("nan"))
+        ic = _outside_hhi(s, own, rest)[0] if len(s) else float("nan")
+        _, third, third_share = _outside_hhi(s, bloc, rest) if len(s) else (None, None, 0.0)
+        below = down[comp]
+        firms = set().union(*(dutch_makes.get(d, set()) for d in below)) if below else set()
+        srcs = set(row_sources.get(comp, set()))
+        srcs |= {wgi_source.get(c) for c in known_w.index}
+        srcs.add(comps.at[comp, "source"] if "source" in comps.columns else None)
+        rows.append({
+            "component": comp,
+            "name": comps.at[comp, "name"],
+            "kind": comps.at[comp, "kind"],
+            "stage": comps.at[comp, "stage"],
+            "hhi": hhi(s.to_numpy()) if len(s) else float("nan"),
+            "top_country": ranked.index[0] if len(ranked) else None,
+            "top_share": float(ranked.iloc[0]) if len(ranked) else float("nan"),
+            "hhi_wgi": hw,
+            "wgi_coverage": float(known_w.sum()),
+            "import_concentration": ic,
+            "largest_third_country": third,
+            "largest_third_country_share": third_share,
+            "crma_65_exceeded": bool(third_share > CRMA_MAX),
+            "eu_crm_status": crm.get(comp, "none"),
+            "stock_days": _num(comps.at[comp, "stock_days"]),
+            "ttr_days": _num(comps.at[comp, "ttr_days"]),
+            "end_products": ";".join(sorted(below & end_use)),
+            "dutch_firms_downstream": ";".join(sorted(firms)),
+            "estimated": comp in estimated,
+            "sources": ";".join(sorted(x for x in srcs if isinstance(x, str) and x)),
+        })
+    frame = pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
+    for col in ("top_country", "largest_third_country"):  # missing as None, not NaN
+        frame[col] = frame[col].where(frame[col].notna(), None)
+    frame = frame.sort_values(["hhi", "component"], ascending=[False, True],
+                              na_position="last", kind="stable").reset_index(drop=True)
+    frame.attrs.update(perspective=perspective,
+                       third_countries_outside=EU_BLOC if bloc != own else perspective)
+    return frame
+
+
+def _num(value) -> float:
+    return float("nan") if value is None or pd.isna(value) else float(value)

@@ -1,0 +1,215 @@
+"""The indicator sheet: hand-computed values on a small chain, the bundled dataset checked
+against its own tables, and bounds that hold on random datasets."""
+
+from __future__ import annotations
+
+import csv
+import math
+from importlib import resources
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import semigraph
+from semigraph.analysis.indicators import COLUMNS, crm_list, indicators, wgi_scaled
+from semigraph.errors import UnknownUnitError
+from tests.datasets import COUNTRIES, random_tables, small_tables, write_dataset
+
+# governance scores of the small chain: scaled (2.5 - wgi) * 2 in the comments
+WGI = {"CHN": -0.5,   # 6.0
+       "USA": 1.0,    # 3.0
+       "JPN": 1.25,   # 2.5
+       "DEU": 1.5,    # 2.0
+       "NLD": 1.75}   # 1.5; TWN unknown
+
+
+def with_wgi(tables: dict) -> dict:
+    for row in tables["countries"]:
+        if row["id"] in WGI:
+            row["wgi"] = WGI[row["id"]]
+            row["source"] = "wgi-src"
+    tables["sources"].append({"id": "wgi-src", "publisher": "Test", "title": "Governance",
+                              "year": 2024, "kind": "primary"})
+    return tables
+
+
+@pytest.fixture
+def model(tmp_path):
+    return semigraph.load(write_dataset(tmp_path / "small", with_wgi(small_tables())))
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return semigraph.load()
+
+
+def test_default_rows_and_order(model):
+    f = indicators(model)
+    # raw materials and materials, plus the chokepoints by country (chip TWN 70%, litho-a
+    # NLD 100%); litho-b (JPN 50%) and car (no supply) are neither; ordered by hhi
+    assert list(f["component"]) == ["litho-a", "gallium", "chip", "wafer"]
+    assert list(f.columns) == list(COLUMNS)
+    assert {c: str(t) for c, t in f.dtypes.items()} == COLUMNS
+
+
+def test_gallium_by_hand(model):
+    g = indicators(model).set_index("component").loc["gallium"]
+    assert g["hhi"] == pytest.approx(90 ** 2 + 10 ** 2)                 # 8,200
+    assert (g["top_country"], g["top_share"]) == ("CHN", pytest.approx(0.9))
+    assert g["hhi_wgi"] == pytest.approx(0.81 * 6.0 + 0.01 * 3.0)      # 4.89
+    assert g["wgi_coverage"] == pytest.approx(1.0)
+    assert g["import_concentration"] == pytest.approx(8200)            # NLD makes none
+    assert (g["largest_third_country"], g["largest_third_country_share"]) == (
+        "CHN", pytest.approx(0.9))
+    assert g["crma_65_exceeded"]
+    assert g["eu_crm_status"] == "strategic"
+    assert (g["stock_days"], g["ttr_days"]) == (30.0, 200.0)
+    assert g["end_products"] == "car"
+    assert g["dutch_firms_downstream"] == "subsid"  # hq NLD; supplies wafer, downstream
+    assert g["sources"] == "src;wgi-src"
+    assert g["kind"] == "raw_material" and g["name"] == "Gallium"
+
+
+def test_wafer_third_countries_are_outside_the_eu(model):
+    f = indicators(model).set_index("component")
+    w = f.loc["wafer"]  # JPN .6, subsid@DEU .4
+    assert w["hhi"] == pytest.approx(3600 + 1600)
+    assert w["hhi_wgi"] == pytest.approx(0.36 * 2.5 + 0.16 * 2.0)
+    # NLD's sources: JPN and DEU as they are; the CRMA counts only JPN (DEU is in the EU)
+    assert w["import_concentration"] == pytest.approx(5200)
+    assert w["largest_third_country"] == "JPN"
+    assert w["largest_third_country_share"] == pytest.approx(1.0)
+    assert w["eu_crm_status"] == "none" and w["dutch_firms_downstream"] == ""
+    eu = indicators(model, perspective="EU27", components=["wafer"]).iloc[0]
+    assert eu["import_concentration"] == pytest.approx(10000)
+    jpn = indicators(model, perspective="JPN", components=["wafer"]).iloc[0]
+    assert (jpn["largest_third_country"], jpn["import_concentration"]) == ("DEU", 10000)
+
+
+def test_unknown_governance_and_own_production(model):
+    f = indicators(model).set_index("component")
+    chip = f.loc["chip"]  # fab@TWN .7 (no wgi), fab@USA .2, rest .1
+    assert chip["hhi"] == pytest.approx(4900 + 400)
+    assert chip["hhi_wgi"] == pytest.approx(0.04 * 3.0)   # TWN left out: a lower bound
+    assert chip["wgi_coverage"] == pytest.approx(0.2)
+    assert chip["largest_third_country_share"] == pytest.approx(0.7)  # rest in denominator
+    assert chip["crma_65_exceeded"]
+    assert math.isnan(chip["stock_days"])
+    litho = f.loc["litho-a"]  # all made in NLD: no outside source to measure
+    assert math.isnan(litho["import_concentration"])
+    assert litho["largest_third_country"] is None
+    assert litho["largest_third_country_share"] == 0.0 and not litho["crma_65_exceeded"]
+    assert litho["hhi_wgi"] == pytest.approx(1.5)
+
+
+def test_chosen_components_and_errors(model):
+    f = indicators(model, components=["car", "litho-b"])
+    assert list(f["component"]) == ["litho-b", "car"]
+    car = f.set_index("component").loc["car"]
+    assert math.isnan(car["hhi"]) and car["top_country"] is None and car["sources"] == ""
+    with pytest.raises(UnknownUnitError, match=r"galium.*did you mean 'gallium'"):
+        indicators(model, components=["galium"])
+    with pytest.raises(UnknownUnitError, match="NDL"):
+        indicators(model, perspective="NDL")
+
+
+def test_wgi_scaling():
+    assert wgi_scaled([-2.5, 0.0, 2.5, 1.0]).tolist() == [10.0, 5.0, 0.0, 3.0]
+
+
+def test_crm_list_maps_to_dataset_components(bundled):
+    table = crm_list()
+    assert set(table["status"]) == {"strategic", "critical"}
+    assert set(table["component"]) <= set(bundled.components["id"])
+    assert table["component"].is_unique
+    assert table["source_url"].str.startswith("https://eur-lex.europa.eu/").all()
+    by = dict(zip(table["component"], table["status"]))
+    assert by["gallium"] == by["germanium"] == by["tungsten"] == "strategic"
+    assert by["metallurgical-silicon"] == by["rare-earths"] == "strategic"
+    assert by["fluorspar"] == by["helium"] == "critical"
+    assert "indium" not in by and "neon" not in by  # assessed in 2023, not listed
+    text = resources.files("semigraph").joinpath("data", "eu_crm_list.csv").read_text("utf-8")
+    assert next(csv.reader(text.splitlines())) == ["material", "component", "status",
+                                                   "source_url"]
+
+
+def test_bundled_against_its_own_tables(bundled):
+    f = indicators(bundled).set_index("component")
+    sup = bundled.supply
+    wgi = bundled.countries.set_index("id")["wgi"]
+    for comp in ("gallium", "germanium", "tungsten", "neon"):
+        rows = sup[sup["component"] == comp]
+        by_site = rows.groupby("site")["share_used"].sum()
+        by_site = by_site / max(1.0, by_site.sum())
+        by_site = by_site[by_site > 0]
+        assert f.at[comp, "hhi"] == pytest.approx(((100 * by_site) ** 2).sum())
+        assert f.at[comp, "top_country"] == by_site.idxmax()
+        known = by_site[wgi.reindex(by_site.index).notna()]
+        expect = (known ** 2 * (2.5 - wgi[known.index].astype(float)) * 2).sum()
+        assert f.at[comp, "hhi_wgi"] == pytest.approx(expect)
+        eu = bundled.members("EU27")
+        outside = by_site[~by_site.index.isin(eu)]
+        total = outside.sum() + max(0.0, 1 - by_site.sum())
+        assert f.at[comp, "largest_third_country_share"] == pytest.approx(outside.max() / total)
+        assert set(rows["source"]) <= set(f.at[comp, "sources"].split(";"))
+    g = f.loc["gallium"]
+    assert g["top_country"] == "CHN" and g["crma_65_exceeded"]
+    assert g["eu_crm_status"] == "strategic"
+    assert "smartphone" in g["end_products"].split(";")
+    assert f.loc["euv-scanner", "kind"] == "equipment"  # a chokepoint that is no material
+    dutch = set(bundled.firms.loc[(bundled.firms["hq"] == "NLD")
+                                  | (bundled.firms["controlled_by"] == "NLD"), "id"])
+    for cell in f["dutch_firms_downstream"]:
+        assert set(filter(None, cell.split(";"))) <= dutch
+
+
+SETTINGS = {"deadline": None, "max_examples": 25,
+            "suppress_health_check": [HealthCheck.too_slow,
+                                      HealthCheck.function_scoped_fixture]}
+
+
+@settings(**SETTINGS)
+@given(tables=random_tables(),
+       wgi=st.lists(st.one_of(st.none(), st.floats(-2.5, 2.5)), min_size=len(COUNTRIES),
+                    max_size=len(COUNTRIES)),
+       perspective=st.sampled_from(["NLD", "USA", "EU27", "G7"]))
+def test_bounds_on_random_datasets(tmp_path_factory, tables, wgi, perspective):
+    """What holds for every row with supply:
+
+    - 10,000 x top_share² <= hhi <= 10,000, and hhi >= 10,000 / holders when the shares
+      cover all of world supply (the unattributed rest lowers it otherwise);
+    - 0 <= hhi_wgi <= 10 x hhi / 10,000 (scaled WGI is at most 10 and countries without one
+      are left out), with equality at the top when every country has the weakest score;
+    - import concentration and the third-country share are an HHI and a share.
+    """
+    for row, value in zip(tables["countries"], wgi):
+        row["wgi"] = value
+    model = semigraph.load(write_dataset(tmp_path_factory.mktemp("ind"), tables))
+    f = indicators(model, perspective=perspective, components=list(model.components["id"]))
+    shares = model.supply.groupby("component")["share_used"].sum()
+    holders = model.supply[model.supply["share_used"] > 0].groupby("component")["site"].nunique()
+    for r in f.itertuples(index=False):
+        if pd.isna(r.hhi):
+            assert r.component not in holders.index
+            continue
+        assert 10000 * r.top_share ** 2 - 1e-6 <= r.hhi <= 10000 + 1e-6
+        if shares[r.component] >= 1 - 1e-12:
+            assert r.hhi >= 10000 / holders[r.component] - 1e-6
+        if not pd.isna(r.hhi_wgi):
+            assert -1e-12 <= r.hhi_wgi <= 10 * r.hhi / 10000 + 1e-9
+        assert 0 <= r.wgi_coverage <= 1 + 1e-9
+        assert 0 <= r.largest_third_country_share <= 1 + 1e-9
+        assert r.crma_65_exceeded == (r.largest_third_country_share > 0.65)
+        if not pd.isna(r.import_concentration):
+            assert 0 <= r.import_concentration <= 10000 + 1e-6
+
+
+def test_weakest_governance_gives_the_top_bound(tmp_path):
+    tables = small_tables()
+    for row in tables["countries"]:
+        row["wgi"] = -2.5
+    model = semigraph.load(write_dataset(tmp_path / "weak", tables))
+    f = indicators(model)
+    assert f["hhi_wgi"].tolist() == pytest.approx((10 * f["hhi"] / 10000).tolist())
