@@ -1,0 +1,1 @@
+"""Importers: turn third-party supply-chain datasets into semigraph dataset folders."""
