@@ -571,7 +571,9 @@ def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None =
 
 
 def validate(path: str | Path | None = None) -> tuple[str, list]:
-    """Check a dataset folder (default: the bundled one) without loading it.
+    """Check a dataset folder (default: the bundled one) without loading it: every table
+    against the schema, and ``datapackage.json`` (Frictionless) against the schema and the
+    files.
 
     Returns
     -------
@@ -586,12 +588,15 @@ def validate(path: str | Path | None = None) -> tuple[str, list]:
     from semigraph.model.validate import validate as run_checks
 
     folder = str(path) if path is not None else str(default_dataset_path())
+    from semigraph.io.package import check_package
+
     try:
         raw = read_folder(folder)
     except DatasetError as exc:
         problems = exc.problems
     else:
         _, problems = run_checks(raw)
+        problems = [*problems, *check_package(raw.path, raw.meta, set(raw.tables))]
     return folder, sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or ""))
 
 

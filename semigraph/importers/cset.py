@@ -661,17 +661,15 @@ def _fingerprint(folder: Path) -> str:
 
 
 def _datapackage(version: str) -> dict:
-    return {
-        "name": "cset-eto-semiconductor-supply-chain",
-        "title": "CSET/ETO Advanced Semiconductor Supply Chain Dataset (semigraph tables)",
-        "version": version,
-        "licenses": [_LICENCE],
-        "sources": [{"title": f"{_SOURCE['publisher']}: {_SOURCE['title']}",
-                     "path": _SOURCE["url"]}],
-        "resources": [{"name": t, "path": f"{t}.csv", "format": "csv"}
-                      for t in ("countries", "firms", "components", "supply", "requires",
-                                "sources")],
-    }
+    from semigraph.io.package import descriptor
+
+    return descriptor(
+        name="cset-eto-semiconductor-supply-chain",
+        title="CSET/ETO Advanced Semiconductor Supply Chain Dataset (semigraph tables)",
+        version=version, licenses=[_LICENCE],
+        sources=[{"title": f"{_SOURCE['publisher']}: {_SOURCE['title']}",
+                  "path": _SOURCE["url"]}],
+        tables=("countries", "firms", "components", "supply", "requires", "sources"))
 
 
 def _md(value) -> str:

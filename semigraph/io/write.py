@@ -342,13 +342,15 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
 
 
 def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
-    """Write a model's tables (schema columns only) as a dataset folder; an empty optional
-    table is left out."""
+    """Write a model's tables (schema columns only) as a dataset folder with its
+    ``datapackage.json``; an empty optional table is left out."""
+    from semigraph.io.package import descriptor
     from semigraph.schema import OPTIONAL_TABLES, TABLES, columns
 
     if format not in ("csv", "parquet"):
         raise OutputError(f"a dataset is written as csv or parquet, not {format!r}")
     folder.mkdir(parents=True, exist_ok=True)
+    written = []
     for name in TABLES:
         frame = model.tables[name][[c.name for c in columns(name)]]
         if name in OPTIONAL_TABLES and frame.empty:
@@ -359,4 +361,12 @@ def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
                 f.to_csv(index=False, lineterminator="\n").encode("utf-8")), force=True)
         else:
             atomic_write(path, lambda fh, f=frame: f.to_parquet(fh, index=False), force=True)
+        written.append(name)
+    meta = model.meta or {}
+    package = descriptor(name=model.name, version=model.version, title=meta.get("title"),
+                         tables=written, format=format, licenses=meta.get("licenses"),
+                         sources=meta.get("sources"), description=meta.get("description"))
+    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    atomic_write(folder / "datapackage.json", lambda fh: fh.write(text.encode("utf-8")),
+                 force=True)
     return folder
