@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semigraph
+from semigraph.analysis.risk import dependency_matrix
 from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
 from semigraph.errors import OutputError
 from semigraph.render import map_source, render_bytes
 from semigraph.render.escape import html_text, quoted
-from semigraph.analysis.risk import dependency_matrix
 from tests.datasets import random_tables, small_tables, write_dataset
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,0 +1,103 @@
+"""Command group ``import``: public data brought into semigraph's dataset format."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from semigraph.cli.options import dataset_option
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring public data into semigraph's dataset format.
+
+    \b
+    Examples:
+      semigraph import cset path/to/cset-eto -o cset-dataset
+      semigraph import trade baci.csv --component gallium -o gallium-trade
+    """
+
+
+@import_group.command("cset")
+@click.argument("source_dir", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+              help="Dataset folder to write (refused if it exists, unless --force).")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+def cset(source_dir, output, force) -> None:
+    """Convert the CSET/ETO "Advanced Semiconductor Supply Chain Dataset" into a dataset.
+
+    Stages and inputs become components, goes_into becomes requirements, is_type_of
+    alternatives of the parent, provision rows supply. Every repair of the source files
+    (byte-order marks, multi-line text, percent strings, shares rounding above 100%,
+    "Various", non-ISO codes, shares counted twice, duplicates, names that differ between
+    files) is listed in the output's README.md and summarised here.
+
+    \b
+    Examples:
+      semigraph import cset eto-supply-chain/data -o cset-dataset
+      semigraph concentration --dataset cset-dataset
+    """
+    import semigraph
+
+    show = sys.stderr.isatty()
+    report = semigraph.import_cset(source_dir, output, force=force,
+                                   progress=(lambda msg: click.echo(msg, err=True))
+                                   if show else None)
+    counts = ", ".join(f"{v:,} {k}" for k, v in report.counts.items())
+    click.echo(f"Wrote {report.path}: {counts}", err=True)
+    kinds = getattr(report, "repair_kinds", None) or {}
+    if kinds:
+        click.echo(f"{len(report.repairs)} repair(s), listed in {report.path}/README.md: "
+                   + "; ".join(f"{k} {v}" for k, v in kinds.items()), err=True)
+
+
+@import_group.command("trade")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.option("--component", required=True, metavar="ID",
+              help="The component the shares are for (e.g. gallium).")
+@click.option("--hs", "hs", multiple=True, metavar="CODE",
+              help="HS6 product code(s); repeatable or comma-separated. Default: the codes "
+                   "mapped to --component in datasets/hs-components.csv.")
+@click.option("--importer", metavar="REGION",
+              help="A country or bloc (e.g. EU27): its imports by origin, flows between its "
+                   "members left out. Default: world exports by exporter.")
+@click.option("--year", "years", multiple=True, type=int, help="Years to count; repeatable.")
+@click.option("--weight", type=click.Choice(["value", "quantity"]), default="value",
+              show_default=True, help="Shares of trade value or of quantity.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+              help="Folder to write supply.csv, consumption.csv and sources.csv into.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@dataset_option
+def trade(file, component, hs, importer, years, weight, output, force, dataset) -> None:
+    """Country shares of a component from bilateral trade flows.
+
+    FILE is a CEPII BACI file (columns t, i, j, k, v, q; ISO numeric country codes) or a
+    UN Comtrade CSV export; it is streamed, so a multi-gigabyte file never sits in memory.
+    Writes the shares as supply rows (and, with --importer, consumption rows) with a source
+    row describing the file, ready to merge into a dataset.
+
+    \b
+    Examples:
+      semigraph import trade BACI_HS17_Y2022_V202401.csv --component gallium -o ga
+      semigraph import trade BACI_HS17_Y2022_V202401.csv --hs 280429 --component neon \\
+          --importer EU27 -o neon-eu
+    """
+    import semigraph
+
+    codes = [c.strip() for part in hs for c in part.split(",") if c.strip()]
+    net = semigraph.load(dataset) if importer else None
+    result = semigraph.import_trade(file, component=component, hs=codes or None,
+                                    importer=importer, years=list(years) or None,
+                                    weight=weight, output=output, force=force, network=net)
+    rep = result.report
+    click.echo(f"Wrote {output}: {len(result.supply)} supply row(s)"
+               + (f", {len(result.consumption)} consumption row(s)"
+                  if result.consumption is not None else "")
+               + f"; {rep.get('rows_used', 0):,} of {rep.get('rows_read', 0):,} trade rows "
+                 "used", err=True)
+    if rep.get("unmapped_value"):
+        click.echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
+                   f"not in the ISO table ({', '.join(map(str, rep.get('unmapped_codes', [])))})"
+                   "; it is left unattributed", err=True)
