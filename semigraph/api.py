@@ -148,7 +148,7 @@ def scenario_record(scenario: Scenario) -> dict:
     }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Network(Model):
     """A loaded dataset and the analyses on it.
 
@@ -158,6 +158,10 @@ class Network(Model):
     (``"CHN"``, ``"EU27"``, ``"asml"``, ``"nexperia@CHN"``, ``"supply:neon/UKR@UKR"``) or
     :class:`~semigraph.analysis.scenario.Disruption` objects.
     """
+
+    def __repr__(self) -> str:
+        return (f"<Network {self.name} {self.version}: {len(self.components)} components, "
+                f"{len(self.firms)} firms, {len(self.supply)} supply rows>")
 
     # --- scenarios ------------------------------------------------------------------------
     def scenario(self, *units: UnitLike, mode: str | None = None, severity: float = 1.0,
