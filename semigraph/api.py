@@ -13,9 +13,8 @@ The command line is a thin layer over exactly these calls; the library prints no
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -512,10 +511,7 @@ def load(path: str | Path | None = None, *, strict: bool = False) -> Network:
     >>> net.graph.nodes["NLD"]["kind"]
     'country'
     """
-    if path is None and os.environ.get("SEMIGRAPH_DATASET"):
-        path = os.environ["SEMIGRAPH_DATASET"]
-    model = _load_model(path, strict=strict)
-    return Network(**{f.name: getattr(model, f.name) for f in fields(Model)})
+    return _load_model(path, strict=strict, cls=Network)
 
 
 def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool = False,

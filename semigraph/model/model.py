@@ -198,34 +198,9 @@ def default_dataset_path() -> Path:
     return Path(__file__).resolve().parents[2] / "datasets" / "semiconductors"
 
 
-def load(path: str | Path | None = None, *, strict: bool = False) -> Model:
-    """Load and validate a dataset folder.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A folder of the tables as CSV or Parquet (``consumption`` is optional). ``None``
-        (default) loads the bundled semiconductor dataset (or the folder named by
-        ``SEMIGRAPH_DATASET``).
-    strict : bool
-        Treat warnings (e.g. shares summing slightly above 1) as errors.
-
-    Returns
-    -------
-    Model
-
-    Raises
-    ------
-    DatasetError
-        Listing every problem found, each with file, row and column.
-
-    Examples
-    --------
-    >>> import semigraph
-    >>> model = semigraph.load()
-    >>> model.graph.nodes["NLD"]["kind"]
-    'country'
-    """
+def load(path: str | Path | None = None, *, strict: bool = False, cls: type = Model):
+    """Read and validate a dataset folder as a ``cls`` (a :class:`Model`); see
+    :func:`semigraph.load`, which returns it as a :class:`semigraph.Network`."""
     folder = Path(path) if path is not None else default_dataset_path()
     raw = read_folder(folder)
     typed, problems = validate(raw)
@@ -238,7 +213,7 @@ def load(path: str | Path | None = None, *, strict: bool = False) -> Model:
                                                           firms["hq"])
     tables["supply"] = add_share_estimates(tables["supply"], set(tables["countries"]["id"]))
     meta = raw.meta
-    return Model(
+    return cls(
         name=str(meta.get("name") or folder.name),
         version=str(meta.get("version") or "unversioned"),
         path=folder,
