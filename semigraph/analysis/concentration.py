@@ -81,6 +81,27 @@ def hhi(shares) -> float:
     return float(((100 * s) ** 2).sum())
 
 
+def wgi_scaled(wgi):
+    """The World Bank WGI (-2.5 weakest .. 2.5 strongest governance) rescaled as the EU
+    method does, to 0 (strongest) .. 10 (weakest): ``(2.5 - wgi) * 2``.
+
+    >>> wgi_scaled([-2.5, 0.0, 2.5]).tolist()
+    [10.0, 5.0, 0.0]
+    """
+    return (2.5 - np.asarray(wgi, dtype=float)) * 2.0
+
+
+def governance_hhi(shares: pd.Series, wgi: dict[str, float]) -> tuple[float, float]:
+    """Governance-weighted HHI of the EU criticality method, ``sum(share^2 x scaled WGI)``
+    over the countries (index of ``shares``) whose ``wgi`` is known, and the share of supply
+    those countries cover. NaN where no country has a known ``wgi``."""
+    known = shares[[c in wgi for c in shares.index]]
+    if known.empty:
+        return float("nan"), 0.0
+    scaled = wgi_scaled([wgi[c] for c in known.index])
+    return float((known.to_numpy() ** 2 * scaled).sum()), float(known.sum())
+
+
 def _bloc_of(model) -> dict[str, str]:
     out = {}
     for cid, blocs in zip(model.countries["id"], model.countries["blocs"]):
@@ -168,11 +189,7 @@ def concentration(model, *, by: str = "country", threshold: float = CHOKEPOINT,
         known = len(s) > 0
         h = hhi(s) if known else None
         third = gc[~gc["holder"].isin(own)]
-        w_known = gc[gc["holder"].isin(list(wgi))]
-        hw = None
-        if len(w_known):
-            scaled = (2.5 - w_known["holder"].map(wgi).astype(float)) / 5.0 * 10.0
-            hw = float((w_known["share"] ** 2 * scaled).sum())
+        hw, w_cover = governance_hhi(gc.set_index("holder")["share"], wgi)
         ex = exposure.loc[comp]
         top_x = ex.idxmax() if ex.max() > 0 else None
         top_share = float(s[0]) if known else None
@@ -196,8 +213,8 @@ def concentration(model, *, by: str = "country", threshold: float = CHOKEPOINT,
             "crma_top_third_country": third["holder"].iloc[0] if len(third) else None,
             "crma_share": float(third["share"].iloc[0]) if len(third) else 0.0,
             "crma_exceeded": bool(len(third) and third["share"].iloc[0] > CRMA_MAX),
-            "hhi_wgi": hw,
-            "wgi_coverage": float(w_known["share"].sum()),
+            "hhi_wgi": None if np.isnan(hw) else hw,
+            "wgi_coverage": w_cover,
             "upstream_exposure": float(ex.max()),
             "upstream_country": top_x,
             "hidden_chokepoint": bool(ex.max() >= threshold

@@ -59,10 +59,16 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 
-from semigraph.analysis.concentration import CHOKEPOINT, CRMA_MAX, hhi, holder_shares
+from semigraph.analysis.concentration import (
+    CHOKEPOINT,
+    CRMA_MAX,
+    governance_hhi,
+    hhi,
+    holder_shares,
+    wgi_scaled,
+)
 from semigraph.errors import UnknownUnitError
 
 __all__ = ["COLUMNS", "DEFAULT_KINDS", "EU_BLOC", "crm_list", "downstream", "indicators",
@@ -85,16 +91,6 @@ COLUMNS = {
     "end_products": "object", "dutch_firms_downstream": "object", "estimated": "bool",
     "sources": "object",
 }
-
-
-def wgi_scaled(wgi):
-    """The World Bank WGI (-2.5 weakest .. 2.5 strongest governance) rescaled as the EU
-    method does, to 0 (strongest) .. 10 (weakest): ``(2.5 - wgi) * 2``.
-
-    >>> wgi_scaled([-2.5, 0.0, 2.5]).tolist()
-    [10.0, 5.0, 0.0]
-    """
-    return (2.5 - np.asarray(wgi, dtype=float)) * 2.0
 
 
 @cache
@@ -255,6 +251,7 @@ def indicators(model, *, perspective: str = "NLD",
 
     countries = model.countries.set_index("id")
     wgi = countries["wgi"].astype(float)
+    known_wgi = {c: float(v) for c, v in wgi.items() if pd.notna(v)}
     wgi_source = countries["source"] if "source" in countries else pd.Series(dtype=object)
     comps = model.components.set_index("id")
     crm = {c: s for _, c, s, _ in _crm_table()}
@@ -271,15 +268,13 @@ def indicators(model, *, perspective: str = "NLD",
         s = per_comp.get(comp, pd.Series(dtype=float))
         rest = max(0.0, 1.0 - float(s.sum()))
         ranked = s.sort_index().sort_values(ascending=False, kind="stable")
-        known_w = ranked[ranked.index.map(lambda c: c in wgi.index and pd.notna(wgi.get(c)))]
-        hw = (float((known_w ** 2 * wgi_scaled(wgi[known_w.index].to_numpy())).sum())
-              if len(known_w) else float("nan"))
+        hw, w_cover = governance_hhi(ranked, known_wgi)
         ic = _outside_hhi(s, own, rest)[0] if len(s) else float("nan")
         _, third, third_share = _outside_hhi(s, bloc, rest) if len(s) else (None, None, 0.0)
         below = down[comp]
         firms = set().union(*(dutch_makes.get(d, set()) for d in below)) if below else set()
         srcs = set(row_sources.get(comp, set()))
-        srcs |= {wgi_source.get(c) for c in known_w.index}
+        srcs |= {wgi_source.get(c) for c in ranked.index if c in known_wgi}
         srcs.add(comps.at[comp, "source"] if "source" in comps.columns else None)
         rows.append({
             "component": comp,
@@ -290,7 +285,7 @@ def indicators(model, *, perspective: str = "NLD",
             "top_country": ranked.index[0] if len(ranked) else None,
             "top_share": float(ranked.iloc[0]) if len(ranked) else float("nan"),
             "hhi_wgi": hw,
-            "wgi_coverage": float(known_w.sum()),
+            "wgi_coverage": w_cover,
             "import_concentration": ic,
             "largest_third_country": third,
             "largest_third_country_share": third_share,

@@ -6,7 +6,7 @@
 whose inputs go short, in order of the day it happens; :func:`warning_markdown` and
 :func:`warning_html` write the briefing.
 
-Columns of :attr:`Warning.products` (:data:`PRODUCT_COLUMNS`):
+Columns of :attr:`EarlyWarning.products` (:data:`PRODUCT_COLUMNS`):
 
 ========================  =======  ===========================================================
 ``component``, ``name``,  object   the component
@@ -25,7 +25,7 @@ Columns of :attr:`Warning.products` (:data:`PRODUCT_COLUMNS`):
 ``sources``               object   source ids behind the figures, sorted, ``;``-joined
 ========================  =======  ===========================================================
 
-Columns of :attr:`Warning.firms` (:data:`FIRM_COLUMNS`):
+Columns of :attr:`EarlyWarning.firms` (:data:`FIRM_COLUMNS`):
 
 ==============================  =======  =====================================================
 ``firm``, ``name``, ``hq``,     object   the firm
@@ -66,7 +66,7 @@ __all__ = [
     "LICENCE_DAYS",
     "LICENCE_SEVERITY",
     "PRODUCT_COLUMNS",
-    "Warning",
+    "EarlyWarning",
     "parse_measure",
     "warning",
     "warning_html",
@@ -322,7 +322,7 @@ def parse_measure(text: str, model) -> Scenario:
 
 
 @dataclass(frozen=True, eq=False)
-class Warning:  # shadows the builtin within this module only; nothing here needs that one
+class EarlyWarning:
     """An early warning: a scenario, the products it makes short and the firms hit.
 
     ``products`` and ``firms`` have the columns of :data:`PRODUCT_COLUMNS` and
@@ -429,7 +429,7 @@ def _cited(model, products: pd.DataFrame, edges: set[int]) -> pd.DataFrame:
 
 
 def warning(model, scenario: Scenario, *, perspective: str | None = None,
-            horizon: int = DEFAULT_HORIZON) -> Warning:
+            horizon: int = DEFAULT_HORIZON) -> EarlyWarning:
     """What a measure does downstream: products short, and the firms hit, by day.
 
     Parameters
@@ -446,7 +446,7 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
 
     Returns
     -------
-    Warning
+    EarlyWarning
         ``products``: the components the measure hits (those it leaves short or would
         leave short if never restored) and the end-use products downstream that go short
         within the horizon, ordered by the first day short (never short last), then lost
@@ -473,7 +473,7 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
     down = downstream(model)
     below = set().union(*(down.get(h, set()) for h in hit)) if hit else set()
     products = _products(frame, hit, below)
-    return Warning(scenario=scen, products=products,
+    return EarlyWarning(scenario=scen, products=products,
                    firms=_firms(model, scen, hit, edges, below),
                    measures=tuple(frame.attrs.get("modes", ())),
                    perspective=str(frame.attrs.get("perspective", "")),
@@ -490,11 +490,11 @@ def _day(value) -> str:
     return "-" if value is None or pd.isna(value) else str(int(value))
 
 
-def _title(w: Warning) -> str:
+def _title(w: EarlyWarning) -> str:
     return w.scenario.label
 
 
-def warning_summary(w: Warning) -> str:
+def warning_summary(w: EarlyWarning) -> str:
     """One sentence on what the warning says: how many products go short, the first one,
     and the first Dutch firm whose inputs go short."""
     p, h = w.products, w.scenario.horizon
@@ -523,7 +523,7 @@ def warning_summary(w: Warning) -> str:
     return text + "."
 
 
-def _product_rows(w: Warning) -> list[list[str]]:
+def _product_rows(w: EarlyWarning) -> list[list[str]]:
     return [[r.component, r.name, r.stage, r.role, _day(r.time_to_survive_days),
              _avail(r.availability, r.availability_high), f"{r.lost_days:.1f}",
              _day(r.recovery_day)]
@@ -536,7 +536,7 @@ _FIRM_HEAD = ["firm", "name", "hq", "controlled by", "makes", "inputs short from
               "short inputs", "hit directly"]
 
 
-def _dutch_rows(w: Warning) -> list[list[str]]:
+def _dutch_rows(w: EarlyWarning) -> list[list[str]]:
     f = w.firms[w.firms["dutch"]] if len(w.firms) else w.firms
     return [[r.firm, r.name, r.hq, r.controlled_by, r.makes.replace(";", ", "),
              _day(r.inputs_short_day), r.short_inputs.replace(";", ", ") or "-",
@@ -544,7 +544,7 @@ def _dutch_rows(w: Warning) -> list[list[str]]:
             for r in f.itertuples(index=False)]
 
 
-def _source_items(w: Warning) -> list[tuple[str, str, str | None]]:
+def _source_items(w: EarlyWarning) -> list[tuple[str, str, str | None]]:
     """(id, description, safe link or None) per source cited."""
     out = []
     for r in w.sources.itertuples(index=False):
@@ -585,7 +585,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def warning_markdown(w: Warning) -> str:
+def warning_markdown(w: EarlyWarning) -> str:
     """The one-page briefing as Markdown: title, the measure, a summary, the products in
     order of impact day, the Dutch firms and the sources cited. Every text from the dataset
     or the measure is escaped, so it cannot add markup."""
@@ -643,7 +643,7 @@ def _html_table(head: list[str], rows: list[list[str]], numeric: set[int]) -> st
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def warning_html(w: Warning) -> str:
+def warning_html(w: EarlyWarning) -> str:
     """The one-page briefing as one self-contained HTML page (inline style, no scripts, no
     external resources; links only to the sources' http(s) addresses). Every text is
     escaped with :func:`html.escape`."""

@@ -68,12 +68,7 @@ import codecs
 import datetime as dt
 import hashlib
 import io
-import json
-import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +77,8 @@ from pathlib import Path
 import pandas as pd
 
 from semigraph.errors import DatasetError, OutputError, Problem
+from semigraph.io.package import write_package
+from semigraph.io.write import write_folder
 from semigraph.schema import columns, iso3_codes
 
 __all__ = ["NON_ISO_CODES", "ImportReport", "fit_to_whole", "import_cset"]
@@ -725,44 +722,14 @@ def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], readme: str,
         (folder / f"{name}.csv").write_text(
             _schema_frame(name, frame).to_csv(index=False, lineterminator="\n"),
             encoding="utf-8")
-    (folder / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n",
-                                             encoding="utf-8")
+    write_package(folder, package)
     (folder / "README.md").write_text(readme, encoding="utf-8")
 
 
-def _check_output(source: Path, output: Path, force: bool) -> None:
-    if os.path.lexists(output) and not force:
-        raise OutputError(f"{output} exists; use --force to replace it")
-    if not output.parent.is_dir():
-        raise OutputError(f"folder {output.parent} does not exist")
+def _check_output(source: Path, output: Path) -> None:
     src, out = source.resolve(), output.resolve()
     if out == src or src.is_relative_to(out):
         raise OutputError(f"{output} would replace the source folder {source}")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(tmp: Path, output: Path) -> None:
-    """Move the finished folder into place; a replaced output is removed only afterwards."""
-    old = None
-    if os.path.lexists(output):
-        old = output.parent / f".{output.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(output, old)
-    try:
-        os.rename(tmp, output)
-    except OSError:
-        if old is not None:
-            os.rename(old, output)
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink()
 
 
 # -- the import ----------------------------------------------------------------------------
@@ -811,7 +778,7 @@ def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool =
     source, output = Path(source_dir), Path(output_dir)
     if not source.is_dir():
         raise DatasetError([Problem(str(source), None, None, "no such folder")], str(source))
-    _check_output(source, output, force)
+    _check_output(source, output)
     log = _Log()
     say("reading the CSET/ETO files")
     frames = _read_all(source, log)
@@ -820,16 +787,13 @@ def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool =
     counts["repairs"] = len(log.records)
     version = _fingerprint(source)
     say("writing the dataset folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual mode
+
+    def fill(tmp: Path) -> None:
         _write_tables(tmp, tables, _readme(counts, log, version), _datapackage(version))
         say("validating the result")
         _validate(tmp, output)
-        _publish(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_folder(output, fill, force=force)
     return ImportReport(path=output, counts=counts, repairs=log.records,
                         repair_kinds=dict(sorted(log.kinds.items())))
 

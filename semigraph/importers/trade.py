@@ -37,8 +37,6 @@ import functools
 import io
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -52,11 +50,11 @@ import pyarrow.csv as pacsv
 
 from semigraph.errors import (
     DatasetError,
-    OutputError,
     Problem,
     SemigraphError,
     UnknownUnitError,
 )
+from semigraph.io.write import write_folder
 
 __all__ = [
     "LAYOUTS",
@@ -862,67 +860,28 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
         When ``output_dir`` exists and ``force`` is false, its parent folder does not exist,
         or a file cannot be written.
     """
-    target = Path(output_dir)
-    if os.path.lexists(target) and not force:
-        raise OutputError(f"{target} exists; use --force to replace it")
-    if not target.parent.is_dir():
-        raise OutputError(f"folder {target.parent} does not exist")
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        _write_csv(result.supply, tmp / "supply.csv")
+    def fill(folder: Path) -> None:
+        _write_csv(result.supply, folder / "supply.csv")
         if result.consumption is not None:
-            _write_csv(result.consumption, tmp / "consumption.csv")
+            _write_csv(result.consumption, folder / "consumption.csv")
         sources = pd.DataFrame([result.source], columns=["id", "publisher", "title", "year",
                                                          "url", "kind", "note"])
-        _write_csv(sources, tmp / "sources.csv")
-        _write_package(result, tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
-        _replace(tmp, target)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+        _write_csv(sources, folder / "sources.csv")
+        _write_package(result, folder)
+
+    return write_folder(output_dir, fill, force=force)
 
 
 def _write_package(result: TradeImport, folder: Path) -> None:
     """The folder's Frictionless descriptor: the tables written, ready to merge into a
     dataset (their references to components and countries point outside the folder)."""
-    import json
-
-    from semigraph.io.package import descriptor
+    from semigraph.io.package import descriptor, write_package
 
     tables = ["supply", "sources"] + (["consumption"] if result.consumption is not None
                                       else [])
     package = descriptor(name=f"trade-{result.source['id']}", version="1",
                          title=str(result.source.get("title") or "trade shares"),
                          tables=tables, description=str(result.source.get("note") or ""))
-    (folder / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n",
-                                             encoding="utf-8")
+    write_package(folder, package)
 
 
-def _replace(tmp: Path, target: Path) -> None:
-    """Move the finished folder into place, setting aside what was there first."""
-    if not os.path.lexists(target):
-        os.rename(tmp, target)
-        return
-    if target.is_dir() and not target.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                    dir=target.parent))
-        os.rename(target, old / target.name)
-        os.rename(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.unlink(target)
-        os.rename(tmp, target)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

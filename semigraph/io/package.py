@@ -15,7 +15,7 @@ from pathlib import Path
 from semigraph.errors import Problem
 from semigraph.schema import OPTIONAL_TABLES, TABLES, columns, key_columns
 
-__all__ = ["check_package", "descriptor", "resource"]
+__all__ = ["check_package", "descriptor", "resource", "write_package"]
 
 PROFILE = "tabular-data-package"
 _TYPES = {"iso3": "string", "slug": "string", "id": "string", "string": "string",
@@ -90,6 +90,17 @@ def descriptor(*, name: str, version: str, title: str | None = None,
         else:
             res["schema"].pop("foreignKeys", None)
     return out
+
+
+def write_package(folder: Path, package: dict) -> Path:
+    """Write ``package`` as ``folder/datapackage.json`` (atomically)."""
+    import json
+
+    from semigraph.io.write import atomic_write
+
+    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
+    return atomic_write(Path(folder) / "datapackage.json",
+                        lambda fh: fh.write(text.encode("utf-8")), force=True)
 
 
 def check_package(folder: Path, meta: dict, tables_present: set[str]) -> list[Problem]:

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -116,6 +117,56 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force:
     finally:
         _restore_termination(previous)
     return path
+
+
+def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool) -> Path:
+    """Write a whole folder atomically: ``fill`` writes into a temporary sibling folder,
+    which then replaces ``path``; on any failure nothing is left behind and an existing
+    folder stays as it was.
+
+    Raises
+    ------
+    OutputError
+        ``path`` exists and ``force`` is not given, its parent folder does not exist, or it
+        cannot be written.
+    """
+    path = Path(path)
+    if os.path.lexists(path) and not force:
+        raise OutputError(f"{path} exists; use --force to replace it")
+    if not path.parent.is_dir():
+        raise OutputError(f"folder {path.parent} does not exist")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual mode
+        fill(tmp)
+        _swap_in(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    """Move a finished folder into place; what it replaces is removed only afterwards."""
+    old = None
+    if os.path.lexists(path):
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.rename(path, old / path.name)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        if old is not None:
+            os.rename(old / path.name, path)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _on_termination_raise():
@@ -344,7 +395,7 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
 def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
     """Write a model's tables (schema columns only) as a dataset folder with its
     ``datapackage.json``; an empty optional table is left out."""
-    from semigraph.io.package import descriptor
+    from semigraph.io.package import descriptor, write_package
     from semigraph.schema import OPTIONAL_TABLES, TABLES, columns
 
     if format not in ("csv", "parquet"):
@@ -363,10 +414,8 @@ def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:
             atomic_write(path, lambda fh, f=frame: f.to_parquet(fh, index=False), force=True)
         written.append(name)
     meta = model.meta or {}
-    package = descriptor(name=model.name, version=model.version, title=meta.get("title"),
-                         tables=written, format=format, licenses=meta.get("licenses"),
-                         sources=meta.get("sources"), description=meta.get("description"))
-    text = json.dumps(package, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(folder / "datapackage.json", lambda fh: fh.write(text.encode("utf-8")),
-                 force=True)
+    write_package(folder, descriptor(name=model.name, version=model.version,
+                                     title=meta.get("title"), tables=written, format=format,
+                                     licenses=meta.get("licenses"), sources=meta.get("sources"),
+                                     description=meta.get("description")))
     return folder
