@@ -13,6 +13,8 @@ The command line is a thin layer over exactly these calls; the library prints no
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +28,8 @@ from semigraph.errors import ScenarioError, SemigraphError
 from semigraph.model.model import Model
 from semigraph.model.model import load as _load_model
 
-__all__ = ["Network", "Result", "WarningResult", "WhatIfResult", "import_cset", "load",
-           "read_result_meta", "validate"]
+__all__ = ["Network", "Result", "SweepResult", "WarningResult", "WhatIfResult", "import_cset",
+           "load", "read_result_meta", "validate"]
 
 UnitLike = str | Disruption
 
@@ -128,6 +130,15 @@ class WarningResult(Result):
         from semigraph.analysis.warn import warning_html
 
         return warning_html(self.warning)
+
+
+@dataclass(eq=False)
+class SweepResult(Result):
+    """A sweep: ``table`` is the long table (scenario, component, fields), or the summary
+    when the long table was streamed to ``meta["output"]``; ``summary`` has one row per
+    scenario, worst first (lowest component, how many short, lost days)."""
+
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _now() -> str:
@@ -333,6 +344,80 @@ class Network(Model):
         meta = self._meta("spof", targets=targets, level=level, order=order,
                           threshold=threshold, measure=measure, horizon=horizon)
         return Result("spof", frame, meta, title=f"Minimal cut sets ({level} level)")
+
+    def sweep(self, level: str = "country", *, order: int = 1,
+              targets: Sequence[str] | None = None, mode: str | None = None,
+              severity: float = 1.0, duration: float | None = None, horizon: int = 365,
+              perspective: str | None = None, measure: str = "headline",
+              all_components: bool = False, monte_carlo: int | None = None,
+              probability: float | dict[str, float] = 0.05, seed: int = 0,
+              step: int | None = None, output: str | Path | None = None,
+              format: str | None = None, force: bool = False,
+              scheduler: str | None = None, workers: int | None = None,
+              batch: int | None = None,
+              progress: Callable[[int], None] | None = None) -> Result:
+        """Cut every unit of ``level`` in turn (every ``order``-set, or ``monte_carlo``
+        random draws), and report each scenario's availability of the end products (every
+        component with ``all_components``).
+
+        Returns the long table (``scenario``, with ``draw`` for Monte Carlo, ``component``,
+        then the measure's fields: see :data:`semigraph.analysis.sweep.FIELDS`). With
+        ``output`` (``.parquet`` or ``.csv``) the table is streamed to that file a batch at a
+        time and the result holds, instead, one summary row per scenario (its lowest
+        component, how many are short, lost days). ``scheduler`` (a Dask address, or
+        ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
+        processes) run the batches on Dask; both need ``semigraph[distributed]``.
+        ``progress`` is called with the number of scenarios of each finished batch.
+        """
+        from semigraph.analysis import sweep as sw
+        from semigraph.io.write import format_for, write_stream
+
+        plan = sw.plan_sweep(
+            self, level=level, order=order, targets=targets, mode=mode, severity=severity,
+            duration_days=duration, horizon=horizon, perspective=perspective,
+            measure=measure, all_components=all_components, monte_carlo=monte_carlo,
+            probability=probability, seed=seed, step=step or sw.STEP)
+        meta = self._meta("sweep", **plan.record())
+        size = batch or sw.batch_size(self, plan)
+        summary = sw.Summary(plan)
+
+        def chunks(run):
+            for chunk in run:
+                summary.add(chunk)
+                yield chunk
+
+        def produce():
+            if scheduler or workers or os.environ.get("DASK_SCHEDULER_ADDRESS"):
+                from semigraph.analysis.distributed import cluster, dask_chunks
+
+                with cluster(scheduler, workers) as client:
+                    yield from dask_chunks(self, plan, client, size=size, progress=progress)
+            else:
+                yield from sw.sweep_chunks(self, plan, size=size, progress=progress)
+
+        what = f"sets of {plan.order}" if plan.order > 1 else "single"
+        title = (f"Sweep: {len(plan):,} scenarios "
+                 + (f"(random draws of {level} units)" if plan.draws is not None
+                    else f"({what} {level} units)")
+                 + f", {plan.measure} measure")
+        if output is None:
+            table = pd.concat(list(chunks(produce())), ignore_index=True)
+            return SweepResult("sweep", table, meta, title=title, summary=summary.table())
+        fmt = format_for(str(output), format)
+        rows = write_stream(chunks(produce()), output, fmt=fmt, force=force, meta=meta)
+        meta = {**meta, "output": str(output), "rows": rows}
+        table = summary.table()
+        return SweepResult("sweep", table, meta, title=title, summary=table)
+
+    def sweep_size(self, level: str = "country", *, order: int = 1,
+                   targets: Sequence[str] | None = None,
+                   monte_carlo: int | None = None) -> int:
+        """The number of scenarios :meth:`sweep` evaluates (for progress bars)."""
+        from semigraph.analysis import sweep as sw
+
+        units = len(sw.plan_sweep(self, level=level, targets=targets, measure="steady",
+                                  monte_carlo=1 if monte_carlo else None).units)
+        return monte_carlo if monte_carlo else math.comb(units, order)
 
     def spof_search_size(self, targets: Sequence[str] | str = ("stage:end_use",), *,
                          level: str = "country", order: int = 1) -> int:

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 import semigraph
+
+# the validation cache of the test run lives in a fresh folder, never in the user's home
+os.environ.setdefault("SEMIGRAPH_CACHE_DIR", tempfile.mkdtemp(prefix="semigraph-test-cache-"))
 from tests.datasets import small_tables, write_dataset
 
 

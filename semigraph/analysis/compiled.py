@@ -11,7 +11,6 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
 __all__ = ["Compiled", "Level", "compile_model"]
@@ -111,12 +110,38 @@ def compile_model(model) -> Compiled:
     return hit
 
 
+def topological_generations(nodes, sources, targets) -> list[list[str]]:
+    """Nodes in generations (each sorted): a node's predecessors all lie in earlier ones.
+
+    Kahn's algorithm a generation at a time; the edges must form no cycle (validation
+    rejects one, naming it)."""
+    nodes = sorted(set(nodes))
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    indeg = dict.fromkeys(nodes, 0)
+    for a, b in set(zip(sources, targets)):
+        succ[a].append(b)
+        indeg[b] += 1
+    current = [n for n in nodes if indeg[n] == 0]
+    out, seen = [], 0
+    while current:
+        out.append(sorted(current))
+        seen += len(current)
+        nxt = []
+        for n in current:
+            for m in succ[n]:
+                indeg[m] -= 1
+                if indeg[m] == 0:
+                    nxt.append(m)
+        current = nxt
+    if seen != len(nodes):
+        raise ValueError("requires has a cycle")
+    return out
+
+
 def _compile(model) -> Compiled:
     comps = model.components
-    feeds = nx.DiGraph()
-    feeds.add_nodes_from(sorted(comps["id"]))
-    feeds.add_edges_from(zip(model.requires["input"], model.requires["component"]))
-    generations = [sorted(g) for g in nx.topological_generations(feeds)]
+    generations = topological_generations(comps["id"], model.requires["input"],
+                                          model.requires["component"])
     order = [c for g in generations for c in g]
     index = {c: i for i, c in enumerate(order)}
     countries = tuple(sorted(model.countries["id"]))
@@ -134,12 +159,12 @@ def _compile(model) -> Compiled:
     rest = np.maximum(0.0, 1.0 - total)
     has_supply = np.bincount(e_comp, minlength=n) > 0
 
-    attrs = comps.set_index("id")
-    stock = np.array([attrs.at[c, "stock_days"] for c in order], dtype=float)
-    ttr = np.array([attrs.at[c, "ttr_days"] for c in order], dtype=float)
-    chain = np.array([attrs.at[c, "chain_share"] for c in order], dtype=float)
+    attrs = comps.set_index("id").reindex(order)
+    stock = attrs["stock_days"].to_numpy(dtype=float)
+    ttr = attrs["ttr_days"].to_numpy(dtype=float)
+    chain = attrs["chain_share"].to_numpy(dtype=float)
     chain = np.where(np.isnan(chain), 1.0, chain)
-    renewal = np.array([attrs.at[c, "renewal_days"] for c in order], dtype=float)
+    renewal = attrs["renewal_days"].to_numpy(dtype=float)
     stock = np.where(np.isnan(renewal), np.nan_to_num(stock, nan=0.0), 0.0)
     cons = model.consumption.sort_values(["component", "country"])
     j_comp = np.array([index[c] for c in cons["component"]], dtype=np.int64)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -407,7 +408,7 @@ def _affected(c: Compiled, epochs: list[_Epoch]) -> np.ndarray:
 
 
 def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool = True,
-             bounds: bool = True, series: bool = False) -> Evaluation:
+             bounds: bool = True, series: bool = False, step: int = 1) -> Evaluation:
     """Availability of every component under each scenario (scenarios as columns).
 
     Parameters
@@ -421,6 +422,9 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
         Also run the upper allocation bound (DESIGN.md 4.2); ``False`` sets it to the lower.
     series : bool
         Keep the daily values of every class (memory: days x classes x components x columns).
+    step : int
+        Days taken at once between events (1, the default, is the exact daily simulation;
+        see :func:`_simulate` for what longer steps change).
     """
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios]
@@ -428,12 +432,12 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     c = compile_model(model)
     batch = [[resolve(model, c, d) for d in s.disruptions] for s in scenarios]
     return evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=bounds,
-                             series=series)
+                             series=series, step=step)
 
 
 def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[Resolved]], *,
                       timeline: bool = True, bounds: bool = True,
-                      series: bool = False) -> Evaluation:
+                      series: bool = False, step: int = 1) -> Evaluation:
     """:func:`evaluate` with the disruptions already resolved (one list per scenario), for
     searches that cut the same units in many combinations.
 
@@ -452,7 +456,7 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         parts = []
         for i in range(0, len(scenarios), size):
             part = evaluate_resolved(model, scenarios[i:i + size], batch[i:i + size],
-                                     timeline=timeline, bounds=bounds)
+                                     timeline=timeline, bounds=bounds, step=step)
             part.epochs = []  # the per-edge arrays of a chunk are not kept
             parts.append(part)
         return _join(parts, bounds=bounds and timeline)
@@ -497,7 +501,7 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         worst_day=np.zeros(steady_p.shape, dtype=np.int64),
         worst_class=np.zeros(steady_p.shape, dtype=np.int64), epochs=epochs)
     if timeline:
-        _simulate(ev, c, cls, epochs, affected, pmask, bounds, series)
+        _simulate(ev, c, cls, epochs, affected, pmask, bounds, series, step)
     return ev
 
 
@@ -565,9 +569,67 @@ def _persp_min(values: np.ndarray, pmask: np.ndarray) -> np.ndarray:
     return np.where(pmask[:, None, :], values, np.inf).min(axis=0)
 
 
+def _restrict(level: Level, keep: np.ndarray) -> Level:
+    """The level with only the components at the positions ``keep`` marks (bool per
+    component of the level), its index arrays renumbered."""
+    if keep.all():
+        return level
+    newpos = np.cumsum(keep) - 1
+    n_req, n_groups, n_inputs = len(level.req_pos), len(level.group_starts), len(level.inputs)
+    keep_r = keep[level.req_pos]
+    groups_per = np.diff(np.append(level.comp_group_starts, n_groups))
+    keep_g = np.repeat(keep_r, groups_per)
+    inputs_per = np.diff(np.append(level.group_starts, n_inputs))
+    keep_i = np.repeat(keep_g, inputs_per)
+    sizes = inputs_per[keep_g]
+    counts = groups_per[keep_r]
+    keep_e = keep[level.edge_pos]
+    edge_pos = newpos[level.edge_pos[keep_e]]
+    supplied, edge_starts = np.unique(edge_pos, return_index=True)
+    keep_c = keep[level.cons_pos] if len(level.cons) else np.zeros(0, dtype=bool)
+    new_e = np.cumsum(keep_e) - 1
+    new_row = np.cumsum(keep_c) - 1
+    ce = keep_e[level.cons_edges] if len(level.cons_edges) else np.zeros(0, dtype=bool)
+    del n_req
+    return Level(
+        comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
+        inputs=level.inputs[keep_i],
+        group_starts=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        if len(sizes) else np.zeros(0, dtype=np.int64),
+        comp_group_starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        if len(counts) else np.zeros(0, dtype=np.int64),
+        edges=level.edges[keep_e], edge_pos=edge_pos, edge_w=level.edge_w[keep_e],
+        edge_starts=edge_starts, supplied=supplied, rest=level.rest[keep],
+        has_supply=level.has_supply[keep], edge_site=level.edge_site[keep_e],
+        in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
+        cons_pos=newpos[level.cons_pos[keep_c]] if len(level.cons) else level.cons_pos,
+        cons_edges=new_e[level.cons_edges[ce]] if len(level.cons_edges) else level.cons_edges,
+        cons_edge_row=new_row[level.cons_edge_row[ce]] if len(level.cons_edges)
+        else level.cons_edge_row)
+
+
+def _steps(horizon: int, knots, step: int) -> list[tuple[int, int]]:
+    """The simulation's steps as (first day, length): days 0 .. horizon, cut at every knot
+    (a disruption ends, a supply is restored) and at most ``step`` days long."""
+    cuts = sorted({0, horizon + 1} | {int(k) for k in knots if 0 < k <= horizon})
+    out = []
+    for a, b in pairwise(cuts):
+        out += [(t, min(step, b - t)) for t in range(a, b, step)]
+    return out
+
+
 def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmask,
-              bounds: bool, keep_series: bool) -> None:
-    """The day-by-day simulation of DESIGN.md 4.1, both bounds as columns."""
+              bounds: bool, keep_series: bool, step: int = 1) -> None:
+    """The day-by-day simulation of DESIGN.md 4.1, both bounds as columns.
+
+    With ``step > 1`` the days between events (a disruption ends, a supply is restored) are
+    taken ``step`` at a time: within a step every component's own supply is held at what its
+    inputs give on average over the step, while its stock, deliveries and lowest day follow
+    day by day in closed form (a stock covers ``stock / (1 - made)`` days, then supply drops
+    to ``made``), and the installed base decays geometrically. Step 1 is the exact daily
+    simulation; longer steps delay, by less than a step, what a component sees of a change
+    upstream (tests/bench measures the effect).
+    """
     b = len(ev.scenarios)
     times = 2 if bounds else 1
     n = b * times
@@ -575,14 +637,21 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                np.arange(n))
     eps = [(s, _tile_epoch(ep, times)) for s, ep in epochs]
     pm = _tile(pmask, times)
+    pm3 = pm[:, None, :]
     k = cls.n
     shape = (k, c.n_components, n)
-    delivered = np.ones(shape)
+    delivered = np.ones(shape)  # average over the step: what consumers of a consumable get
+    lowest = np.ones(shape)  # lowest single day within the step
+    first_short = np.full(shape, np.inf)  # day within the step supply first falls below SHORT
+    min_at = np.zeros(shape)  # day within the step supply reaches its lowest
+    opening = np.ones(shape)  # supply on the step's first day
     seen = np.ones(shape)  # what consumers get: delivered, or the installed base
+    base = np.ones(shape)  # installed base of capital equipment on the step's first day
+    seen_low = np.ones(shape)  # what consumers get on the step's lowest day
     stock = np.broadcast_to(c.stock_days[None, :, None], shape).copy()
     capital = c.capital
     renew = np.where(capital, c.renewal_days, 1.0)[None, :, None]
-    short_days = SHORT
+    keep = 1.0 - 1.0 / renew  # what of the installed base is left after a day
     low = np.ones((c.n_components, n))
     first = np.full((c.n_components, n), -1, dtype=np.int64)
     rec = np.full((c.n_components, n), -1, dtype=np.int64)
@@ -591,11 +660,17 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     wclass = np.zeros((c.n_components, n), dtype=np.int64)
     world_low = np.ones((c.n_components, n))
     horizon = ev.horizon
+    if keep_series and step != 1:
+        raise ScenarioError("the daily series needs the daily simulation (step 1)")
     series = np.ones((horizon + 1, *shape)) if keep_series else None
     seen_series = np.ones((horizon + 1, *shape)) if keep_series else None
-    live = [lv for lv in c.levels if affected[lv.comps].any()]
+    # a component whose static bound is 1 for every class is never short (the static bound
+    # is never above the lowest day): only the others are simulated
+    active = affected & (ev.steady < 1.0).any(axis=(0, 2))
+    live = [_restrict(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
+    knots = [s for s, _ in epochs] + [t for t in np.unique(c.ttr_days) if np.isfinite(t)]
     ep_i = 0
-    for t in range(horizon + 1):
+    for t, length in _steps(horizon, np.ceil(knots), step):
         while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
             ep_i += 1
         ep = eps[ep_i][1]
@@ -605,31 +680,77 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             made = _made(run, level, _inputs(run, level, seen), ep, back)
             made *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
             have = stock[:, comps, :]
-            d = np.minimum(1.0, made + have)
-            stock[:, comps, :] = have - (d - made)
+            if length == 1:
+                d = np.minimum(1.0, made + have)
+                stock[:, comps, :] = have - (d - made)
+                d[d > 1.0 - EPS] = 1.0
+                delivered[:, comps, :] = lowest[:, comps, :] = d
+                cap = capital[comps]
+                seen[:, comps, :] = np.where(cap[None, :, None], base[:, comps, :], d)
+                continue
+            gap = 1.0 - made  # daily shortfall before stocks
+            used = np.minimum(have, length * gap)
+            stock[:, comps, :] = have - used
+            d = np.minimum(1.0, made + used / length)
             d[d > 1.0 - EPS] = 1.0
+            # the lowest day: what the inputs' lowest days give, once the stock is used up
+            made_low = _made(run, level, _inputs(run, level, seen_low), ep, back)
+            made_low *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
+            last = np.minimum(1.0, np.minimum(made, made_low)
+                              + np.maximum(0.0, have - (length - 1) * gap))
+            last[last > 1.0 - EPS] = 1.0
+            safe = np.where(gap > EPS, gap, 1.0)
+            covered = np.where(gap > EPS, have / safe, np.inf)
+            fs = np.where(made + have < SHORT, 0.0, np.floor((made + have - SHORT) / safe) + 1.0)
+            head = np.minimum(1.0, made + have)
+            head[head > 1.0 - EPS] = 1.0
             delivered[:, comps, :] = d
-            cap = capital[comps]
-            seen[:, comps, :] = np.where(cap[None, :, None], seen[:, comps, :], d)
+            lowest[:, comps, :] = last
+            opening[:, comps, :] = head
+            min_at[:, comps, :] = np.minimum(np.ceil(np.minimum(covered, length)), length - 1)
+            first_short[:, comps, :] = np.where(last < SHORT, np.minimum(fs, length - 1), length)
+            cap = capital[comps][None, :, None]
+            if cap.any():  # consumers get the installed base, on average over the step
+                q = keep[:, comps, :]
+                b0 = base[:, comps, :]
+                mean = d + (b0 - d) * (1.0 - q ** length) / (length * (1.0 - q))
+                seen[:, comps, :] = np.where(cap, mean, d)
+                seen_low[:, comps, :] = np.where(
+                    cap, np.minimum(b0, last + (b0 - last) * q ** length), last)
+            else:
+                seen[:, comps, :] = d
+                seen_low[:, comps, :] = last
         if keep_series:
             series[t] = delivered
             seen_series[t] = seen
         if capital.any():  # the installed base moves towards the deliveries
-            base = seen + (delivered - seen) / renew
-            seen = np.where(capital[None, :, None], base, seen)
-            seen[seen > 1.0 - EPS] = 1.0
-        dp = np.where(pm[:, None, :], delivered, np.inf)
+            if length == 1:
+                base = base + (delivered - base) / renew
+            else:
+                base = delivered + (base - delivered) * keep ** length
+            base[base > 1.0 - EPS] = 1.0
+        dp = np.where(pm3, lowest, np.inf)
         cls_min = dp.argmin(axis=0)
         day = np.take_along_axis(dp, cls_min[None], axis=0)[0]
         worse = day < low - EPS
-        wday[worse] = t
+        if length == 1:
+            wday[worse] = t
+            short = day < SHORT
+            first[short & (first < 0)] = t
+            rec[~short & (first >= 0) & (rec < 0)] = t
+            lost += 1.0 - day
+        else:
+            at = np.take_along_axis(min_at, cls_min[None], axis=0)[0]
+            wday[worse] = t + at[worse].astype(np.int64)
+            start = np.where(pm3, opening, np.inf).min(axis=0)
+            rec[(start >= SHORT) & (first >= 0) & (rec < 0)] = t
+            fs = np.where(pm3, first_short, np.inf).min(axis=0)
+            new = (fs < length) & (first < 0)
+            first[new] = t + fs[new].astype(np.int64)
+            lost += np.where(pm3, length * (1.0 - delivered), -np.inf).max(axis=0)
         wclass[worse] = cls_min[worse]
         np.minimum(low, day, out=low)
-        short = day < short_days
-        first[short & (first < 0)] = t
-        rec[~short & (first >= 0) & (rec < 0)] = t
-        lost += 1.0 - day
-        np.minimum(world_low, delivered[ROW], out=world_low)
+        np.minimum(world_low, lowest[ROW], out=world_low)
     ev.availability = low[:, :b]
     ev.availability_high = low[:, b:] if bounds else low[:, :b]
     ev.world = world_low[:, :b]

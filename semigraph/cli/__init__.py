@@ -31,6 +31,7 @@ COMMANDS = {
     "indicators": "semigraph.cli.monitor:indicators",
     "warn": "semigraph.cli.monitor:warn",
     "import": "semigraph.cli.importers:import_group",
+    "sweep": "semigraph.cli.sweep:sweep",
 }
 
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -29,9 +29,11 @@ __all__ = [
     "to_records",
     "write_dataset",
     "write_result",
+    "write_stream",
 ]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+STREAM_FORMATS = ("parquet", "csv")
 _BINARY = {"parquet", "xlsx"}
 _SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
            ".txt": "table"}
@@ -390,6 +392,52 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
             fh.write(text().encode("utf-8"))
 
     atomic_write(output, write, force=force)
+
+
+def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str,
+                 force: bool = False, meta: dict | None = None) -> int:
+    """Write a long table that arrives in chunks (Parquet or CSV), never holding it whole.
+
+    The file appears only when the last chunk is written (atomically, as
+    :func:`atomic_write`); every chunk must have the first one's columns. Returns the rows
+    written.
+    """
+    if fmt not in STREAM_FORMATS:
+        raise OutputError(f"a streamed table is written as {' or '.join(STREAM_FORMATS)}, not "
+                          f"{fmt}; use -o FILE.parquet or -o FILE.csv")
+    rows = 0
+
+    def write(fh: IO[bytes]) -> None:
+        nonlocal rows
+        writer = None
+        try:
+            for chunk in chunks:
+                chunk = chunk.reset_index(drop=True)
+                if fmt == "csv":
+                    text = _for_spreadsheet(chunk).to_csv(index=False, header=rows == 0,
+                                                          lineterminator="\n")
+                    fh.write(text.encode("utf-8"))
+                else:
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
+
+                    if writer is None:
+                        schema = pa.Schema.from_pandas(chunk, preserve_index=False)
+                        if meta:
+                            schema = schema.with_metadata({
+                                **(schema.metadata or {}),
+                                b"semigraph": json.dumps(_plain(meta), ensure_ascii=False)
+                                .encode("utf-8")})
+                        writer = pq.ParquetWriter(fh, schema)
+                    writer.write_table(pa.Table.from_pandas(chunk, schema=writer.schema,
+                                                            preserve_index=False))
+                rows += len(chunk)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_write(output, write, force=force)
+    return rows
 
 
 def write_dataset(model, folder: Path, *, format: str = "csv") -> Path:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import pandas as pd
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["add_share_estimates", "build_graph"]
 
@@ -32,14 +35,13 @@ def add_share_estimates(supply: pd.DataFrame, country_ids: set[str]) -> pd.DataF
     out = supply.copy()
     out["supplier_kind"] = ["country" if s in country_ids else "firm" for s in out["supplier"]]
     out["share_estimated"] = out["share"].isna()
-    used = out["share"].astype("float64").copy()
-    for _, idx in out.groupby("component", sort=False).groups.items():
-        shares = out.loc[idx, "share"]
-        unknown = shares.isna()
-        if not unknown.any():
-            continue
-        known = float(shares[~unknown].sum())
-        used.loc[shares.index[unknown]] = max(0.0, 1.0 - known) / int(unknown.sum())
+    used = out["share"].astype("float64")
+    unknown = used.isna()
+    if unknown.any():  # an equal part of what the known shares of the component leave
+        by = out["component"]
+        known = used.fillna(0.0).groupby(by).transform("sum")
+        count = unknown.groupby(by).transform("sum")
+        used = used.where(~unknown, (1.0 - known).clip(lower=0.0) / count.where(count > 0, 1))
     out["share_used"] = used
     return out
 
@@ -53,6 +55,8 @@ def build_graph(tables: dict[str, pd.DataFrame]) -> nx.MultiDiGraph:
     component, key ``feeds``) and ``controls`` (country -> firm, key ``controls``). Rows are
     added in sorted order, so the graph does not depend on the row order of the files.
     """
+    import networkx as nx
+
     g = nx.MultiDiGraph()
     for kind, table in (("country", "countries"), ("firm", "firms"), ("component", "components")):
         frame = tables[table].sort_values("id")

@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import pandas as pd
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 from semigraph.errors import DatasetError, Problem, UnknownUnitError
 from semigraph.io.read import read_folder
 from semigraph.model.build import add_share_estimates, build_graph
+from semigraph.model.cache import dataset_key, load_cached, store
 from semigraph.model.validate import validate
 from semigraph.schema import TABLES, columns
 
@@ -202,8 +206,16 @@ def load(path: str | Path | None = None, *, strict: bool = False, cls: type = Mo
     """Read and validate a dataset folder as a ``cls`` (a :class:`Model`); see
     :func:`semigraph.load`, which returns it as a :class:`semigraph.Network`."""
     folder = Path(path) if path is not None else default_dataset_path()
-    raw = read_folder(folder)
-    typed, problems = validate(raw)
+    key = dataset_key(folder) if folder.is_dir() else None
+    hit = load_cached(key) if key else None
+    if hit is not None:  # the same files validated before: their tables and warnings
+        typed, problems, meta = hit
+    else:
+        raw = read_folder(folder)
+        typed, problems = validate(raw)
+        meta = raw.meta
+        if key and not any(p.severity == "error" for p in problems):
+            store(key, typed, problems, meta)
     errors = [p for p in problems if p.severity == "error" or strict]
     if errors:
         raise DatasetError(problems, path=str(folder))
@@ -212,7 +224,6 @@ def load(path: str | Path | None = None, *, strict: bool = False, cls: type = Mo
     firms["controlled_by"] = firms["controlled_by"].where(firms["controlled_by"].notna(),
                                                           firms["hq"])
     tables["supply"] = add_share_estimates(tables["supply"], set(tables["countries"]["id"]))
-    meta = raw.meta
     return cls(
         name=str(meta.get("name") or folder.name),
         version=str(meta.get("version") or "unversioned"),

@@ -12,7 +12,6 @@ import math
 import re
 from collections import defaultdict
 
-import networkx as nx
 import pandas as pd
 
 from semigraph.errors import Problem
@@ -254,10 +253,10 @@ class _Checker:
         if supply.empty:
             return
         country_ids = set(self.typed["countries"]["id"].dropna())
-        for row, r in supply.iterrows():
-            if r["supplier"] in country_ids and r["site"] and r["supplier"] != r["site"]:
-                self.add("supply", row, "site", f"country supplier {r['supplier']} cannot produce "
-                         f"in {r['site']}; a country row's site is the country itself")
+        for row, supplier, site in zip(supply.index, supply["supplier"], supply["site"]):
+            if supplier in country_ids and site and supplier != site:
+                self.add("supply", row, "site", f"country supplier {supplier} cannot produce "
+                         f"in {site}; a country row's site is the country itself")
         # firm rows and a country row for the same component and site count supply twice
         is_country = supply["supplier"].isin(country_ids)
         by_key: dict[tuple, dict[bool, int]] = defaultdict(dict)
@@ -272,10 +271,8 @@ class _Checker:
                          "same supply twice, keep one kind")
         # shares summing well above 1
         sums = supply.groupby("component", dropna=True)["share"].agg(["sum", "count"])
-        for comp, s in sums.iterrows():
-            total = s["sum"]
-            if s["count"] == 0 or total <= SHARE_WARNING:
-                continue
+        sums = sums[(sums["count"] > 0) & (sums["sum"] > SHARE_WARNING)]
+        for comp, total in sums["sum"].items():
             rows = supply.index[supply["component"] == comp]
             severity = "error" if total > SHARE_ERROR else "warning"
             extra = "" if severity == "error" else "; shares are normalised to 1"
@@ -321,6 +318,8 @@ class _Checker:
         req = self.typed["requires"]
         if req.empty:
             return
+        import networkx as nx
+
         graph = nx.DiGraph()
         for row, comp, inp in zip(req.index, req["component"], req["input"]):
             if comp is not None and inp is not None:

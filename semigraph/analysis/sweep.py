@@ -1,0 +1,310 @@
+"""Scenario sweeps: every unit of a level (or every pair, or random draws) cut in turn.
+
+A sweep evaluates many scenarios on the compiled engine, a batch of them at a time (each
+scenario a column of the arrays), and yields the results as chunks of one long table with a
+row per scenario and component. Nothing holds the whole table: a writer streams the chunks to
+a file, and a Dask cluster can evaluate the batches (:mod:`semigraph.analysis.distributed`).
+
+Notes
+-----
+Scenario ids are the cut units joined by ``+`` in the order of the plan's units
+(``CHN+TWN``); a Monte Carlo draw with no unit cut is ``none``. ``measure="headline"`` is the
+simulation of DESIGN.md 4.1 taken ``step`` days at a time between events (step 1: the exact
+daily simulation; see :func:`semigraph.analysis.propagation.evaluate`); ``"steady"`` is the
+static bound alone. A level's units are those that supply something: countries with
+production sites, blocs, firms with supply rows, every component.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from semigraph.analysis.compiled import compile_model
+from semigraph.analysis.cutsets import resolve_targets, units_at_level
+from semigraph.analysis.propagation import evaluate_resolved, resolve
+from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.errors import ScenarioError
+
+__all__ = ["FIELDS", "LEVELS", "MEASURES", "SweepPlan", "evaluate_batch", "plan_sweep",
+           "sweep_chunks", "sweep_units"]
+
+LEVELS = ("country", "bloc", "firm", "component")
+MEASURES = ("headline", "steady")
+#: Result fields of each measure, after ``scenario`` (and ``draw``) and ``component``.
+FIELDS = {
+    "headline": ("availability", "availability_high", "steady_state", "time_to_survive_days",
+                 "recovery_day", "recovered", "lost_days"),
+    "steady": ("steady_state",),
+}
+#: Days taken at once between events in a headline sweep (tests/bench shows why).
+STEP = 7
+
+
+def sweep_units(model, level: str) -> list[str]:
+    """The units of ``level`` a sweep cuts, sorted."""
+    if level == "bloc":
+        return sorted(model.blocs)
+    if level not in LEVELS:
+        raise ScenarioError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    return units_at_level(model, level)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep evaluates: the units, how they are combined and cut, and what is kept.
+
+    ``draws`` (Monte Carlo) holds, per draw, the indices into ``units`` of the units cut;
+    otherwise the scenarios are every combination of ``order`` units.
+    """
+
+    level: str
+    units: tuple[str, ...]
+    order: int = 1
+    mode: str | None = None
+    severity: float = 1.0
+    duration_days: float | None = None
+    horizon: int = 365
+    perspective: str | None = None
+    measure: str = "headline"
+    step: int = STEP
+    components: tuple[str, ...] = ()  # the components reported
+    draws: tuple[tuple[int, ...], ...] | None = None
+    seed: int | None = None
+
+    def __len__(self) -> int:
+        if self.draws is not None:
+            return len(self.draws)
+        return math.comb(len(self.units), self.order)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return FIELDS[self.measure]
+
+    def unit_sets(self) -> Iterator[tuple[int, ...]]:
+        """Indices into ``units`` of each scenario's cut units, in plan order."""
+        if self.draws is not None:
+            yield from self.draws
+        else:
+            yield from combinations(range(len(self.units)), self.order)
+
+    def scenario(self, cut: tuple[int, ...]) -> Scenario:
+        return Scenario(tuple(Disruption(self.units[i], severity=self.severity, mode=self.mode,
+                                         duration_days=self.duration_days) for i in cut),
+                        perspective=self.perspective, horizon=self.horizon)
+
+    def record(self) -> dict:
+        """The plan as result metadata."""
+        return {"level": self.level, "order": self.order, "units": len(self.units),
+                "scenarios": len(self), "mode": self.mode or "default", "severity": self.severity,
+                "duration_days": self.duration_days, "horizon": self.horizon,
+                "perspective": self.perspective or "rest of the world", "measure": self.measure,
+                "step_days": self.step if self.measure == "headline" else None,
+                "components": len(self.components), "monte_carlo": self.draws is not None,
+                "seed": self.seed}
+
+
+def plan_sweep(model, *, level: str = "country", order: int = 1,
+               targets: Sequence[str] | None = None, mode: str | None = None,
+               severity: float = 1.0, duration_days: float | None = None, horizon: int = 365,
+               perspective: str | None = None, measure: str = "headline",
+               all_components: bool = False, monte_carlo: int | None = None,
+               probability: float | dict[str, float] = 0.05, seed: int = 0,
+               step: int = STEP) -> SweepPlan:
+    """Check a sweep's parameters against the model and fix its scenarios.
+
+    ``targets`` limits the units (ids of ``level``; the default is every unit of the level).
+    ``monte_carlo`` draws that many scenarios instead of the combinations: each unit is cut
+    with ``probability`` (one figure for all, or a mapping unit -> probability; units left
+    out are never cut), independently, from a generator seeded with ``seed``.
+    """
+    if measure not in MEASURES:
+        raise ScenarioError(f"unknown measure {measure!r}; use headline or steady")
+    if mode not in (None, "export", "outage"):
+        raise ScenarioError(f"unknown mode {mode!r}; use export or outage")
+    if mode == "export" and level == "component":
+        raise ScenarioError("cutting a component is an outage; --mode export applies to "
+                            "countries, blocs and firms")
+    if step < 1:
+        raise ScenarioError("step must be at least one day")
+    every = sweep_units(model, level)
+    if targets:
+        known = set(every)
+        units = []
+        for t in targets:
+            unit = model.resolve(t)  # unknown ids raise with a suggestion
+            if unit.id not in known:
+                raise ScenarioError(f"{unit.id} is not a {level} unit that supplies something")
+            if unit.id not in units:
+                units.append(unit.id)
+    else:
+        units = every
+    if not units:
+        raise ScenarioError(f"no {level} units to sweep")
+    if perspective is not None:
+        model.resolve(perspective)
+    if not 1 <= order <= len(units) and monte_carlo is None:
+        raise ScenarioError(f"order {order} needs at least {order} units; the sweep has "
+                            f"{len(units)}")
+    shown = [c for c in resolve_targets(model, ["stage:end_use"])] if not all_components \
+        else sorted(model.components["id"])
+    draws = None
+    if monte_carlo is not None:
+        if monte_carlo < 1:
+            raise ScenarioError("--monte-carlo needs at least one draw")
+        if isinstance(probability, dict):
+            p = np.array([float(probability.get(u, 0.0)) for u in units])
+        else:
+            p = np.full(len(units), float(probability))
+        if ((p < 0) | (p > 1) | ~np.isfinite(p)).any():
+            raise ScenarioError("probabilities must lie between 0 and 1")
+        rng = np.random.default_rng(seed)
+        draws = []
+        for start in range(0, monte_carlo, 4096):  # bounded memory for many draws
+            hit = rng.random((min(4096, monte_carlo - start), len(units))) < p[None, :]
+            draws += [tuple(np.flatnonzero(row).tolist()) for row in hit]
+        draws = tuple(draws)
+    return SweepPlan(level=level, units=tuple(units), order=order, mode=mode,
+                     severity=severity, duration_days=duration_days, horizon=horizon,
+                     perspective=perspective, measure=measure, step=step,
+                     components=tuple(shown), draws=draws,
+                     seed=seed if monte_carlo is not None else None)
+
+
+def scenario_id(plan: SweepPlan, cut: tuple[int, ...]) -> str:
+    return "+".join(plan.units[i] for i in cut) or "none"
+
+
+def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
+                   draw_numbers: Sequence[int] | None = None) -> pd.DataFrame:
+    """The long-table rows of a batch of scenarios (``cuts``: unit indices per scenario).
+
+    Scenarios that cut the same units are evaluated once. Pure: a Dask worker runs it on its
+    copy of the model.
+    """
+    c = compile_model(model)
+    unique = list(dict.fromkeys(cuts))
+    column = {cut: j for j, cut in enumerate(unique)}
+    cache: dict[int, object] = {}
+
+    def resolved(i: int):
+        if i not in cache:
+            d = Disruption(plan.units[i], severity=plan.severity, mode=plan.mode,
+                           duration_days=plan.duration_days)
+            cache[i] = resolve(model, c, d)
+        return cache[i]
+
+    scenarios = tuple(plan.scenario(cut) for cut in unique)
+    batch = [[resolved(i) for i in cut] for cut in unique]
+    headline = plan.measure == "headline"
+    ev = evaluate_resolved(model, scenarios, batch, timeline=headline, bounds=headline,
+                           step=plan.step)
+    rows = np.array([c.index[x] for x in plan.components], dtype=np.int64)
+    cols = np.array([column[cut] for cut in cuts], dtype=np.int64)
+    n_rows, n_cols = len(rows), len(cols)
+    grid = np.ix_(rows, cols)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a[grid].T.reshape(-1)  # scenario-major: one scenario's components together
+
+    data: dict[str, object] = {
+        "scenario": np.repeat(np.array([scenario_id(plan, cut) for cut in cuts],
+                                       dtype=object), n_rows)}
+    if plan.draws is not None:
+        data["draw"] = np.repeat(np.asarray(draw_numbers, dtype=np.int64), n_rows)
+    data["component"] = np.tile(np.array(plan.components, dtype=object), n_cols)
+    if headline:
+        first, rec = flat(ev.time_to_survive), flat(ev.recovery)
+        short = first >= 0
+        data["availability"] = flat(ev.availability)
+        data["availability_high"] = flat(ev.availability_high)
+        data["steady_state"] = flat(ev.steady_state)
+        data["time_to_survive_days"] = pd.array(np.where(short, first, 0), dtype="Int64")
+        data["time_to_survive_days"][~short] = pd.NA
+        recovery = np.where(rec >= 0, rec, ev.horizon)
+        data["recovery_day"] = pd.array(recovery, dtype="Int64")
+        data["recovery_day"][~short] = pd.NA
+        data["recovered"] = pd.array(rec >= 0, dtype="boolean")
+        data["recovered"][~short] = pd.NA
+        data["lost_days"] = flat(ev.lost_days)
+    else:
+        data["steady_state"] = flat(ev.steady_state)
+    return pd.DataFrame(data)
+
+
+def batch_size(model, plan: SweepPlan) -> int:
+    """Scenarios per batch: enough columns to amortise a pass over the levels, few enough to
+    stay within the engine's memory budget (which splits larger batches itself)."""
+    c = compile_model(model)
+    per = c.n_components + c.n_edges
+    return int(max(8, min(512, 4_000_000 // max(1, per) * 4)))
+
+
+def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> Iterator[pd.DataFrame]:
+    """The sweep's long table, a batch of scenarios at a time, in plan order.
+
+    ``progress`` is called with the number of scenarios each finished batch held.
+    """
+    size = size or batch_size(model, plan)
+    cuts: list[tuple[int, ...]] = []
+    numbers: list[int] = []
+    for number, cut in enumerate(plan.unit_sets()):
+        cuts.append(cut)
+        numbers.append(number)
+        if len(cuts) == size:
+            yield evaluate_batch(model, plan, cuts, numbers)
+            if progress:
+                progress(len(cuts))
+            cuts, numbers = [], []
+    if cuts:
+        yield evaluate_batch(model, plan, cuts, numbers)
+        if progress:
+            progress(len(cuts))
+
+
+class Summary:
+    """One row per scenario of a sweep, gathered from its chunks: the lowest reported
+    component and its value, how many reported components go short (below 0.99) and, for
+    the headline measure, their lost days summed."""
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.plan = plan
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        value = "availability" if self.plan.measure == "headline" else "steady_state"
+        keys = ["scenario", "draw"] if "draw" in chunk.columns else ["scenario"]
+        order = chunk.sort_values([*keys, value, "component"], kind="stable")
+        first = order.groupby(keys, sort=False).head(1).set_index(keys)
+        grouped = chunk.groupby(keys, sort=False)
+        out = pd.DataFrame({
+            "lowest": first[value],
+            "lowest_component": first["component"],
+            "components_short": grouped[value].agg(lambda v: int((v < 0.99).sum())),
+        })
+        if self.plan.measure == "headline":
+            out["lost_days"] = grouped["lost_days"].sum()
+        self.parts.append(out.reset_index())
+
+    def table(self) -> pd.DataFrame:
+        """Scenarios worst first: lowest value, then most lost days or most short."""
+        if not self.parts:
+            cols = ["scenario", "lowest", "lowest_component", "components_short"]
+            return pd.DataFrame(columns=cols)
+        frame = pd.concat(self.parts, ignore_index=True)
+        by = ["lowest", "lost_days" if "lost_days" in frame else "components_short", "scenario"]
+        return frame.sort_values(by, ascending=[True, False, True],
+                                 kind="stable").reset_index(drop=True)
+
+
+def summarize(plan: SweepPlan, table: pd.DataFrame) -> pd.DataFrame:
+    """:class:`Summary` of a whole long table."""
+    summary = Summary(plan)
+    summary.add(table)
+    return summary.table()

@@ -1,0 +1,116 @@
+"""A cache of validated datasets, keyed by the bytes of their files.
+
+Reading and validating a large dataset (every cell checked, with file, row and column for
+each problem) costs seconds; a dataset whose files have not changed gives the same typed
+tables and warnings every time. The cache keeps those, as Parquet, under a key that hashes
+the semigraph version, the schema and every table file of the folder (names and bytes), so
+any edit, added or removed table, or new semigraph version misses it.
+
+Where: ``$SEMIGRAPH_CACHE_DIR``, else ``$XDG_CACHE_HOME/semigraph``, else
+``~/.cache/semigraph``. ``SEMIGRAPH_CACHE_DIR=off`` turns it off. A cache that cannot be
+read or written is skipped, never an error: it only saves time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from semigraph._version import __version__
+from semigraph.errors import Problem
+from semigraph.schema import TABLES
+
+__all__ = ["cache_dir", "dataset_key", "load_cached", "store"]
+
+_OFF = {"off", "0", "no", "false", "none"}
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or None when caching is off."""
+    env = os.environ.get("SEMIGRAPH_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in _OFF or not env.strip() else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "semigraph"
+
+
+def dataset_key(folder: Path) -> str | None:
+    """A hash of everything validation reads: version, schema, the folder's table files and
+    its data package descriptor. None when a file cannot be read (validation says why)."""
+    from semigraph.schema import _read
+
+    h = hashlib.sha256()
+    h.update(__version__.encode())
+    h.update(_read("schema.csv").encode())
+    try:
+        for name in sorted(os.listdir(folder)):
+            stem, _, suffix = name.rpartition(".")
+            if not ((stem in TABLES and suffix in ("csv", "parquet"))
+                    or name == "datapackage.json"):
+                continue
+            h.update(name.encode() + b"\0")
+            with open(folder / name, "rb") as fh:
+                h.update(hashlib.file_digest(fh, "sha256").digest())
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def load_cached(key: str) -> tuple[dict[str, pd.DataFrame], list[Problem], dict] | None:
+    """The typed tables, problems and descriptor stored under ``key``, or None."""
+    root = cache_dir()
+    if root is None:
+        return None
+    entry = root / key
+    try:
+        info = json.loads((entry / "about.json").read_text(encoding="utf-8"))
+        tables = {name: _objects(pd.read_parquet(entry / f"{name}.parquet"))
+                  for name in info["tables"]}
+    except Exception:  # a missing, partial or foreign entry is a miss
+        return None
+    problems = [Problem(**p) for p in info["problems"]]
+    return tables, problems, info["meta"]
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns back as validation makes them: Python strings, None where empty."""
+    for col in frame.columns:
+        if pd.api.types.is_string_dtype(frame[col]) and frame[col].dtype != object:
+            values = frame[col].astype(object)
+            frame[col] = values.where(values.notna(), None)
+    return frame
+
+
+def store(key: str, tables: dict[str, pd.DataFrame], problems: list[Problem],
+          meta: dict) -> None:
+    """Keep a validated dataset under ``key`` (atomically; silently skipped on failure)."""
+    root = cache_dir()
+    if root is None:
+        return
+    tmp = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if (root / key).exists():
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        for name, frame in tables.items():
+            frame.to_parquet(tmp / f"{name}.parquet")
+        about = {"tables": sorted(tables), "meta": meta,
+                 "problems": [dataclasses.asdict(p) for p in problems]}
+        (tmp / "about.json").write_text(json.dumps(about), encoding="utf-8")
+        os.rename(tmp, root / key)
+        tmp = None
+    except Exception:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(Exception):
+                shutil.rmtree(tmp, ignore_errors=True)
