@@ -103,6 +103,17 @@ def test_backtest_command_is_the_api_call(run, tmp_path):
     _same(out, net.backtest([path]).table, ["component", "model_low", "model_high", "verdict"])
 
 
+def test_sweep_command_is_the_api_call(run, small, small_path, tmp_path):
+    out = tmp_path / "pairs.parquet"
+    run("sweep", "--order", "2", "--all", "--horizon", "90", "--dataset", small_path, "-o", out)
+    api = small.sweep("country", order=2, all_components=True, horizon=90)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), api.table, check_dtype=False)
+    assert semigraph.read_result_meta(out)["order"] == 2
+    text = run("sweep", "--measure", "steady", "--dataset", small_path).output
+    worst = small.sweep("country", measure="steady").summary.iloc[0]
+    assert re.search(rf"^{worst['scenario']}\s+{worst['lowest']:.3f}", text, re.M), text
+
+
 def test_map_and_report_commands_are_the_api_calls(run, small, small_path, tmp_path):
     from semigraph.render import map_source
 
@@ -141,6 +152,7 @@ API_TESTS = {
     "import": "test_import_commands_are_the_api_calls",
     "indicators": "test_indicators_and_warn_commands_are_the_api_calls",
     "warn": "test_indicators_and_warn_commands_are_the_api_calls",
+    "sweep": "test_sweep_command_is_the_api_call",
 }
 
 

@@ -169,7 +169,7 @@ def test_failed_sweep_leaves_no_file(small, tmp_path, monkeypatch):
     monkeypatch.setattr(sw, "evaluate_batch", failing)
     with pytest.raises(MemoryError):
         small.sweep("country", output=out, batch=2)
-    assert len(calls) == 2 and not list(out.parent.iterdir())
+    assert len(calls) >= 2 and not list(out.parent.iterdir())
 
 
 def test_sweep_command(small_path, tmp_path):

@@ -648,17 +648,11 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     seen = np.ones(shape)  # what consumers get: delivered, or the installed base
     base = np.ones(shape)  # installed base of capital equipment on the step's first day
     seen_low = np.ones(shape)  # what consumers get on the step's lowest day
+    dips = np.zeros(c.n_components, dtype=bool)  # lowest day below the step's mean
     stock = np.broadcast_to(c.stock_days[None, :, None], shape).copy()
     capital = c.capital
     renew = np.where(capital, c.renewal_days, 1.0)[None, :, None]
     keep = 1.0 - 1.0 / renew  # what of the installed base is left after a day
-    low = np.ones((c.n_components, n))
-    first = np.full((c.n_components, n), -1, dtype=np.int64)
-    rec = np.full((c.n_components, n), -1, dtype=np.int64)
-    lost = np.zeros((c.n_components, n))
-    wday = np.zeros((c.n_components, n), dtype=np.int64)
-    wclass = np.zeros((c.n_components, n), dtype=np.int64)
-    world_low = np.ones((c.n_components, n))
     horizon = ev.horizon
     if keep_series and step != 1:
         raise ScenarioError("the daily series needs the daily simulation (step 1)")
@@ -668,6 +662,15 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     # is never above the lowest day): only the others are simulated
     active = affected & (ev.steady < 1.0).any(axis=(0, 2))
     live = [_restrict(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
+    act = np.flatnonzero(active)
+    stats = (len(act), n)  # per active component and column
+    low = np.ones(stats)
+    first = np.full(stats, -1, dtype=np.int64)
+    rec = np.full(stats, -1, dtype=np.int64)
+    lost = np.zeros(stats)
+    wday = np.zeros(stats, dtype=np.int64)
+    wclass = np.zeros(stats, dtype=np.int64)
+    world_low = np.ones(stats)
     knots = [s for s, _ in epochs] + [t for t in np.unique(c.ttr_days) if np.isfinite(t)]
     ep_i = 0
     for t, length in _steps(horizon, np.ceil(knots), step):
@@ -687,6 +690,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 delivered[:, comps, :] = lowest[:, comps, :] = d
                 cap = capital[comps]
                 seen[:, comps, :] = np.where(cap[None, :, None], base[:, comps, :], d)
+                seen_low[:, comps, :] = seen[:, comps, :]
+                dips[comps] = False
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
@@ -694,11 +699,21 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             d = np.minimum(1.0, made + used / length)
             d[d > 1.0 - EPS] = 1.0
             # the lowest day: what the inputs' lowest days give, once the stock is used up
-            made_low = _made(run, level, _inputs(run, level, seen_low), ep, back)
-            made_low *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
-            last = np.minimum(1.0, np.minimum(made, made_low)
-                              + np.maximum(0.0, have - (length - 1) * gap))
+            made_low = made
+            if level.inputs.size and dips[level.inputs].any():  # only where an input dips
+                per_group = np.add.reduceat(dips[level.inputs].astype(np.int64),
+                                            level.group_starts)
+                hit = np.zeros(len(comps), dtype=bool)
+                hit[level.req_pos] = np.add.reduceat(per_group, level.comp_group_starts) > 0
+                sub = _restrict(level, hit)
+                low_in = _made(run, sub, _inputs(run, sub, seen_low), ep, back[hit])
+                low_in *= np.where(back[hit][None, :, None], 1.0, ep.factor[:, sub.comps, :])
+                made_low = made.copy()
+                made_low[:, hit, :] = np.minimum(made[:, hit, :], low_in)
+            last = np.minimum(1.0, made_low + np.maximum(0.0, have - (length - 1) * gap))
             last[last > 1.0 - EPS] = 1.0
+            dipped = last < d - EPS
+            dips[comps] = dipped.any(axis=(0, 2))
             safe = np.where(gap > EPS, gap, 1.0)
             covered = np.where(gap > EPS, have / safe, np.inf)
             fs = np.where(made + have < SHORT, 0.0, np.floor((made + have - SHORT) / safe) + 1.0)
@@ -716,7 +731,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 mean = d + (b0 - d) * (1.0 - q ** length) / (length * (1.0 - q))
                 seen[:, comps, :] = np.where(cap, mean, d)
                 seen_low[:, comps, :] = np.where(
-                    cap, np.minimum(b0, last + (b0 - last) * q ** length), last)
+                    cap, np.where(dipped, np.minimum(mean, last + (b0 - last) * q ** length),
+                                  mean), last)
             else:
                 seen[:, comps, :] = d
                 seen_low[:, comps, :] = last
@@ -729,7 +745,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             else:
                 base = delivered + (base - delivered) * keep ** length
             base[base > 1.0 - EPS] = 1.0
-        dp = np.where(pm3, lowest, np.inf)
+        lo = lowest[:, act, :]
+        dp = np.where(pm3, lo, np.inf)
         cls_min = dp.argmin(axis=0)
         day = np.take_along_axis(dp, cls_min[None], axis=0)[0]
         worse = day < low - EPS
@@ -740,17 +757,26 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             rec[~short & (first >= 0) & (rec < 0)] = t
             lost += 1.0 - day
         else:
-            at = np.take_along_axis(min_at, cls_min[None], axis=0)[0]
+            at = np.take_along_axis(min_at[:, act, :], cls_min[None], axis=0)[0]
             wday[worse] = t + at[worse].astype(np.int64)
-            start = np.where(pm3, opening, np.inf).min(axis=0)
+            start = np.where(pm3, opening[:, act, :], np.inf).min(axis=0)
             rec[(start >= SHORT) & (first >= 0) & (rec < 0)] = t
-            fs = np.where(pm3, first_short, np.inf).min(axis=0)
+            fs = np.where(pm3, first_short[:, act, :], np.inf).min(axis=0)
             new = (fs < length) & (first < 0)
             first[new] = t + fs[new].astype(np.int64)
-            lost += np.where(pm3, length * (1.0 - delivered), -np.inf).max(axis=0)
+            lost += np.where(pm3, length * (1.0 - delivered[:, act, :]), -np.inf).max(axis=0)
         wclass[worse] = cls_min[worse]
         np.minimum(low, day, out=low)
-        np.minimum(world_low, lowest[ROW], out=world_low)
+        np.minimum(world_low, lo[ROW], out=world_low)
+
+    def full(a: np.ndarray, fill) -> np.ndarray:
+        out = np.full((c.n_components, n), fill, dtype=a.dtype)
+        out[act] = a
+        return out
+
+    low, first, rec = full(low, 1.0), full(first, -1), full(rec, -1)
+    lost, wday, wclass = full(lost, 0.0), full(wday, 0), full(wclass, 0)
+    world_low = full(world_low, 1.0)
     ev.availability = low[:, :b]
     ev.availability_high = low[:, b:] if bounds else low[:, :b]
     ev.world = world_low[:, :b]

@@ -18,7 +18,10 @@ production sites, blocs, firms with supply rows, every component.
 from __future__ import annotations
 
 import math
+import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -199,9 +202,18 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
             cache[i] = resolve(model, c, d)
         return cache[i]
 
+    headline = plan.measure == "headline"
+    if headline and len(unique) > 1:
+        # scenarios that touch few components together: the simulation skips the rest
+        scenarios = tuple(plan.scenario(cut) for cut in unique)
+        quick = evaluate_resolved(model, scenarios, [[resolved(i) for i in cut]
+                                                     for cut in unique],
+                                  timeline=False, bounds=False)
+        touched = (quick.steady < 1.0).any(axis=0).sum(axis=0)
+        unique = [unique[j] for j in np.argsort(touched, kind="stable")]
+        column = {cut: j for j, cut in enumerate(unique)}
     scenarios = tuple(plan.scenario(cut) for cut in unique)
     batch = [[resolved(i) for i in cut] for cut in unique]
-    headline = plan.measure == "headline"
     ev = evaluate_resolved(model, scenarios, batch, timeline=headline, bounds=headline,
                            step=plan.step)
     rows = np.array([c.index[x] for x in plan.components], dtype=np.int64)
@@ -241,31 +253,54 @@ def batch_size(model, plan: SweepPlan) -> int:
     """Scenarios per batch: enough columns to amortise a pass over the levels, few enough to
     stay within the engine's memory budget (which splits larger batches itself)."""
     c = compile_model(model)
-    per = c.n_components + c.n_edges
-    return int(max(8, min(512, 4_000_000 // max(1, per) * 4)))
+    return int(min(512, max(8, 2_000_000 // max(1, c.n_components))))
 
 
 def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> Iterator[pd.DataFrame]:
+                 progress: Callable[[int], None] | None = None,
+                 threads: int | None = None) -> Iterator[pd.DataFrame]:
     """The sweep's long table, a batch of scenarios at a time, in plan order.
 
-    ``progress`` is called with the number of scenarios each finished batch held.
+    Batches run on ``threads`` threads (default: one per core; the array operations release
+    the interpreter lock), at most two per thread in flight. ``progress`` is called with
+    the number of scenarios each finished batch held.
     """
     size = size or batch_size(model, plan)
-    cuts: list[tuple[int, ...]] = []
-    numbers: list[int] = []
-    for number, cut in enumerate(plan.unit_sets()):
-        cuts.append(cut)
-        numbers.append(number)
-        if len(cuts) == size:
+    threads = threads or min(4, os.cpu_count() or 1)
+    compile_model(model)  # once, before the threads share it
+
+    def batches():
+        cuts: list[tuple[int, ...]] = []
+        numbers: list[int] = []
+        for number, cut in enumerate(plan.unit_sets()):
+            cuts.append(cut)
+            numbers.append(number)
+            if len(cuts) == size:
+                yield cuts, numbers
+                cuts, numbers = [], []
+        if cuts:
+            yield cuts, numbers
+
+    if threads == 1:
+        for cuts, numbers in batches():
             yield evaluate_batch(model, plan, cuts, numbers)
             if progress:
                 progress(len(cuts))
-            cuts, numbers = [], []
-    if cuts:
-        yield evaluate_batch(model, plan, cuts, numbers)
-        if progress:
-            progress(len(cuts))
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        window: deque = deque()
+        for cuts, numbers in batches():
+            window.append((len(cuts), pool.submit(evaluate_batch, model, plan, cuts, numbers)))
+            if len(window) >= 2 * threads:
+                n, future = window.popleft()
+                yield future.result()
+                if progress:
+                    progress(n)
+        while window:
+            n, future = window.popleft()
+            yield future.result()
+            if progress:
+                progress(n)
 
 
 class Summary:
