@@ -258,40 +258,22 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _edge_sum(level: Level, per_edge: np.ndarray) -> np.ndarray:
-    """(K, nE, N) per-edge values -> (K, nL, N): each component's weighted sum over its own
-    supply edges (a segment sum: the edges are grouped by component)."""
-    k, _, n = per_edge.shape
-    out = np.zeros((k, len(level.comps), n))
-    if len(level.edges):
-        out[:, level.supplied, :] = np.add.reduceat(
-            per_edge * level.edge_w[None, :, None], level.edge_starts, axis=1)
-    return out
+@dataclass(eq=False)
+class _Coefs:
+    """What the active disruptions make of each supply edge of a level, per class and column
+    (constant while the disruptions and the restored components stay the same)."""
+
+    value: np.ndarray | None  # (K, nE, N) w(e) x survive, times keep(e) where stopped
+    produced: np.ndarray | None  # (K, nC, N) w(e) x survive where stopped (consumption edges)
+    linear: np.ndarray | None  # (K, nC, N) w(e) x keep(e) x survive where stopped
+    active: np.ndarray | None  # (K, rows, N) consumption rows of stopping countries
+    kx: np.ndarray | None  # (K, rows, N) what a stopping country still exports
 
 
-def _row_sum(level: Level, per_edge: np.ndarray) -> np.ndarray:
-    """(K, nE, N) -> (K, len(cons), N): the weighted sum over the edges of each consumption
-    row's component sited in the row's country."""
-    k, _, n = per_edge.shape
-    out = np.zeros((k, len(level.cons), n))
-    if len(level.cons_edges):
-        np.add.at(out, (slice(None), level.cons_edge_row, slice(None)),
-                  per_edge[:, level.cons_edges, :] * level.edge_w[level.cons_edges][None, :, None])
-    return out
-
-
-def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
-          back: np.ndarray | None) -> np.ndarray:
-    """Supply of the level's components before their own cut factor: (K, nL, N).
-
-    ``back`` (bool per component of the level, or None) marks components whose lost supply
-    has returned: no disruption touches their own supply.
-    """
-    out = inputs.copy()  # no supply rows: made by the consumer itself
+def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None) -> _Coefs:
     if not level.edges.size:
-        return out
+        return _Coefs(None, None, None, None, None)
     edges = level.edges
-    at_site = inputs[run.site_class[edges], level.edge_pos[:, None], run.cols[None, :]]
     surv = ep.survive[:, edges, :]
     stopped = ep.stopped[:, edges, :] if ep.any_stop else None
     if back is not None and back.any():
@@ -299,34 +281,62 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
         surv = np.where(back_e, 1.0, surv)
         if stopped is not None:
             stopped = stopped & ~back_e
-    open_ = surv * at_site[None] if stopped is None else np.where(stopped, 0.0,
-                                                                   surv * at_site[None])
-    value = _edge_sum(level, open_)
-    value += level.rest[None, :, None] * inputs[ROW][None]
+    w = level.edge_w[None, :, None]
     if stopped is not None and stopped.any():
-        pool = np.where(stopped, surv * at_site[None], 0.0)
-        kept = ep.keep_e[:, edges, :] * pool  # what the stops leave of each edge's exports
-        value += _edge_sum(level, kept)
+        kept = ep.keep_e[:, edges, :] * surv
+        value = np.where(stopped, kept, surv) * w
     else:
-        pool = kept = None
-    if ep.any_stop and level.cons.size:  # a stopping country serves its own consumers first
+        stopped = None
+        value = surv * w
+    produced = linear = active = kx = None
+    if ep.any_stop and level.cons.size:
         x = run.c.j_country[level.cons]
         active = ep.in_x[:, x, :]
         if back is not None:
             active = active & ~back[level.cons_pos][None, :, None]
-        need = run.c.j_share[level.cons][None, :, None]
-        if pool is None:
-            produced = linear = 0.0
-        else:
-            produced = _row_sum(level, pool)
-            linear = _row_sum(level, kept)
         kx = ep.keep_x[:, x, :]
-        fix = (kx * np.maximum(0.0, produced - need) - np.maximum(0.0, need - produced)
+        if stopped is not None and len(level.cons_edges):
+            ce = level.cons_edges
+            wc = level.edge_w[ce][None, :, None]
+            produced = np.where(stopped[:, ce, :], surv[:, ce, :], 0.0) * wc
+            linear = np.where(stopped[:, ce, :], kept[:, ce, :], 0.0) * wc
+    return _Coefs(value, produced, linear, active, kx)
+
+
+def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
+          back: np.ndarray | None, coefs: _Coefs | None = None) -> np.ndarray:
+    """Supply of the level's components before their own cut factor: (K, nL, N).
+
+    ``back`` (bool per component of the level, or None) marks components whose lost supply
+    has returned: no disruption touches their own supply. ``coefs`` are :func:`_coefs` of
+    the same arguments, when the caller keeps them between days.
+    """
+    out = inputs.copy()  # no supply rows: made by the consumer itself
+    if not level.edges.size:
+        return out
+    co = coefs if coefs is not None else _coefs(run, level, ep, back)
+    at_site = inputs[run.site_class[level.edges], level.edge_pos[:, None], run.cols[None, :]]
+    k, _, n = co.value.shape
+    value = np.zeros((k, len(level.comps), n))
+    value[:, level.supplied, :] = np.add.reduceat(co.value * at_site[None], level.edge_starts,
+                                                  axis=1)
+    value += level.rest[None, :, None] * inputs[ROW][None]
+    if co.active is not None:  # a stopping country serves its own consumers first
+        need = run.c.j_share[level.cons][None, :, None]
+        produced = np.zeros((k, len(level.cons), n))
+        linear = np.zeros((k, len(level.cons), n))
+        if co.produced is not None:
+            site = at_site[level.cons_edges][None]
+            np.add.at(produced, (slice(None), level.cons_edge_row, slice(None)),
+                      co.produced * site)
+            np.add.at(linear, (slice(None), level.cons_edge_row, slice(None)),
+                      co.linear * site)
+        fix = (co.kx * np.maximum(0.0, produced - need) - np.maximum(0.0, need - produced)
                - linear)
         demand = np.ones_like(value)
         at = (slice(None), level.cons_pos, slice(None))
-        np.add.at(value, at, np.where(active, fix, 0.0))
-        np.subtract.at(demand, at, np.where(active, need, 0.0))
+        np.add.at(value, at, np.where(co.active, fix, 0.0))
+        np.subtract.at(demand, at, np.where(co.active, need, 0.0))
         value = np.where(demand > EPS, value / np.maximum(demand, EPS), 1.0)
     np.clip(value, 0.0, 1.0, out=value)
     sup = level.has_supply
@@ -663,6 +673,10 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     active = affected & (ev.steady < 1.0).any(axis=(0, 2))
     live = [_restrict(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
     act = np.flatnonzero(active)
+    cap_idx = np.flatnonzero(capital & active)
+    single = bool((pm.sum(axis=0) == 1).all())
+    pclass = pm.argmax(axis=0)  # (N,) the perspective's class where it is one class
+    pick = (pclass[None, :], act[:, None], np.arange(n)[None, :])
     stats = (len(act), n)  # per active component and column
     low = np.ones(stats)
     first = np.full(stats, -1, dtype=np.int64)
@@ -672,6 +686,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     wclass = np.zeros(stats, dtype=np.int64)
     world_low = np.ones(stats)
     knots = [s for s, _ in epochs] + [t for t in np.unique(c.ttr_days) if np.isfinite(t)]
+    coef_cache: dict[int, tuple] = {}  # per level: the edge coefficients and what they hold
     ep_i = 0
     for t, length in _steps(horizon, np.ceil(knots), step):
         while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
@@ -680,7 +695,11 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         for level in live:
             comps = level.comps
             back = t >= c.ttr_days[comps]
-            made = _made(run, level, _inputs(run, level, seen), ep, back)
+            key = (id(level), ep_i, back.tobytes())
+            co = coef_cache.get(id(level))
+            if co is None or co[0] != key:
+                co = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
+            made = _made(run, level, _inputs(run, level, seen), ep, back, co[1])
             made *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
             have = stock[:, comps, :]
             if length == 1:
@@ -739,16 +758,21 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         if keep_series:
             series[t] = delivered
             seen_series[t] = seen
-        if capital.any():  # the installed base moves towards the deliveries
+        if cap_idx.size:  # the installed base moves towards the deliveries
+            b0, got = base[:, cap_idx, :], delivered[:, cap_idx, :]
             if length == 1:
-                base = base + (delivered - base) / renew
+                b1 = b0 + (got - b0) / renew[:, cap_idx, :]
             else:
-                base = delivered + (base - delivered) * keep ** length
-            base[base > 1.0 - EPS] = 1.0
-        lo = lowest[:, act, :]
-        dp = np.where(pm3, lo, np.inf)
-        cls_min = dp.argmin(axis=0)
-        day = np.take_along_axis(dp, cls_min[None], axis=0)[0]
+                b1 = got + (b0 - got) * keep[:, cap_idx, :] ** length
+            b1[b1 > 1.0 - EPS] = 1.0
+            base[:, cap_idx, :] = b1
+        if single:  # one consumer class per column: gather it
+            day = lowest[pick]
+            cls_min = pclass
+        else:
+            dp = np.where(pm3, lowest[:, act, :], np.inf)
+            cls_min = dp.argmin(axis=0)
+            day = np.take_along_axis(dp, cls_min[None], axis=0)[0]
         worse = day < low - EPS
         if length == 1:
             wday[worse] = t
@@ -757,17 +781,21 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             rec[~short & (first >= 0) & (rec < 0)] = t
             lost += 1.0 - day
         else:
-            at = np.take_along_axis(min_at[:, act, :], cls_min[None], axis=0)[0]
+            at = (min_at[pick] if single else
+                  np.take_along_axis(min_at[:, act, :], cls_min[None], axis=0)[0])
             wday[worse] = t + at[worse].astype(np.int64)
-            start = np.where(pm3, opening[:, act, :], np.inf).min(axis=0)
+            start = opening[pick] if single else np.where(pm3, opening[:, act, :],
+                                                            np.inf).min(axis=0)
             rec[(start >= SHORT) & (first >= 0) & (rec < 0)] = t
-            fs = np.where(pm3, first_short[:, act, :], np.inf).min(axis=0)
+            fs = first_short[pick] if single else np.where(pm3, first_short[:, act, :],
+                                                             np.inf).min(axis=0)
             new = (fs < length) & (first < 0)
             first[new] = t + fs[new].astype(np.int64)
-            lost += np.where(pm3, length * (1.0 - delivered[:, act, :]), -np.inf).max(axis=0)
-        wclass[worse] = cls_min[worse]
+            lost += length * (1.0 - (delivered[pick] if single else np.where(
+                pm3, delivered[:, act, :], np.inf).min(axis=0)))
+        wclass[worse] = np.broadcast_to(cls_min, worse.shape)[worse]
         np.minimum(low, day, out=low)
-        np.minimum(world_low, lo[ROW], out=world_low)
+        np.minimum(world_low, lowest[ROW][act], out=world_low)
 
     def full(a: np.ndarray, fill) -> np.ndarray:
         out = np.full((c.n_components, n), fill, dtype=a.dtype)

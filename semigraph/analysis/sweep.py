@@ -18,10 +18,11 @@ production sites, blocs, firms with supply rows, every component.
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -203,19 +204,13 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
         return cache[i]
 
     headline = plan.measure == "headline"
-    if headline and len(unique) > 1:
-        # scenarios that touch few components together: the simulation skips the rest
-        scenarios = tuple(plan.scenario(cut) for cut in unique)
-        quick = evaluate_resolved(model, scenarios, [[resolved(i) for i in cut]
-                                                     for cut in unique],
-                                  timeline=False, bounds=False)
-        touched = (quick.steady < 1.0).any(axis=0).sum(axis=0)
-        unique = [unique[j] for j in np.argsort(touched, kind="stable")]
-        column = {cut: j for j, cut in enumerate(unique)}
     scenarios = tuple(plan.scenario(cut) for cut in unique)
     batch = [[resolved(i) for i in cut] for cut in unique]
-    ev = evaluate_resolved(model, scenarios, batch, timeline=headline, bounds=headline,
-                           step=plan.step)
+    if headline:
+        fields = _simulate_grouped(model, scenarios, batch, plan.step)
+    else:
+        ev = evaluate_resolved(model, scenarios, batch, timeline=False, bounds=False)
+        fields = {"steady_state": ev.steady_state}
     rows = np.array([c.index[x] for x in plan.components], dtype=np.int64)
     cols = np.array([column[cut] for cut in cuts], dtype=np.int64)
     n_rows, n_cols = len(rows), len(cols)
@@ -231,22 +226,72 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
         data["draw"] = np.repeat(np.asarray(draw_numbers, dtype=np.int64), n_rows)
     data["component"] = np.tile(np.array(plan.components, dtype=object), n_cols)
     if headline:
-        first, rec = flat(ev.time_to_survive), flat(ev.recovery)
+        first, rec = flat(fields["time_to_survive"]), flat(fields["recovery"])
         short = first >= 0
-        data["availability"] = flat(ev.availability)
-        data["availability_high"] = flat(ev.availability_high)
-        data["steady_state"] = flat(ev.steady_state)
+        data["availability"] = flat(fields["availability"])
+        data["availability_high"] = flat(fields["availability_high"])
+        data["steady_state"] = flat(fields["steady_state"])
         data["time_to_survive_days"] = pd.array(np.where(short, first, 0), dtype="Int64")
         data["time_to_survive_days"][~short] = pd.NA
-        recovery = np.where(rec >= 0, rec, ev.horizon)
+        recovery = np.where(rec >= 0, rec, plan.horizon)
         data["recovery_day"] = pd.array(recovery, dtype="Int64")
         data["recovery_day"][~short] = pd.NA
         data["recovered"] = pd.array(rec >= 0, dtype="boolean")
         data["recovered"][~short] = pd.NA
-        data["lost_days"] = flat(ev.lost_days)
+        data["lost_days"] = flat(fields["lost_days"])
     else:
-        data["steady_state"] = flat(ev.steady_state)
+        data["steady_state"] = flat(fields["steady_state"])
     return pd.DataFrame(data)
+
+
+#: Fixed cost of simulating a group of scenarios, in components simulated per scenario: a
+#: scenario joins a group when the components the group then simulates for it cost less than
+#: simulating it alone (measured on the synthetic benchmark network).
+GROUP_OVERHEAD = 15000
+_HEADLINE_FIELDS = ("availability", "availability_high", "steady_state", "time_to_survive",
+                    "recovery", "lost_days")
+
+
+def groups_by_overlap(touched: np.ndarray, *, overhead: int = GROUP_OVERHEAD,
+                      largest: int = 64) -> list[list[int]]:
+    """Columns of ``touched`` (components x scenarios, bool: the static bound is below 1)
+    grouped for simulation: the simulation of a group runs over every component any member
+    touches, for every member, so scenarios are grouped only where that costs less than
+    simulating them apart (greedy, largest first)."""
+    sizes = touched.sum(axis=0)
+    groups: list[tuple[list[int], np.ndarray]] = []
+    for j in np.argsort(-sizes, kind="stable"):
+        best, best_gain = None, 0.0
+        for g, (members, union) in enumerate(groups):
+            if len(members) >= largest:
+                continue
+            joined = int(np.count_nonzero(union | touched[:, j]))
+            extra = joined * (len(members) + 1) - int(union.sum()) * len(members)
+            gain = sizes[j] + overhead - extra
+            if gain > best_gain:
+                best, best_gain = g, gain
+        if best is None:
+            groups.append(([int(j)], touched[:, j].copy()))
+        else:
+            groups[best][0].append(int(j))
+            groups[best][1][:] |= touched[:, j]
+    return [members for members, _ in groups]
+
+
+def _simulate_grouped(model, scenarios, batch, step: int) -> dict[str, np.ndarray]:
+    """The headline fields (components x scenarios) of a batch, simulated in groups of
+    scenarios that touch the same components (see :func:`groups_by_overlap`)."""
+    quick = evaluate_resolved(model, scenarios, batch, timeline=False, bounds=False)
+    touched = (quick.steady < 1.0).any(axis=0)
+    out = {name: np.empty(touched.shape, dtype=np.int64 if name in ("time_to_survive",
+                                                                      "recovery") else float)
+           for name in _HEADLINE_FIELDS}
+    for members in groups_by_overlap(touched):
+        ev = evaluate_resolved(model, tuple(scenarios[j] for j in members),
+                               [batch[j] for j in members], step=step)
+        for name in _HEADLINE_FIELDS:
+            out[name][:, members] = getattr(ev, name)
+    return out
 
 
 def batch_size(model, plan: SweepPlan) -> int:
@@ -256,18 +301,27 @@ def batch_size(model, plan: SweepPlan) -> int:
     return int(min(512, max(8, 2_000_000 // max(1, c.n_components))))
 
 
+_SHARED: dict = {}  # the model and plan a forked worker process inherits
+
+
+def _run_shared(cuts, numbers) -> pd.DataFrame:
+    return evaluate_batch(_SHARED["model"], _SHARED["plan"], cuts, numbers)
+
+
 def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
                  progress: Callable[[int], None] | None = None,
-                 threads: int | None = None) -> Iterator[pd.DataFrame]:
+                 processes: int | None = None) -> Iterator[pd.DataFrame]:
     """The sweep's long table, a batch of scenarios at a time, in plan order.
 
-    Batches run on ``threads`` threads (default: one per core; the array operations release
-    the interpreter lock), at most two per thread in flight. ``progress`` is called with
-    the number of scenarios each finished batch held.
+    Batches run in ``processes`` worker processes (default: one per core, at most four; 1 =
+    in this process). The workers are forked from this one after the model is compiled, so
+    they share it rather than copy or recompile it; where the platform cannot fork, the
+    batches run here. At most two batches per worker are in flight. ``progress`` is called
+    with the number of scenarios each finished batch held.
     """
     size = size or batch_size(model, plan)
-    threads = threads or min(4, os.cpu_count() or 1)
-    compile_model(model)  # once, before the threads share it
+    processes = processes or min(4, os.cpu_count() or 1)
+    compile_model(model)  # before forking: the workers inherit it
 
     def batches():
         cuts: list[tuple[int, ...]] = []
@@ -281,26 +335,30 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
         if cuts:
             yield cuts, numbers
 
-    if threads == 1:
+    if processes == 1 or len(plan) <= size or "fork" not in mp.get_all_start_methods():
         for cuts, numbers in batches():
             yield evaluate_batch(model, plan, cuts, numbers)
             if progress:
                 progress(len(cuts))
         return
-    with ThreadPoolExecutor(threads) as pool:
-        window: deque = deque()
-        for cuts, numbers in batches():
-            window.append((len(cuts), pool.submit(evaluate_batch, model, plan, cuts, numbers)))
-            if len(window) >= 2 * threads:
+    _SHARED.update(model=model, plan=plan)
+    try:
+        with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
+            window: deque = deque()
+            for cuts, numbers in batches():
+                window.append((len(cuts), pool.submit(_run_shared, cuts, numbers)))
+                if len(window) >= 2 * processes:
+                    n, future = window.popleft()
+                    yield future.result()
+                    if progress:
+                        progress(n)
+            while window:
                 n, future = window.popleft()
                 yield future.result()
                 if progress:
                     progress(n)
-        while window:
-            n, future = window.popleft()
-            yield future.result()
-            if progress:
-                progress(n)
+    finally:
+        _SHARED.clear()
 
 
 class Summary:
