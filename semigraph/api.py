@@ -402,6 +402,8 @@ class Network(Model):
                  + f", {plan.measure} measure")
         if output is None:
             table = pd.concat(list(chunks(produce())), ignore_index=True)
+            for col in ("scenario", "component"):  # as a file gives them back
+                table[col] = table[col].astype(str)
             return SweepResult("sweep", table, meta, title=title, summary=summary.table())
         fmt = format_for(str(output), format)
         rows = write_stream(chunks(produce()), output, fmt=fmt, force=force, meta=meta)

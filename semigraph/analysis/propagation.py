@@ -402,18 +402,28 @@ def _perspective(model, scenario: Scenario) -> tuple[str, ...]:
     return model.members(scenario.perspective) if scenario.perspective else ()
 
 
-def _affected(c: Compiled, epochs: list[_Epoch]) -> np.ndarray:
-    """Components whose supply any disruption can touch, and everything downstream."""
+def _affected(c: Compiled, batch: list[list[Resolved]]) -> np.ndarray:
+    """Components whose supply any disruption of the batch can touch, and everything
+    downstream."""
     hit = np.zeros(c.n_components, dtype=bool)
-    for ep in epochs:
-        edges = (ep.survive < 1.0).any(axis=(0, 2)) | ep.stopped.any(axis=(0, 2))
-        hit[c.e_comp[edges]] = True
-        hit |= (ep.factor < 1.0).any(axis=(0, 2))
-        if ep.any_stop and len(c.j_comp):
-            hit[c.j_comp[ep.in_x[:, c.j_country, :].any(axis=(0, 2))]] = True
-    for ci in range(c.n_components):  # topological order
-        if not hit[ci] and any(hit[m].any() for _, m in c.groups[ci]):
-            hit[ci] = True
+    stopping: set[str] = set()
+    for resolved in batch:
+        for r in resolved:
+            if r.kind == "stop":  # a stop moves supply even at severity 0 (consumption)
+                hit[c.e_comp[r.edges]] = True
+                stopping |= r.stopping
+            elif r.keep < 1.0:
+                hit[c.e_comp[r.edges]] = True
+                if r.component is not None:
+                    hit[r.component] = True
+    if stopping and len(c.j_comp):
+        rows = np.isin(c.j_country, [c.country_index[x] for x in stopping])
+        hit[c.j_comp[rows]] = True
+    for level in c.levels:  # topological order: a component with a hit input is hit
+        if level.inputs.size:
+            starts = level.group_starts[level.comp_group_starts]
+            hit_in = np.maximum.reduceat(hit[level.inputs].astype(np.int8), starts) > 0
+            hit[level.comps[level.req_pos]] |= hit_in
     return hit
 
 
@@ -488,13 +498,14 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         epochs = [(0, static)]  # nothing ends within the horizon: day 0 is the static set
     else:
         epochs = [(s, _epoch(c, cls, batch, lambda r, s=s: s < r.until)) for s in starts]
-    affected = _affected(c, [static])
+    affected = _affected(c, batch)
 
     run1 = _Run(c, b, np.zeros(b, dtype=bool), cls.country_class[c.e_site], np.arange(b))
     steady = np.ones((cls.n, c.n_components, b))
-    for level in c.levels:
-        if not affected[level.comps].any():
+    for full in c.levels:
+        if not affected[full.comps].any():
             continue
+        level = _restrict(full, affected[full.comps])
         made = _made(run1, level, _inputs(run1, level, steady), static, None)
         steady[:, level.comps, :] = np.clip(made * static.factor[:, level.comps, :], 0.0, 1.0)
     steady[steady > 1.0 - EPS] = 1.0
@@ -532,7 +543,10 @@ def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
     e, n, nc = c.n_edges, c.n_components, len(c.countries)
     per_epoch = k * (17 * e + 9 * nc + 8 * n)  # survive, stopped, keep_e; keep_x, in_x; factor
     times = 2 if bounds and timeline else 1
-    per = (epochs + 1) * per_epoch + times * k * (8 * n * 8 + 8 * e * 10)  # state, temporaries
+    if timeline:  # the simulation's state and temporaries
+        per = (epochs + 1) * per_epoch + times * k * (8 * n * 20 + 8 * e * 10)
+    else:  # the static bound: one array of components, a level's temporaries
+        per = (epochs + 1) * per_epoch + k * (8 * n * 3 + 8 * e * 4)
     if series:
         per += 2 * times * (horizon + 1) * k * n * 8
     return max(1, _budget() // per)

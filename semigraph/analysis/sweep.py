@@ -46,6 +46,8 @@ FIELDS = {
                  "recovery_day", "recovered", "lost_days"),
     "steady": ("steady_state",),
 }
+#: Scenarios evaluated at once for the steady measure.
+STEADY_CHUNK = 8
 #: Days taken at once between events in a headline sweep (tests/bench shows why).
 STEP = 7
 
@@ -209,8 +211,12 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
     if headline:
         fields = _simulate_grouped(model, scenarios, batch, plan.step)
     else:
-        ev = evaluate_resolved(model, scenarios, batch, timeline=False, bounds=False)
-        fields = {"steady_state": ev.steady_state}
+        steady = np.empty((c.n_components, len(scenarios)))
+        for i in range(0, len(scenarios), STEADY_CHUNK):  # no join of the engine's arrays
+            part = slice(i, i + STEADY_CHUNK)
+            steady[:, part] = evaluate_resolved(model, scenarios[part], batch[part],
+                                                timeline=False, bounds=False).steady_state
+        fields = {"steady_state": steady}
     rows = np.array([c.index[x] for x in plan.components], dtype=np.int64)
     cols = np.array([column[cut] for cut in cuts], dtype=np.int64)
     n_rows, n_cols = len(rows), len(cols)
@@ -219,12 +225,16 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
     def flat(a: np.ndarray) -> np.ndarray:
         return a[grid].T.reshape(-1)  # scenario-major: one scenario's components together
 
-    data: dict[str, object] = {
-        "scenario": np.repeat(np.array([scenario_id(plan, cut) for cut in cuts],
-                                       dtype=object), n_rows)}
+    # scenario and component as categories: a long table repeats them millions of times
+    ids = [scenario_id(plan, cut) for cut in cuts]
+    names = list(dict.fromkeys(ids))
+    code = {name: k for k, name in enumerate(names)}
+    data: dict[str, object] = {"scenario": pd.Categorical.from_codes(
+        np.repeat(np.array([code[i] for i in ids], dtype=np.int32), n_rows), categories=names)}
     if plan.draws is not None:
         data["draw"] = np.repeat(np.asarray(draw_numbers, dtype=np.int64), n_rows)
-    data["component"] = np.tile(np.array(plan.components, dtype=object), n_cols)
+    data["component"] = pd.Categorical.from_codes(
+        np.tile(np.arange(n_rows, dtype=np.int32), n_cols), categories=list(plan.components))
     if headline:
         first, rec = flat(fields["time_to_survive"]), flat(fields["recovery"])
         short = first >= 0

@@ -423,14 +423,18 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
 
                     if writer is None:
                         schema = pa.Schema.from_pandas(chunk, preserve_index=False)
+                        schema = pa.schema([  # categories as text: chunks differ in them
+                            f.with_type(f.type.value_type)
+                            if pa.types.is_dictionary(f.type) else f for f in schema],
+                            metadata=schema.metadata)
                         if meta:
                             schema = schema.with_metadata({
                                 **(schema.metadata or {}),
                                 b"semigraph": json.dumps(_plain(meta), ensure_ascii=False)
                                 .encode("utf-8")})
                         writer = pq.ParquetWriter(fh, schema)
-                    writer.write_table(pa.Table.from_pandas(chunk, schema=writer.schema,
-                                                            preserve_index=False))
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    writer.write_table(table.cast(writer.schema))
                 rows += len(chunk)
         finally:
             if writer is not None:
