@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import semigraph
 from semigraph.cli import COMMANDS, cli
 from tests.datasets import small_tables, write_dataset
 
@@ -45,6 +46,21 @@ def test_help_is_lean():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_whatif_imports_only_what_it_uses(small_path):
+    # a what-if needs the tables and arrays, not the graph, maps, spreadsheets or Dask (the
+    # first load validates the files, which uses the graph to name a cycle; later loads of
+    # the same files come from the validation cache)
+    semigraph.load(small_path)
+    code = ("import sys; from semigraph.cli import cli\n"
+            f"sys.argv=['semigraph','whatif','--cut','TWN','--dataset',{str(small_path)!r}]\n"
+            "try: cli.main(prog_name='semigraph')\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('networkx','graphviz','openpyxl','dask','distributed',"
+            "'hypothesis') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().endswith("[]"), out[-300:]
 
 
 def test_info_json(run, small_path):
