@@ -49,7 +49,7 @@ FIELDS = {
 #: Scenarios evaluated at once for the steady measure.
 STEADY_CHUNK = 8
 #: Days taken at once between events in a headline sweep (tests/bench shows why).
-STEP = 7
+STEP = 14
 
 
 def sweep_units(model, level: str) -> list[str]:
@@ -308,13 +308,14 @@ def batch_size(model, plan: SweepPlan) -> int:
     """Scenarios per batch: enough columns to amortise a pass over the levels, few enough to
     stay within the engine's memory budget (which splits larger batches itself)."""
     c = compile_model(model)
-    return int(min(512, max(8, 2_000_000 // max(1, c.n_components))))
+    return int(min(512, max(8, 1_000_000 // max(1, c.n_components))))
 
 
 _SHARED: dict = {}  # the model and plan a forked worker process inherits
 
 
 def _run_shared(cuts, numbers) -> pd.DataFrame:
+    os.environ["SEMIGRAPH_MEMORY_MB"] = str(_SHARED["memory_mb"])  # this worker's share
     return evaluate_batch(_SHARED["model"], _SHARED["plan"], cuts, numbers)
 
 
@@ -325,8 +326,9 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
 
     Batches run in ``processes`` worker processes (default: one per core, at most four; 1 =
     in this process). The workers are forked from this one after the model is compiled, so
-    they share it rather than copy or recompile it; where the platform cannot fork, the
-    batches run here. At most two batches per worker are in flight. ``progress`` is called
+    they share it rather than copy or recompile it, and split the engine's memory budget;
+    where the platform cannot fork, the batches run here. At most one batch per worker, and
+    one more, are in flight. ``progress`` is called
     with the number of scenarios each finished batch held.
     """
     size = size or batch_size(model, plan)
@@ -351,13 +353,15 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
             if progress:
                 progress(len(cuts))
         return
-    _SHARED.update(model=model, plan=plan)
+    from semigraph.analysis.propagation import _budget
+
+    _SHARED.update(model=model, plan=plan, memory_mb=max(64, (_budget() >> 20) // processes))
     try:
         with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
             window: deque = deque()
             for cuts, numbers in batches():
                 window.append((len(cuts), pool.submit(_run_shared, cuts, numbers)))
-                if len(window) >= 2 * processes:
+                if len(window) > processes:
                     n, future = window.popleft()
                     yield future.result()
                     if progress:

@@ -68,7 +68,7 @@ def _probabilities(path: str) -> dict[str, float]:
               help="headline: lowest daily availability within --horizon (stocks, installed "
                    "base, restoration), with both allocation bounds, days to impact and lost "
                    "days; steady: the static bound alone (fast).")
-@click.option("--step", type=click.IntRange(1, 365), default=7, show_default=True,
+@click.option("--step", type=click.IntRange(1, 365), default=14, show_default=True,
               metavar="DAYS",
               help="Headline: days simulated at once between events (1 = exactly day by day;"
                    " longer steps are faster and shift days to impact by less than a step).")
