@@ -249,3 +249,23 @@ def test_cache_off_and_broken_entries(tmp_path, monkeypatch):
     monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(blocked / "sub"))
     assert len(semigraph.load(data).supply) == 8  # an unwritable cache is skipped
     assert not os.path.exists(blocked / "sub")
+
+
+def test_summary_is_the_long_table_grouped(small):
+    res = small.sweep("country", order=2, all_components=True, horizon=120)
+    t = res.table
+    worst = t.sort_values(["scenario", "availability", "component"]).groupby("scenario").head(1)
+    expected = pd.DataFrame({
+        "scenario": worst["scenario"].to_numpy(),
+        "lowest": worst["availability"].to_numpy(),
+        "lowest_component": worst["component"].to_numpy(),
+    }).set_index("scenario")
+    got = res.summary.set_index("scenario")
+    assert sorted(got.index) == sorted(expected.index)
+    assert np.allclose(got.loc[expected.index, "lowest"], expected["lowest"])
+    assert (got.loc[expected.index, "lowest_component"] == expected["lowest_component"]).all()
+    short = t.assign(s=t["availability"] < 0.99).groupby("scenario")["s"].sum()
+    assert (got["components_short"] == short.reindex(got.index)).all()
+    lost = t.groupby("scenario")["lost_days"].sum()
+    assert np.allclose(got["lost_days"], lost.reindex(got.index))
+    assert list(got["lowest"]) == sorted(got["lowest"])  # worst first

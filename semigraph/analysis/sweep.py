@@ -385,19 +385,23 @@ class Summary:
         self.parts: list[pd.DataFrame] = []
 
     def add(self, chunk: pd.DataFrame) -> None:
+        """Summarise a chunk of whole scenarios (each one's components together, in the
+        plan's order, as :func:`evaluate_batch` gives them)."""
         value = "availability" if self.plan.measure == "headline" else "steady_state"
-        keys = ["scenario", "draw"] if "draw" in chunk.columns else ["scenario"]
-        order = chunk.sort_values([*keys, value, "component"], kind="stable")
-        first = order.groupby(keys, sort=False).head(1).set_index(keys)
-        grouped = chunk.groupby(keys, sort=False)
-        out = pd.DataFrame({
-            "lowest": first[value],
-            "lowest_component": first["component"],
-            "components_short": grouped[value].agg(lambda v: int((v < 0.99).sum())),
-        })
+        n = len(self.plan.components)
+        if not len(chunk) or not n:
+            return
+        values = chunk[value].to_numpy(dtype=float).reshape(-1, n)
+        first = values.argmin(axis=1)  # ties: the first component in the plan's (id) order
+        out = {"scenario": np.asarray(chunk["scenario"].to_numpy()[::n], dtype=object)}
+        if "draw" in chunk.columns:
+            out["draw"] = chunk["draw"].to_numpy()[::n]
+        out["lowest"] = values[np.arange(len(values)), first]
+        out["lowest_component"] = np.asarray(self.plan.components, dtype=object)[first]
+        out["components_short"] = (values < 0.99).sum(axis=1)
         if self.plan.measure == "headline":
-            out["lost_days"] = grouped["lost_days"].sum()
-        self.parts.append(out.reset_index())
+            out["lost_days"] = chunk["lost_days"].to_numpy(dtype=float).reshape(-1, n).sum(axis=1)
+        self.parts.append(pd.DataFrame(out))
 
     def table(self) -> pd.DataFrame:
         """Scenarios worst first: lowest value, then most lost days or most short."""
