@@ -153,6 +153,7 @@ class _Classes:
 
 def _classes(c: Compiled, batch: list[list[Resolved]]) -> _Classes:
     per = []
+    names = np.array(c.countries)
     zeros = np.zeros(len(c.countries), dtype=np.int64)
     for resolved in batch:
         varying = [r for r in resolved if r.kind != "outage"]
@@ -160,11 +161,14 @@ def _classes(c: Compiled, batch: list[list[Resolved]]) -> _Classes:
             per.append(([()], zeros, varying))
             continue
         row_sig = tuple(_applies(r, None) for r in varying)
-        sigs = {ctry: tuple(_applies(r, ctry) for r in varying) for ctry in c.countries}
-        order = [row_sig, *sorted(set(sigs.values()) - {row_sig})]
+        reach = np.empty((len(c.countries), len(varying)), dtype=bool)  # _applies per country
+        for i, r in enumerate(varying):
+            inside = np.isin(names, list(r.dest if r.kind == "ban" else r.stopping))
+            reach[:, i] = inside if r.kind == "ban" else ~inside
+        sigs = list(map(tuple, reach.tolist()))
+        order = [row_sig, *sorted(set(sigs) - {row_sig})]
         pos = {s: k for k, s in enumerate(order)}
-        per.append((order, np.array([pos[sigs[x]] for x in c.countries], dtype=np.int64),
-                    varying))
+        per.append((order, np.array([pos[x] for x in sigs], dtype=np.int64), varying))
     k = max((len(o) for o, _, _ in per), default=1)
     country_class = (np.stack([cc for _, cc, _ in per], axis=1) if per
                      else np.zeros((len(c.countries), 0), dtype=np.int64))
