@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
 
-from semigraph.analysis.sweep import SweepPlan, evaluate_batch
+from semigraph.analysis.sweep import SweepPlan, evaluate_batch, in_order, plan_batches
 from semigraph.errors import ScenarioError
 
 __all__ = ["SCHEDULER_ENV", "cluster", "dask_chunks"]
@@ -62,29 +61,9 @@ def dask_chunks(model, plan: SweepPlan, client, *, size: int,
     remote_model = client.scatter(model, broadcast=True)
     remote_plan = client.scatter(plan, broadcast=True)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
-    window: deque = deque()
 
-    def batches():
-        cuts, numbers = [], []
-        for number, cut in enumerate(plan.unit_sets()):
-            cuts.append(cut)
-            numbers.append(number)
-            if len(cuts) == size:
-                yield cuts, numbers
-                cuts, numbers = [], []
-        if cuts:
-            yield cuts, numbers
+    def submit(cuts, numbers):
+        return client.submit(evaluate_batch, remote_model, remote_plan, cuts, numbers,
+                             pure=False)
 
-    for cuts, numbers in batches():
-        window.append((len(cuts), client.submit(evaluate_batch, remote_model, remote_plan,
-                                                cuts, numbers, pure=False)))
-        if len(window) >= 2 * workers:
-            n, future = window.popleft()
-            yield future.result()
-            if progress:
-                progress(n)
-    while window:
-        n, future = window.popleft()
-        yield future.result()
-        if progress:
-            progress(n)
+    yield from in_order(submit, plan_batches(plan, size), 2 * workers, progress)

@@ -319,6 +319,41 @@ def _run_shared(cuts, numbers) -> pd.DataFrame:
     return evaluate_batch(_SHARED["model"], _SHARED["plan"], cuts, numbers)
 
 
+def plan_batches(plan: SweepPlan, size: int) -> Iterator[tuple[list, list]]:
+    """The plan's scenarios in batches of ``size``: (unit indices, scenario numbers)."""
+    cuts: list[tuple[int, ...]] = []
+    numbers: list[int] = []
+    for number, cut in enumerate(plan.unit_sets()):
+        cuts.append(cut)
+        numbers.append(number)
+        if len(cuts) == size:
+            yield cuts, numbers
+            cuts, numbers = [], []
+    if cuts:
+        yield cuts, numbers
+
+
+def in_order(submit: Callable, batches, depth: int,
+             progress: Callable[[int], None] | None = None) -> Iterator[pd.DataFrame]:
+    """Results of ``submit(cuts, numbers)`` (a future) for each batch, in batch order, with
+    at most ``depth`` batches in flight so finished results never pile up."""
+    window: deque = deque()
+
+    def oldest():
+        n, future = window.popleft()
+        result = future.result()
+        if progress:
+            progress(n)
+        return result
+
+    for cuts, numbers in batches:
+        window.append((len(cuts), submit(cuts, numbers)))
+        if len(window) >= depth:
+            yield oldest()
+    while window:
+        yield oldest()
+
+
 def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
                  progress: Callable[[int], None] | None = None,
                  processes: int | None = None) -> Iterator[pd.DataFrame]:
@@ -328,27 +363,14 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
     in this process). The workers are forked from this one after the model is compiled, so
     they share it rather than copy or recompile it, and split the engine's memory budget;
     where the platform cannot fork, the batches run here. At most one batch per worker, and
-    one more, are in flight. ``progress`` is called
-    with the number of scenarios each finished batch held.
+    one more, are in flight. ``progress`` is called with the number of scenarios each
+    finished batch held.
     """
     size = size or batch_size(model, plan)
     processes = processes or min(4, os.cpu_count() or 1)
     compile_model(model)  # before forking: the workers inherit it
-
-    def batches():
-        cuts: list[tuple[int, ...]] = []
-        numbers: list[int] = []
-        for number, cut in enumerate(plan.unit_sets()):
-            cuts.append(cut)
-            numbers.append(number)
-            if len(cuts) == size:
-                yield cuts, numbers
-                cuts, numbers = [], []
-        if cuts:
-            yield cuts, numbers
-
     if processes == 1 or len(plan) <= size or "fork" not in mp.get_all_start_methods():
-        for cuts, numbers in batches():
+        for cuts, numbers in plan_batches(plan, size):
             yield evaluate_batch(model, plan, cuts, numbers)
             if progress:
                 progress(len(cuts))
@@ -358,19 +380,8 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
     _SHARED.update(model=model, plan=plan, memory_mb=max(64, (_budget() >> 20) // processes))
     try:
         with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork")) as pool:
-            window: deque = deque()
-            for cuts, numbers in batches():
-                window.append((len(cuts), pool.submit(_run_shared, cuts, numbers)))
-                if len(window) > processes:
-                    n, future = window.popleft()
-                    yield future.result()
-                    if progress:
-                        progress(n)
-            while window:
-                n, future = window.popleft()
-                yield future.result()
-                if progress:
-                    progress(n)
+            yield from in_order(lambda cuts, numbers: pool.submit(_run_shared, cuts, numbers),
+                                plan_batches(plan, size), processes + 1, progress)
     finally:
         _SHARED.clear()
 

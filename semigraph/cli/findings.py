@@ -6,22 +6,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, load_model, output_options
-
-
-class _NoBar:
-    """Stands in for a progress bar where none is shown (not a terminal, small search)."""
-
-    length = 0
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def update(self, n: int) -> None:
-        pass
+from semigraph.cli.options import NoBar, dataset_option, emit, load_model, output_options
 
 
 @click.command()
@@ -82,7 +67,7 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
                  horizon=horizon, max_sets=max_sets)
     show = sys.stderr.isatty() and measure == "headline" and total > 2000
     with click.progressbar(length=total, label="Unit sets screened and simulated",
-                           file=sys.stderr, show_eta=True) if show else _NoBar() as bar:
+                           file=sys.stderr, show_eta=True) if show else NoBar() as bar:
 
         def progress(done: int, more: int = 0) -> None:
             bar.length += more

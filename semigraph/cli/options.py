@@ -81,3 +81,18 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
     json_meta = bool(ctx and ctx.meta.get("semigraph.json_meta"))
     write_result(result.table, fmt=fmt, output=output, force=force, meta=result.meta,
                  json_meta=json_meta)
+
+
+class NoBar:
+    """Stands in for a progress bar where none is shown (not a terminal, small work)."""
+
+    length = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int) -> None:
+        pass

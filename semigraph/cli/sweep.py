@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, load_model
+from semigraph.cli.options import NoBar, dataset_option, emit, load_model
 
 
 def _probabilities(path: str) -> dict[str, float]:
@@ -124,7 +124,7 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                           monte_carlo=monte_carlo) if sys.stderr.isatty() else 0
     label = f"Scenarios ({level}, order {order})" if monte_carlo is None else "Draws"
     with (click.progressbar(length=size, label=label, file=sys.stderr, show_eta=True)
-          if size > 1 else _NoBar()) as bar:
+          if size > 1 else NoBar()) as bar:
         result = net.sweep(level, order=order, targets=units, mode=mode, severity=severity,
                            duration=duration, horizon=horizon, perspective=perspective,
                            measure=measure, all_components=all_components,
@@ -146,16 +146,3 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                      "-o FILE.parquet.")
     emit(result, fmt="table", output=None, force=False, view=result.summary, notes=notes,
          limit=limit or None)
-
-
-class _NoBar:
-    """Stands in for a progress bar where none is shown (not a terminal)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def update(self, n: int) -> None:
-        pass

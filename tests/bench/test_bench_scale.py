@@ -116,28 +116,22 @@ def _reference(network, countries, extra, tmp_path) -> float:
 
 
 @pytest.mark.bench
-def test_all_country_stops_steady(network, tmp_path):
+@pytest.mark.parametrize(("measure", "step"), [("steady", None), ("headline", 14),
+                                               ("headline", 7)])
+def test_all_country_stops(network, tmp_path, measure, step):
+    """Every single-country stop, every component: the sweep against one process per
+    scenario (the headline's reference simulates day by day)."""
     countries = _countries(network)
-    sweep, gb = run(["sweep", "--measure", "steady", "--all", "--dataset", network, "-o",
+    how = ["--measure", "steady"] if step is None else ["--step", step]
+    sweep, gb = run(["sweep", *how, "--all", "--dataset", network, "-o",
                      tmp_path / "all.parquet"])
-    one = _reference(network, countries, ["--measure", "steady", "--all"], tmp_path)
+    one = _reference(network, countries, ["--measure", "steady", "--all"] if step is None
+                     else ["--step", "1", "--all"], tmp_path)
     ref = one * len(countries)
-    print(f"\nall {len(countries)} single-country stops, steady, every component: sweep "
+    what = "steady" if step is None else f"headline over 365 days, {step}-day steps"
+    print(f"\nall {len(countries)} single-country stops, {what}, every component: sweep "
           f"{sweep:.1f}s, peak {gb:.2f} GB; one process per scenario {one:.2f}s each, "
           f"{ref:.0f}s for all = {ref / sweep:.0f}x")
-
-
-@pytest.mark.bench
-@pytest.mark.parametrize("step", [14, 7])
-def test_all_country_stops_headline(network, tmp_path, step):
-    countries = _countries(network)
-    sweep, gb = run(["sweep", "--step", step, "--all", "--dataset", network, "-o",
-                     tmp_path / "all.parquet"])
-    one = _reference(network, countries, ["--step", "1", "--all"], tmp_path)
-    ref = one * len(countries)
-    print(f"\nall {len(countries)} single-country stops, headline over 365 days, every "
-          f"component, {step}-day steps: sweep {sweep:.1f}s, peak {gb:.2f} GB; one process "
-          f"per scenario, day by day {one:.2f}s each, {ref:.0f}s for all = {ref / sweep:.0f}x")
 
 
 @pytest.mark.bench
