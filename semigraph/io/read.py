@@ -93,11 +93,18 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path)
-    return pd.DataFrame(
-        {col: [_cell_text(v) for v in frame[col].tolist()] for col in frame.columns},
-        dtype=object,
-    )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    cols = {}
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            cols[name] = column.fill_null("").to_pylist()  # text as it is, empty for null
+        else:
+            values = table.select([name]).to_pandas()[name].tolist()
+            cols[name] = [_cell_text(v) for v in values]
+    return pd.DataFrame(cols, dtype=object)
 
 
 def _read_package(path: Path) -> tuple[dict, str | None]:

@@ -68,6 +68,72 @@ def parse_fraction(text: str) -> float:
     return round(value, 12)
 
 
+def _convert(col: Column, text: str):
+    """The value of one cell, or ValueError with what is wrong (the same message for every
+    row with that text)."""
+    t = text.strip()
+    if t == "":
+        if col.required:
+            raise ValueError(f"{col.name} is required but empty")
+        return None
+    if col.type == "iso3":
+        if not _ISO3.match(t):
+            hint = f"; use {t.upper()!r}" if _ISO3.match(t.upper()) else ""
+            raise ValueError(f"{t!r} is not an ISO 3166-1 alpha-3 code (3 upper-case "
+                             f"letters){hint}")
+        return t
+    if col.type == "slug":
+        if not _SLUG.match(t):
+            raise ValueError(f"{t!r} is not a lower-case id (letters, digits, '-', '_', "
+                             f"'.'; e.g. {re.sub(r'[^a-z0-9._-]+', '-', t.lower())!r})")
+        return t
+    if col.type == "id":
+        if not (_SLUG.match(t) or _ISO3.match(t)):
+            raise ValueError(f"{t!r} is neither a lower-case id nor an ISO3 country code")
+        return t
+    if col.type == "string":
+        return t
+    if col.type == "fraction":
+        try:
+            return parse_fraction(t)
+        except ValueError as exc:
+            if "share" in str(exc):
+                raise
+            raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 or a "
+                             f"percent such as 61%") from None
+    if col.type in ("number", "integer"):
+        if not _NUMBER.fullmatch(t):
+            raise ValueError(f"{t!r} is not a number (digits, an optional decimal point "
+                             "and exponent; no spaces or underscores)")
+        value = float(t)
+        if not math.isfinite(value):
+            raise ValueError(f"{t!r} is not a finite number")
+        if col.type == "integer":
+            if not value.is_integer():
+                raise ValueError(f"{t!r} is not a whole number")
+            value = int(value)
+        if col.min is not None and value < col.min:
+            raise ValueError(f"{t} is below the minimum {col.min:g}")
+        if col.max is not None and value > col.max:
+            raise ValueError(f"{t} is above the maximum {col.max:g}")
+        return value
+    if col.type == "boolean":
+        if t.lower() in _TRUE:
+            return True
+        if t.lower() in _FALSE:
+            return False
+        raise ValueError(f"{t!r} is not true or false")
+    if col.type == "enum":
+        if t not in col.values:
+            raise ValueError(f"{t!r} is not one of {', '.join(col.values)}"
+                             + _suggest(t, col.values))
+        return t
+    if col.type == "list":
+        items = [p.strip() for p in t.split(";") if p.strip()]
+        return ";".join(items)
+    raise AssertionError(f"unknown column type {col.type}")
+
+
 class _Checker:
     def __init__(self, raw: RawDataset) -> None:
         self.raw = raw
@@ -80,72 +146,29 @@ class _Checker:
         self.problems.append(Problem(file, row, column, message, severity))
 
     # -- per-cell parsing ------------------------------------------------------------------
+    def _parse_column(self, table: str, col: Column, rows: list[int], texts: list) -> list:
+        """Every cell of a column parsed. Each distinct text is parsed once (ids, codes and
+        shares repeat); an invalid one is reported on every row that has it."""
+        strs = list(map(str, texts))
+        memo: dict[str, object] = {}
+        bad = set()
+        for text in dict.fromkeys(strs):
+            try:
+                memo[text] = _convert(col, text)
+            except ValueError:
+                bad.add(text)
+        if bad:
+            for r, text in zip(rows, strs):
+                if text in bad:
+                    self._parse(table, r, col, text)
+        return [memo.get(text) for text in strs]
+
     def _parse(self, table: str, row: int, col: Column, text: str):
-        t = text.strip()
-        if t == "":
-            if col.required:
-                self.add(table, row, col.name, f"{col.name} is required but empty")
-            return None
         try:
-            if col.type == "iso3":
-                if not _ISO3.match(t):
-                    hint = f"; use {t.upper()!r}" if _ISO3.match(t.upper()) else ""
-                    raise ValueError(f"{t!r} is not an ISO 3166-1 alpha-3 code (3 upper-case "
-                                     f"letters){hint}")
-                return t
-            if col.type == "slug":
-                if not _SLUG.match(t):
-                    raise ValueError(f"{t!r} is not a lower-case id (letters, digits, '-', '_', "
-                                     f"'.'; e.g. {re.sub(r'[^a-z0-9._-]+', '-', t.lower())!r})")
-                return t
-            if col.type == "id":
-                if not (_SLUG.match(t) or _ISO3.match(t)):
-                    raise ValueError(f"{t!r} is neither a lower-case id nor an ISO3 country code")
-                return t
-            if col.type == "string":
-                return t
-            if col.type == "fraction":
-                try:
-                    return parse_fraction(t)
-                except ValueError as exc:
-                    if "share" in str(exc):
-                        raise
-                    raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 or a "
-                                     f"percent such as 61%") from None
-            if col.type in ("number", "integer"):
-                if not _NUMBER.fullmatch(t):
-                    raise ValueError(f"{t!r} is not a number (digits, an optional decimal point "
-                                     "and exponent; no spaces or underscores)")
-                value = float(t)
-                if not math.isfinite(value):
-                    raise ValueError(f"{t!r} is not a finite number")
-                if col.type == "integer":
-                    if not value.is_integer():
-                        raise ValueError(f"{t!r} is not a whole number")
-                    value = int(value)
-                if col.min is not None and value < col.min:
-                    raise ValueError(f"{t} is below the minimum {col.min:g}")
-                if col.max is not None and value > col.max:
-                    raise ValueError(f"{t} is above the maximum {col.max:g}")
-                return value
-            if col.type == "boolean":
-                if t.lower() in _TRUE:
-                    return True
-                if t.lower() in _FALSE:
-                    return False
-                raise ValueError(f"{t!r} is not true or false")
-            if col.type == "enum":
-                if t not in col.values:
-                    raise ValueError(f"{t!r} is not one of {', '.join(col.values)}"
-                                     + _suggest(t, col.values))
-                return t
-            if col.type == "list":
-                items = [p.strip() for p in t.split(";") if p.strip()]
-                return ";".join(items)
+            return _convert(col, text)
         except ValueError as exc:
             self.add(table, row, col.name, str(exc))
             return None
-        raise AssertionError(f"unknown column type {col.type}")
 
     def check_columns_and_parse(self) -> None:
         for name in TABLES:
@@ -183,8 +206,8 @@ class _Checker:
                 if col.name not in present:
                     data[col.name] = [None] * len(rows)
                     continue
-                texts = raw.frame[col.name].tolist()
-                data[col.name] = [self._parse(name, r, col, str(v)) for r, v in zip(rows, texts)]
+                data[col.name] = self._parse_column(name, col, rows,
+                                                    raw.frame[col.name].tolist())
             self.typed[name] = _typed_frame(name, data, rows)
 
     # -- table-level rules -----------------------------------------------------------------
