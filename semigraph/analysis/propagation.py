@@ -201,12 +201,20 @@ class _Epoch:
 
 def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
     k, e, n, nc, b = cls.n, c.n_edges, c.n_components, len(c.countries), len(batch)
-    survive = np.ones((k, e, b))
-    stopped = np.zeros((k, e, b), dtype=bool)
-    keep_e = np.ones((k, e, b))
-    keep_x = np.ones((k, nc, b))
-    in_x = np.zeros((k, nc, b), dtype=bool)
-    factor = np.ones((k, n, b))
+    kinds = {("component" if r.component is not None else r.kind) for rs in batch for r in rs}
+
+    def array(shape, fill, used: bool, dtype=float):
+        # what no disruption of the batch writes stays a read-only view of its fill value
+        return np.full(shape, fill, dtype=dtype) if used else np.broadcast_to(
+            np.array(fill, dtype=dtype), shape)
+
+    stops = "stop" in kinds
+    survive = array((k, e, b), 1.0, bool(kinds & {"outage", "ban"}))
+    stopped = array((k, e, b), False, stops, bool)
+    keep_e = array((k, e, b), 1.0, stops)
+    keep_x = array((k, nc, b), 1.0, stops)
+    in_x = array((k, nc, b), False, stops, bool)
+    factor = array((k, n, b), 1.0, "component" in kinds)
     for j, resolved in enumerate(batch):
         for r, applies in zip(resolved, cls.applies[j]):
             if not active(r):

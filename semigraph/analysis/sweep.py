@@ -47,7 +47,7 @@ FIELDS = {
     "steady": ("steady_state",),
 }
 #: Scenarios evaluated at once for the steady measure.
-STEADY_CHUNK = 8
+STEADY_CHUNK = 12
 #: Days taken at once between events in a headline sweep (tests/bench shows why).
 STEP = 14
 
