@@ -35,8 +35,9 @@ from semigraph.analysis.propagation import evaluate_resolved, resolve
 from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.errors import ScenarioError
 
-__all__ = ["FIELDS", "LEVELS", "MEASURES", "SweepPlan", "evaluate_batch", "plan_sweep",
-           "sweep_chunks", "sweep_units"]
+__all__ = ["FIELDS", "LEVELS", "MEASURES", "STEP", "Summary", "SweepPlan", "batch_size",
+           "evaluate_batch", "groups_by_overlap", "in_order", "plan_batches", "plan_sweep",
+           "scenario_id", "summarize", "sweep_chunks", "sweep_units"]
 
 LEVELS = ("country", "bloc", "firm", "component")
 MEASURES = ("headline", "steady")
@@ -183,6 +184,7 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
 
 
 def scenario_id(plan: SweepPlan, cut: tuple[int, ...]) -> str:
+    """A scenario's id: its units joined by ``+``; ``none`` when it cuts nothing."""
     return "+".join(plan.units[i] for i in cut) or "none"
 
 
