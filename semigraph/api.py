@@ -13,7 +13,6 @@ The command line is a thin layer over exactly these calls; the library prints no
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -355,7 +354,7 @@ class Network(Model):
               format: str | None = None, force: bool = False,
               scheduler: str | None = None, workers: int | None = None,
               batch: int | None = None,
-              progress: Callable[[int], None] | None = None) -> Result:
+              progress: Callable[..., None] | None = None) -> Result:
         """Cut every unit of ``level`` in turn (every ``order``-set, or ``monte_carlo``
         random draws), and report each scenario's availability of the end products (every
         component with ``all_components``).
@@ -367,7 +366,8 @@ class Network(Model):
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
         ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
         processes) run the batches on Dask; both need ``semigraph[distributed]``.
-        ``progress`` is called with the number of scenarios of each finished batch.
+        ``progress(done, more=0)`` is called once with the number of scenarios as ``more``,
+        then with the number of scenarios of each finished batch as ``done``.
         """
         from semigraph.analysis import sweep as sw
         from semigraph.io.write import format_for, write_stream
@@ -379,6 +379,8 @@ class Network(Model):
             probability=probability, seed=seed, step=step or sw.STEP)
         meta = self._meta("sweep", **plan.record())
         size = batch or sw.batch_size(self, plan)
+        if progress is not None:
+            progress(0, len(plan))
         summary = sw.Summary(plan)
 
         def chunks(run):
@@ -410,16 +412,6 @@ class Network(Model):
         meta = {**meta, "output": str(output), "rows": rows}
         table = summary.table()
         return SweepResult("sweep", table, meta, title=title, summary=table)
-
-    def sweep_size(self, level: str = "country", *, order: int = 1,
-                   targets: Sequence[str] | None = None,
-                   monte_carlo: int | None = None) -> int:
-        """The number of scenarios :meth:`sweep` evaluates (for progress bars)."""
-        from semigraph.analysis import sweep as sw
-
-        units = len(sw.plan_sweep(self, level=level, targets=targets, measure="steady",
-                                  monte_carlo=1 if monte_carlo else None).units)
-        return monte_carlo if monte_carlo else math.comb(units, order)
 
     def spof_search_size(self, targets: Sequence[str] | str = ("stage:end_use",), *,
                          level: str = "country", order: int = 1) -> int:

@@ -238,7 +238,9 @@ def test_cache_hit_gives_the_same_model(tmp_path, monkeypatch):
 def test_cache_off_and_broken_entries(tmp_path, monkeypatch):
     data = write_dataset(tmp_path / "d", small_tables())
     monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     semigraph.load(data)
+    assert not (tmp_path / "xdg").exists()  # off: nothing written, not even the default
     monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
     semigraph.load(data)
     (entry,) = (tmp_path / "cache").iterdir()
@@ -269,3 +271,11 @@ def test_summary_is_the_long_table_grouped(small):
     lost = t.groupby("scenario")["lost_days"].sum()
     assert np.allclose(got["lost_days"], lost.reindex(got.index))
     assert list(got["lowest"]) == sorted(got["lowest"])  # worst first
+
+
+def test_progress_announces_the_scenarios_then_counts_them(small):
+    calls = []
+    small.sweep("country", order=2, measure="steady", batch=4,
+                progress=lambda done, more=0: calls.append((done, more)))
+    assert calls[0] == (0, 15)  # 6 countries: 15 pairs
+    assert sum(done for done, _ in calls) == 15 and all(m == 0 for _, m in calls[1:])

@@ -356,6 +356,21 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
     return out
 
 
+def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarray,
+              coefs: _Coefs | None = None) -> np.ndarray:
+    """What the level's components supply on a day, their own cut included (none for a
+    component whose lost supply has returned), from what consumers get of inputs ``x``."""
+    made = _made(run, level, _inputs(run, level, x), ep, back, coefs)
+    made *= np.where(back[None, :, None], 1.0, ep.factor[:, level.comps, :])
+    return made
+
+
+def _snap(a: np.ndarray) -> np.ndarray:
+    """Values within float rounding of full supply become 1 (in place)."""
+    a[a > 1.0 - EPS] = 1.0
+    return a
+
+
 @dataclass(eq=False)
 class Evaluation:
     """Availability of every component under a batch of scenarios.
@@ -520,7 +535,7 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         level = _restrict(full, affected[full.comps])
         made = _made(run1, level, _inputs(run1, level, steady), static, None)
         steady[:, level.comps, :] = np.clip(made * static.factor[:, level.comps, :], 0.0, 1.0)
-    steady[steady > 1.0 - EPS] = 1.0
+    _snap(steady)
     steady_p = _persp_min(steady, pmask)
 
     ev = Evaluation(
@@ -611,37 +626,27 @@ def _restrict(level: Level, keep: np.ndarray) -> Level:
     if keep.all():
         return level
     newpos = np.cumsum(keep) - 1
-    n_req, n_groups, n_inputs = len(level.req_pos), len(level.group_starts), len(level.inputs)
     keep_r = keep[level.req_pos]
-    groups_per = np.diff(np.append(level.comp_group_starts, n_groups))
+    groups_per = np.diff(np.append(level.comp_group_starts, len(level.group_starts)))
     keep_g = np.repeat(keep_r, groups_per)
-    inputs_per = np.diff(np.append(level.group_starts, n_inputs))
+    inputs_per = np.diff(np.append(level.group_starts, len(level.inputs)))
     keep_i = np.repeat(keep_g, inputs_per)
-    sizes = inputs_per[keep_g]
-    counts = groups_per[keep_r]
+    sizes, counts = inputs_per[keep_g], groups_per[keep_r]
     keep_e = keep[level.edge_pos]
     edge_pos = newpos[level.edge_pos[keep_e]]
     supplied, edge_starts = np.unique(edge_pos, return_index=True)
-    keep_c = keep[level.cons_pos] if len(level.cons) else np.zeros(0, dtype=bool)
-    new_e = np.cumsum(keep_e) - 1
-    new_row = np.cumsum(keep_c) - 1
-    ce = keep_e[level.cons_edges] if len(level.cons_edges) else np.zeros(0, dtype=bool)
-    del n_req
+    keep_c = keep[level.cons_pos]
+    ce = keep_e[level.cons_edges]
     return Level(
         comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
-        inputs=level.inputs[keep_i],
-        group_starts=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        if len(sizes) else np.zeros(0, dtype=np.int64),
-        comp_group_starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        if len(counts) else np.zeros(0, dtype=np.int64),
-        edges=level.edges[keep_e], edge_pos=edge_pos, edge_w=level.edge_w[keep_e],
-        edge_starts=edge_starts, supplied=supplied, rest=level.rest[keep],
-        has_supply=level.has_supply[keep], edge_site=level.edge_site[keep_e],
-        in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
-        cons_pos=newpos[level.cons_pos[keep_c]] if len(level.cons) else level.cons_pos,
-        cons_edges=new_e[level.cons_edges[ce]] if len(level.cons_edges) else level.cons_edges,
-        cons_edge_row=new_row[level.cons_edge_row[ce]] if len(level.cons_edges)
-        else level.cons_edge_row)
+        inputs=level.inputs[keep_i], group_starts=np.cumsum(sizes) - sizes,
+        comp_group_starts=np.cumsum(counts) - counts, edges=level.edges[keep_e],
+        edge_pos=edge_pos, edge_w=level.edge_w[keep_e], edge_starts=edge_starts,
+        supplied=supplied, rest=level.rest[keep], has_supply=level.has_supply[keep],
+        edge_site=level.edge_site[keep_e], in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
+        cons_pos=newpos[level.cons_pos[keep_c]],
+        cons_edges=(np.cumsum(keep_e) - 1)[level.cons_edges[ce]],
+        cons_edge_row=(np.cumsum(keep_c) - 1)[level.cons_edge_row[ce]])
 
 
 def _steps(horizon: int, knots, step: int) -> list[tuple[int, int]]:
@@ -704,6 +709,11 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     pclass = pm.argmax(axis=0)  # (N,) the perspective's class where it is one class
     pick = (pclass[None, :], act[:, None], np.arange(n)[None, :])
     stats = (len(act), n)  # per active component and column
+
+    def weakest(a: np.ndarray) -> np.ndarray:
+        """(K, C, N) -> (active components, N): the perspective's lowest class."""
+        return a[pick] if single else _persp_min(a[:, act, :], pm)
+
     low = np.ones(stats)
     first = np.full(stats, -1, dtype=np.int64)
     rec = np.full(stats, -1, dtype=np.int64)
@@ -721,17 +731,16 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         for level in live:
             comps = level.comps
             back = t >= c.ttr_days[comps]
-            key = (id(level), ep_i, back.tobytes())
-            co = coef_cache.get(id(level))
-            if co is None or co[0] != key:
-                co = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
-            made = _made(run, level, _inputs(run, level, seen), ep, back, co[1])
-            made *= np.where(back[None, :, None], 1.0, ep.factor[:, comps, :])
+            key = (ep_i, back.tobytes())  # the coefficients hold while these stay
+            cached = coef_cache.get(id(level))
+            if cached is None or cached[0] != key:
+                cached = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
+            made = _supplied(run, level, seen, ep, back, cached[1])
             have = stock[:, comps, :]
             if length == 1:
                 d = np.minimum(1.0, made + have)
                 stock[:, comps, :] = have - (d - made)
-                d[d > 1.0 - EPS] = 1.0
+                _snap(d)
                 delivered[:, comps, :] = lowest[:, comps, :] = d
                 cap = capital[comps]
                 seen[:, comps, :] = np.where(cap[None, :, None], base[:, comps, :], d)
@@ -741,8 +750,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
             stock[:, comps, :] = have - used
-            d = np.minimum(1.0, made + used / length)
-            d[d > 1.0 - EPS] = 1.0
+            d = _snap(np.minimum(1.0, made + used / length))
             # the lowest day: what the inputs' lowest days give, once the stock is used up
             made_low = made
             if level.inputs.size and dips[level.inputs].any():  # only where an input dips
@@ -750,23 +758,18 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                                             level.group_starts)
                 hit = np.zeros(len(comps), dtype=bool)
                 hit[level.req_pos] = np.add.reduceat(per_group, level.comp_group_starts) > 0
-                sub = _restrict(level, hit)
-                low_in = _made(run, sub, _inputs(run, sub, seen_low), ep, back[hit])
-                low_in *= np.where(back[hit][None, :, None], 1.0, ep.factor[:, sub.comps, :])
+                low_in = _supplied(run, _restrict(level, hit), seen_low, ep, back[hit])
                 made_low = made.copy()
                 made_low[:, hit, :] = np.minimum(made[:, hit, :], low_in)
-            last = np.minimum(1.0, made_low + np.maximum(0.0, have - (length - 1) * gap))
-            last[last > 1.0 - EPS] = 1.0
+            last = _snap(np.minimum(1.0, made_low + np.maximum(0.0, have - (length - 1) * gap)))
             dipped = last < d - EPS
             dips[comps] = dipped.any(axis=(0, 2))
             safe = np.where(gap > EPS, gap, 1.0)
             covered = np.where(gap > EPS, have / safe, np.inf)
             fs = np.where(made + have < SHORT, 0.0, np.floor((made + have - SHORT) / safe) + 1.0)
-            head = np.minimum(1.0, made + have)
-            head[head > 1.0 - EPS] = 1.0
             delivered[:, comps, :] = d
             lowest[:, comps, :] = last
-            opening[:, comps, :] = head
+            opening[:, comps, :] = _snap(np.minimum(1.0, made + have))
             min_at[:, comps, :] = np.minimum(np.ceil(np.minimum(covered, length)), length - 1)
             first_short[:, comps, :] = np.where(last < SHORT, np.minimum(fs, length - 1), length)
             cap = capital[comps][None, :, None]
@@ -790,8 +793,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 b1 = b0 + (got - b0) / renew[:, cap_idx, :]
             else:
                 b1 = got + (b0 - got) * keep[:, cap_idx, :] ** length
-            b1[b1 > 1.0 - EPS] = 1.0
-            base[:, cap_idx, :] = b1
+            base[:, cap_idx, :] = _snap(b1)
         if single:  # one consumer class per column: gather it
             day = lowest[pick]
             cls_min = pclass
@@ -810,15 +812,11 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             at = (min_at[pick] if single else
                   np.take_along_axis(min_at[:, act, :], cls_min[None], axis=0)[0])
             wday[worse] = t + at[worse].astype(np.int64)
-            start = opening[pick] if single else np.where(pm3, opening[:, act, :],
-                                                            np.inf).min(axis=0)
-            rec[(start >= SHORT) & (first >= 0) & (rec < 0)] = t
-            fs = first_short[pick] if single else np.where(pm3, first_short[:, act, :],
-                                                             np.inf).min(axis=0)
+            rec[(weakest(opening) >= SHORT) & (first >= 0) & (rec < 0)] = t
+            fs = weakest(first_short)
             new = (fs < length) & (first < 0)
             first[new] = t + fs[new].astype(np.int64)
-            lost += length * (1.0 - (delivered[pick] if single else np.where(
-                pm3, delivered[:, act, :], np.inf).min(axis=0)))
+            lost += length * (1.0 - weakest(delivered))
         wclass[worse] = np.broadcast_to(cls_min, worse.shape)[worse]
         np.minimum(low, day, out=low)
         np.minimum(world_low, lowest[ROW][act], out=world_low)

@@ -89,10 +89,6 @@ class SweepPlan:
             return len(self.draws)
         return math.comb(len(self.units), self.order)
 
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return FIELDS[self.measure]
-
     def unit_sets(self) -> Iterator[tuple[int, ...]]:
         """Indices into ``units`` of each scenario's cut units, in plan order."""
         if self.draws is not None:
@@ -100,10 +96,14 @@ class SweepPlan:
         else:
             yield from combinations(range(len(self.units)), self.order)
 
+    def disruption(self, i: int) -> Disruption:
+        """How the plan cuts unit ``i``."""
+        return Disruption(self.units[i], severity=self.severity, mode=self.mode,
+                          duration_days=self.duration_days)
+
     def scenario(self, cut: tuple[int, ...]) -> Scenario:
-        return Scenario(tuple(Disruption(self.units[i], severity=self.severity, mode=self.mode,
-                                         duration_days=self.duration_days) for i in cut),
-                        perspective=self.perspective, horizon=self.horizon)
+        return Scenario(tuple(self.disruption(i) for i in cut), perspective=self.perspective,
+                        horizon=self.horizon)
 
     def record(self) -> dict:
         """The plan as result metadata."""
@@ -158,8 +158,8 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
     if not 1 <= order <= len(units) and monte_carlo is None:
         raise ScenarioError(f"order {order} needs at least {order} units; the sweep has "
                             f"{len(units)}")
-    shown = [c for c in resolve_targets(model, ["stage:end_use"])] if not all_components \
-        else sorted(model.components["id"])
+    shown = (sorted(model.components["id"]) if all_components
+             else resolve_targets(model, ["stage:end_use"]))
     draws = None
     if monte_carlo is not None:
         if monte_carlo < 1:
@@ -202,9 +202,7 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
 
     def resolved(i: int):
         if i not in cache:
-            d = Disruption(plan.units[i], severity=plan.severity, mode=plan.mode,
-                           duration_days=plan.duration_days)
-            cache[i] = resolve(model, c, d)
+            cache[i] = resolve(model, c, plan.disruption(i))
         return cache[i]
 
     headline = plan.measure == "headline"
@@ -237,19 +235,21 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
         data["draw"] = np.repeat(np.asarray(draw_numbers, dtype=np.int64), n_rows)
     data["component"] = pd.Categorical.from_codes(
         np.tile(np.arange(n_rows, dtype=np.int32), n_cols), categories=list(plan.components))
-    if headline:
+    if headline:  # the day fields as whatif gives them: empty where never short
         first, rec = flat(fields["time_to_survive"]), flat(fields["recovery"])
-        short = first >= 0
+        never = first < 0
+
+        def days(values, dtype):
+            out = pd.array(values, dtype=dtype)
+            out[never] = pd.NA
+            return out
+
         data["availability"] = flat(fields["availability"])
         data["availability_high"] = flat(fields["availability_high"])
         data["steady_state"] = flat(fields["steady_state"])
-        data["time_to_survive_days"] = pd.array(np.where(short, first, 0), dtype="Int64")
-        data["time_to_survive_days"][~short] = pd.NA
-        recovery = np.where(rec >= 0, rec, plan.horizon)
-        data["recovery_day"] = pd.array(recovery, dtype="Int64")
-        data["recovery_day"][~short] = pd.NA
-        data["recovered"] = pd.array(rec >= 0, dtype="boolean")
-        data["recovered"][~short] = pd.NA
+        data["time_to_survive_days"] = days(np.maximum(first, 0), "Int64")
+        data["recovery_day"] = days(np.where(rec >= 0, rec, plan.horizon), "Int64")
+        data["recovered"] = days(rec >= 0, "boolean")
         data["lost_days"] = flat(fields["lost_days"])
     else:
         data["steady_state"] = flat(fields["steady_state"])
@@ -293,6 +293,8 @@ def groups_by_overlap(touched: np.ndarray, *, overhead: int = GROUP_OVERHEAD,
 def _simulate_grouped(model, scenarios, batch, step: int) -> dict[str, np.ndarray]:
     """The headline fields (components x scenarios) of a batch, simulated in groups of
     scenarios that touch the same components (see :func:`groups_by_overlap`)."""
+    # the static bound of the whole batch, to group it; each group's simulation computes it
+    # again for its own members (one pass against the simulation's many)
     quick = evaluate_resolved(model, scenarios, batch, timeline=False, bounds=False)
     touched = (quick.steady < 1.0).any(axis=0)
     out = {name: np.empty(touched.shape, dtype=np.int64 if name in ("time_to_survive",

@@ -6,7 +6,15 @@ import sys
 
 import click
 
-from semigraph.cli.options import NoBar, dataset_option, emit, load_model, output_options
+from semigraph.cli.options import (
+    dataset_option,
+    emit,
+    horizon_option,
+    load_model,
+    measure_option,
+    output_options,
+    progress_bar,
+)
 
 
 @click.command()
@@ -22,13 +30,10 @@ from semigraph.cli.options import NoBar, dataset_option, emit, load_model, outpu
                    "[default: 0.5]")
 @click.option("--order", type=click.IntRange(1, 4), default=1, show_default=True,
               help="Largest number of units failing together (1 = single points of failure).")
-@click.option("--measure", type=click.Choice(["headline", "steady"]), default="headline",
-              show_default=True,
-              help="headline: lowest daily availability within --horizon (stocks, installed "
-                   "base, restoration; countries stop exports, seen from the rest of the "
-                   "world); steady: the static bound, every unit lost for everyone.")
-@click.option("--horizon", type=click.IntRange(0, 3650), default=365, show_default=True,
-              help="Days simulated for the headline measure.")
+@measure_option("headline: lowest daily availability within --horizon (stocks, installed "
+                "base, restoration; countries stop exports, seen from the rest of the world); "
+                "steady: the static bound, every unit lost for everyone.")
+@horizon_option()
 @click.option("--max-sets", type=click.IntRange(1), default=500_000, show_default=True,
               help="Refuse, before starting, a search that could screen more unit sets than "
                    "this (with an estimate and how to narrow it).")
@@ -65,14 +70,8 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     if total > max_sets:  # refuse at once, with the estimate
         net.spof(targets, level=level, threshold=threshold, order=order, measure=measure,
                  horizon=horizon, max_sets=max_sets)
-    show = sys.stderr.isatty() and measure == "headline" and total > 2000
-    with click.progressbar(length=total, label="Unit sets screened and simulated",
-                           file=sys.stderr, show_eta=True) if show else NoBar() as bar:
-
-        def progress(done: int, more: int = 0) -> None:
-            bar.length += more
-            bar.update(done)
-
+    with progress_bar("Unit sets screened and simulated", length=total,
+                      show=measure == "headline" and total > 2000) as progress:
         result = net.spof(targets, level=level, threshold=threshold, order=order,
                           measure=measure, horizon=horizon, max_sets=max_sets,
                           progress=progress)

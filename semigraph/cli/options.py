@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 
 import click
 
@@ -17,6 +19,19 @@ def dataset_option(func):
         help="Dataset folder (CSV or Parquet tables). Default: the bundled semiconductor "
              "dataset.",
     )(func)
+
+
+def horizon_option(help: str = "Days simulated for the headline measure."):
+    """``--horizon DAYS`` (0..3650, default 365)."""
+    return click.option("--horizon", type=click.IntRange(0, 3650), default=365,
+                        show_default=True, help=help)
+
+
+def measure_option(help: str):
+    """``--measure headline|steady`` (default headline); ``help`` says what each means for
+    the command."""
+    return click.option("--measure", type=click.Choice(["headline", "steady"]),
+                        default="headline", show_default=True, help=help)
 
 
 def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | None = None,
@@ -83,16 +98,18 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
                  json_meta=json_meta)
 
 
-class NoBar:
-    """Stands in for a progress bar where none is shown (not a terminal, small work)."""
+@contextlib.contextmanager
+def progress_bar(label: str, *, length: int = 0, show: bool = True):
+    """A ``progress(done, more=0)`` callable for the API's long-running calls: a bar on
+    stderr when it is a terminal (and ``show``), else nothing. ``more`` adds work found on
+    the way (a search that simulates what it screened, a sweep announcing its size)."""
+    if not (show and sys.stderr.isatty()):
+        yield lambda done, more=0: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_eta=True) as bar:
 
-    length = 0
+        def progress(done: int, more: int = 0) -> None:
+            bar.length += more
+            bar.update(done)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def update(self, n: int) -> None:
-        pass
+        yield progress

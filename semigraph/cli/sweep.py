@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import csv
-import sys
 
 import click
 
-from semigraph.cli.options import NoBar, dataset_option, emit, load_model
+from semigraph.cli.options import (
+    dataset_option,
+    emit,
+    horizon_option,
+    load_model,
+    measure_option,
+    progress_bar,
+)
 
 
 def _probabilities(path: str) -> dict[str, float]:
@@ -59,15 +65,12 @@ def _probabilities(path: str) -> dict[str, float]:
               show_default=True, help="Share of each cut unit's supply lost.")
 @click.option("--duration", type=click.FloatRange(0), default=None, metavar="DAYS",
               help="Each cut lasts this many days (default: the whole horizon).")
-@click.option("--horizon", type=click.IntRange(0, 3650), default=365, show_default=True,
-              help="Days simulated for the headline measure.")
+@horizon_option()
 @click.option("--perspective", metavar="REGION",
               help="Consumer country or bloc seen from (default: the rest of the world).")
-@click.option("--measure", type=click.Choice(["headline", "steady"]), default="headline",
-              show_default=True,
-              help="headline: lowest daily availability within --horizon (stocks, installed "
-                   "base, restoration), with both allocation bounds, days to impact and lost "
-                   "days; steady: the static bound alone (fast).")
+@measure_option("headline: lowest daily availability within --horizon (stocks, installed "
+                "base, restoration), with both allocation bounds, days to impact and lost "
+                "days; steady: the static bound alone (fast).")
 @click.option("--step", type=click.IntRange(1, 365), default=14, show_default=True,
               metavar="DAYS",
               help="Headline: days simulated at once between events (1 = exactly day by day;"
@@ -120,17 +123,14 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
     units = [u.strip() for t in targets for u in t.split(",") if u.strip()] or None
     probs = _probabilities(probabilities_file) if probabilities_file else probability
     net = load_model(dataset)
-    size = net.sweep_size(level, order=order, targets=units,
-                          monte_carlo=monte_carlo) if sys.stderr.isatty() else 0
     label = f"Scenarios ({level}, order {order})" if monte_carlo is None else "Draws"
-    with (click.progressbar(length=size, label=label, file=sys.stderr, show_eta=True)
-          if size > 1 else NoBar()) as bar:
+    with progress_bar(label) as progress:
         result = net.sweep(level, order=order, targets=units, mode=mode, severity=severity,
                            duration=duration, horizon=horizon, perspective=perspective,
                            measure=measure, all_components=all_components,
                            monte_carlo=monte_carlo, probability=probs, seed=seed, step=step,
                            output=output, format=fmt, force=force, scheduler=scheduler,
-                           workers=workers, progress=bar.update)
+                           workers=workers, progress=progress)
     if output:
         meta = result.meta
         click.echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "

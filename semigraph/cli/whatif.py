@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, load_model, output_options
+from semigraph.cli.options import dataset_option, emit, horizon_option, load_model, output_options
 
 _TABLE_COLUMNS = {
     "component": "component",
@@ -134,8 +134,7 @@ def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25) -> None
               help="Consumer country or bloc whose availability is shown (a bloc shows its "
                    "weakest member each day). Default: the rest of the world, the consumers "
                    "outside every stopping country and --to destination.")
-@click.option("--horizon", type=click.IntRange(0, 3650), default=365, show_default=True,
-              help="Days to simulate stocks and recovery.")
+@horizon_option("Days to simulate stocks and recovery.")
 @click.option("--all", "show_all", is_flag=True, help="Table: show unaffected components too.")
 @click.option("--limit", type=click.IntRange(0), default=25, show_default=True,
               help="Table: rows to print (0 = all).")

@@ -337,16 +337,21 @@ def json_text(frame: pd.DataFrame, *, meta: dict | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
+def _schema_meta(schema, meta: dict | None) -> dict:
+    """Parquet schema metadata with the result's metadata under the key ``semigraph``."""
+    merged = dict(schema.metadata or {})
+    if meta:
+        merged[b"semigraph"] = json.dumps(_plain(meta), ensure_ascii=False).encode("utf-8")
+    return merged
+
+
 def _parquet_bytes(frame: pd.DataFrame, meta: dict | None) -> bytes:
     """Parquet with the result's metadata under the schema key ``semigraph`` (JSON)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    if meta:
-        merged = dict(table.schema.metadata or {})
-        merged[b"semigraph"] = json.dumps(_plain(meta), ensure_ascii=False).encode("utf-8")
-        table = table.replace_schema_metadata(merged)
+    table = table.replace_schema_metadata(_schema_meta(table.schema, meta))
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
@@ -426,12 +431,7 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
                         schema = pa.schema([  # categories as text: chunks differ in them
                             f.with_type(f.type.value_type)
                             if pa.types.is_dictionary(f.type) else f for f in schema],
-                            metadata=schema.metadata)
-                        if meta:
-                            schema = schema.with_metadata({
-                                **(schema.metadata or {}),
-                                b"semigraph": json.dumps(_plain(meta), ensure_ascii=False)
-                                .encode("utf-8")})
+                            metadata=_schema_meta(schema, meta))
                         writer = pq.ParquetWriter(fh, schema)
                     table = pa.Table.from_pandas(chunk, preserve_index=False)
                     writer.write_table(table.cast(writer.schema))
