@@ -73,8 +73,9 @@ def test_default_perspective_is_the_rest_of_the_world(small):
     assert steady(small, Disruption("CHN"), perspective="CHN")["gallium"] == 1.0
 
 
-def _producer_user(tmp_path, made, used, other=None):
-    """gallium made by CHN (``made``) and USA (``other``, default the rest); CHN uses ``used``."""
+def _producer_user(tmp_path, made, used, other=None, consumers=None):
+    """gallium made by CHN (``made``) and USA (``other``, default the rest); CHN uses ``used``
+    and the countries of ``consumers`` their given shares."""
     t = base_tables()
     t["components"] = [{"id": "gallium", "name": "Gallium", "kind": "raw_material",
                         "stage": "materials_equipment", "source": "src"},
@@ -86,6 +87,8 @@ def _producer_user(tmp_path, made, used, other=None):
                     "share": round(1 - made, 6) if other is None else other, "source": "src"}]
     t["consumption"] = [{"component": "gallium", "country": "CHN", "share": used,
                          "source": "src"}]
+    t["consumption"] += [{"component": "gallium", "country": k, "share": v, "source": "src"}
+                         for k, v in (consumers or {}).items()]
     t["requires"] = [{"component": "chip", "input": "gallium", "source": "src"}]
     return semigraph.load(write_dataset(tmp_path, t))
 
@@ -140,6 +143,38 @@ def test_chain_served_first_is_the_upper_bound(tmp_path):
     assert r["gallium"]["high"] == pytest.approx(0.1)  # the material itself: world supply
     assert r["wafer"]["low"] == pytest.approx(0.1)
     assert r["wafer"]["high"] == pytest.approx(0.5)  # min(1, 0.1 / 0.2)
+
+
+def test_ban_upper_bound_serves_the_banned_consumers_first(tmp_path):
+    # gallium CHN 0.9 / USA 0.1; China uses 0.6 and the USA 0.05 of the world's gallium.
+    # A Chinese ban to the USA leaves it the 10% made elsewhere, rationed alike with every
+    # other buyer (lower bound); served first, that 10% covers twice the US demand.
+    model = _producer_user(tmp_path / "a", 0.9, 0.6, consumers={"USA": 0.05})
+    ban = Disruption("gallium@CHN", to=("USA",))
+    r = run(model, ban, perspective="USA", horizon=10)
+    assert r["gallium"]["low"] == pytest.approx(0.1)
+    assert r["gallium"]["high"] == pytest.approx(1.0)
+    assert r["chip"]["high"] == pytest.approx(1.0)  # made from what the consumer gets
+    # the US using 20%: served first, it gets 0.1 / 0.2 of its need
+    big = _producer_user(tmp_path / "b", 0.9, 0.6, consumers={"USA": 0.2})
+    r = run(big, ban, perspective="USA", horizon=10)
+    assert (r["gallium"]["low"], r["gallium"]["high"]) == pytest.approx((0.1, 0.5))
+    # a ban to a bloc whose members' demand is unknown is not re-routed
+    eu = run(big, Disruption("gallium@CHN", to=("EU27",)), perspective="EU27", horizon=10)
+    assert (eu["gallium"]["low"], eu["gallium"]["high"]) == pytest.approx((0.1, 0.1))
+    # half the US's own gallium lost as well: 0.05 left, served first 0.05 / 0.2
+    both = (ban, Disruption("supply:gallium/USA@USA", severity=0.5))
+    r = run(big, *both, perspective="USA", horizon=10)
+    assert (r["gallium"]["low"], r["gallium"]["high"]) == pytest.approx((0.05, 0.25))
+    stop = (ban, Disruption("CHN", severity=0.5))  # with an export stop and consumption
+    for scenario in (Scenario((ban,), perspective="USA", horizon=10),
+                     Scenario(both, perspective="USA", horizon=10),
+                     Scenario(stop, perspective="USA", horizon=10)):
+        ev = evaluate(big, scenario)
+        ref = simulate_reference(big, scenario, "USA", high=True)
+        for comp, value in ref.items():
+            got = ev.availability_high[ev.compiled.index[comp], 0]
+            assert got == pytest.approx(value["availability"], abs=1e-12), comp
 
 
 def test_duration_ends_the_disruption(small):

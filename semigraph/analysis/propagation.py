@@ -197,6 +197,8 @@ class _Epoch:
     in_x: np.ndarray  # (K, countries, B) bool: country stops exports to the class
     factor: np.ndarray  # (K, C, B) components cut themselves
     any_stop: bool  # some export stop applies (it may hit no edge and still draw consumption)
+    unbanned: np.ndarray | None = None  # (K, E, B) survive without the export bans
+    ban_need: np.ndarray | None = None  # (K, C, B) banned consumers' demand (inf: no re-routing)
 
 
 def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
@@ -209,7 +211,10 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
             np.array(fill, dtype=dtype), shape)
 
     stops = "stop" in kinds
+    bans = "ban" in kinds
     survive = array((k, e, b), 1.0, bool(kinds & {"outage", "ban"}))
+    unbanned = array((k, e, b), 1.0, "outage" in kinds) if bans else None
+    banned: dict[tuple[int, int, int], set] = {}  # (class, component, column): destinations
     stopped = array((k, e, b), False, stops, bool)
     keep_e = array((k, e, b), 1.0, stops)
     keep_x = array((k, nc, b), 1.0, stops)
@@ -230,8 +235,28 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
                 in_x[np.ix_(ks, xs, [j])] = True
             else:
                 survive[np.ix_(ks, r.edges, [j])] *= r.keep
+                if r.kind == "outage" and unbanned is not None:
+                    unbanned[np.ix_(ks, r.edges, [j])] *= r.keep
+                elif r.kind == "ban":
+                    for comp in np.unique(c.e_comp[r.edges]).tolist():
+                        for kk in ks.tolist():
+                            banned.setdefault((kk, comp, j), set()).update(r.dest)
     return _Epoch(survive, stopped, keep_e, keep_x, in_x, factor,
-                  bool(stopped.any() or in_x.any()))
+                  bool(stopped.any() or in_x.any()), unbanned,
+                  _ban_need(c, (k, n, b), banned) if bans else None)
+
+
+def _ban_need(c: Compiled, shape, banned: dict) -> np.ndarray:
+    """Per class, component and column: the world consumption share of the consumers that
+    the export bans on the component's supply reach, where every one of them has a
+    consumption row (inf elsewhere: without their demand the supply cannot be re-routed)."""
+    need = np.full(shape, np.inf)
+    rows = {(int(i), int(x)): float(v) for i, x, v in zip(c.j_comp, c.j_country, c.j_share)}
+    for (k, comp, j), dest in banned.items():
+        shares = [rows.get((comp, c.country_index[x])) for x in dest]
+        if all(v is not None for v in shares):
+            need[k, comp, j] = sum(shares)
+    return need
 
 
 def _tile(a: np.ndarray, times: int) -> np.ndarray:
@@ -239,10 +264,13 @@ def _tile(a: np.ndarray, times: int) -> np.ndarray:
 
 
 def _tile_epoch(ep: _Epoch, times: int) -> _Epoch:
+    def tile(a):
+        return None if a is None else _tile(a, times)
+
     return _Epoch(*(_tile(getattr(ep, f), times) for f in
                     ("survive", "stopped", "keep_e", "keep_x", "in_x",
                      "factor")),
-                  any_stop=ep.any_stop)
+                  any_stop=ep.any_stop, unbanned=tile(ep.unbanned), ban_need=tile(ep.ban_need))
 
 
 @dataclass(eq=False)
@@ -280,13 +308,18 @@ class _Coefs:
     linear: np.ndarray | None  # (K, nC, N) w(e) x keep(e) x survive where stopped
     active: np.ndarray | None  # (K, rows, N) consumption rows of stopping countries
     kx: np.ndarray | None  # (K, rows, N) what a stopping country still exports
+    free: _Coefs | None = None  # the same without export bans (upper bound's re-routing)
 
 
-def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None) -> _Coefs:
+def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
+           survive: np.ndarray | None = None) -> _Coefs:
     if not level.edges.size:
         return _Coefs(None, None, None, None, None)
     edges = level.edges
-    surv = ep.survive[:, edges, :]
+    free = None
+    if survive is None and ep.unbanned is not None and run.high.any():
+        free = _coefs(run, level, ep, back, ep.unbanned)
+    surv = (ep.survive if survive is None else survive)[:, edges, :]
     stopped = ep.stopped[:, edges, :] if ep.any_stop else None
     if back is not None and back.any():
         back_e = back[level.edge_pos][None, :, None]
@@ -312,7 +345,7 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None) -> _Coe
             wc = level.edge_w[ce][None, :, None]
             produced = np.where(stopped[:, ce, :], surv[:, ce, :], 0.0) * wc
             linear = np.where(stopped[:, ce, :], kept[:, ce, :], 0.0) * wc
-    return _Coefs(value, produced, linear, active, kx)
+    return _Coefs(value, produced, linear, active, kx, free)
 
 
 def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
@@ -322,12 +355,34 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
     ``back`` (bool per component of the level, or None) marks components whose lost supply
     has returned: no disruption touches their own supply. ``coefs`` are :func:`_coefs` of
     the same arguments, when the caller keeps them between days.
+
+    In the upper bound's columns, consumers that an export ban reaches are served first from
+    the supply that still reaches them: ``min(free, supply x demand / need)``, where ``free``
+    is what they would get without the bans and ``need`` their share of world consumption
+    (only where every banned consumer has a consumption row), never below the lower bound.
     """
     out = inputs.copy()  # no supply rows: made by the consumer itself
     if not level.edges.size:
         return out
     co = coefs if coefs is not None else _coefs(run, level, ep, back)
     at_site = inputs[run.site_class[level.edges], level.edge_pos[:, None], run.cols[None, :]]
+    value, demand = _value(run, level, inputs, at_site, co)
+    if co.free is not None:
+        free, _ = _value(run, level, inputs, at_site, co.free)
+        need = ep.ban_need[:, level.comps, :]
+        served = np.divide(value * demand, need, out=np.full_like(value, np.inf),
+                           where=need > 0)
+        rerouted = np.maximum(value, np.minimum(free, served))
+        value = np.where(run.high[None, None, :], rerouted, value)
+    sup = level.has_supply
+    out[:, sup, :] = value[:, sup, :]
+    return out
+
+
+def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,
+           co: _Coefs) -> tuple[np.ndarray, np.ndarray]:
+    """What consumers get of the level's supplied components (clipped to 0..1), and the
+    demand it is shared over (1, less the consumption of stopping countries)."""
     k, _, n = co.value.shape
     value = np.zeros((k, len(level.comps), n))
     value[:, level.supplied, :] = np.add.reduceat(co.value * at_site[None], level.edge_starts,
@@ -350,10 +405,10 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
         np.add.at(value, at, np.where(co.active, fix, 0.0))
         np.subtract.at(demand, at, np.where(co.active, need, 0.0))
         value = np.where(demand > EPS, value / np.maximum(demand, EPS), 1.0)
+    else:
+        demand = np.ones_like(value)
     np.clip(value, 0.0, 1.0, out=value)
-    sup = level.has_supply
-    out[:, sup, :] = value[:, sup, :]
-    return out
+    return value, demand
 
 
 def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarray,

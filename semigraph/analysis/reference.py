@@ -120,14 +120,40 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                 vals.append(best)
             return min(vals, default=1.0)
 
+        rows = supply[c]
+        value = own_supply(c, r, act, inputs, rows, bans=True)
+        bans = [d for d in act if d.kind == "ban" and d.applies(r)
+                and any(d.hits(s, c, site) for s, site, _ in rows)]
+        banned = set().union(*(d.dest for d in bans))
+        if high and bans and all((c, xc) in cons for xc in banned):
+            # the banned consumers served first from the supply that still reaches them
+            need = sum(cons[(c, xc)] for xc in banned)
+            free = own_supply(c, r, act, inputs, rows, bans=False)
+            pool = value * demand_of(c, r, act)
+            value = max(value, min(free, pool / need if need > 0 else math.inf))
+        for d in act:
+            if d.unit.kind == "component" and d.unit.id == c and d.applies(r):
+                value *= d.keep
+        return min(1.0, max(0.0, value))
+
+    def demand_of(c: str, r: str, act) -> float:
+        """The demand the export stops leave to share what reaches ``r`` (1 without them)."""
+        stops = [d for d in act if d.kind == "stop" and d.applies(r)]
+        stopping = set().union(*(d.stopping for d in stops))
+        return 1.0 - sum(cons[(c, xc)] for xc in stopping if (c, xc) in cons)
+
+    def own_supply(c: str, r: str, act, inputs, rows, *, bans: bool) -> float:
+        """What consumer ``r`` gets of ``c``'s supply, before a cut of ``c`` itself; without
+        ``bans``, as if no export ban reached ``r`` on ``c``'s own supply rows."""
+
         def surv(s, site, rr):
             out = 1.0
             for d in act:
-                if d.kind != "stop" and d.applies(rr) and d.hits(s, c, site):
+                if d.kind != "stop" and (bans or d.kind != "ban") and d.applies(rr) \
+                        and d.hits(s, c, site):
                     out *= d.keep
             return out
 
-        rows = supply[c]
         if not rows:
             value = inputs(r)
         else:
@@ -154,10 +180,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                 value += keep * max(0.0, pool - need) - max(0.0, need - pool)
                 demand -= need
             value = min(1.0, max(0.0, value / demand)) if demand > 1e-12 else 1.0
-        for d in act:
-            if d.unit.kind == "component" and d.unit.id == c and d.applies(r):
-                value *= d.keep
-        return min(1.0, max(0.0, value))
+        return value
 
     # the static bound: all disruptions active, nothing restored, no stocks
     static: dict[tuple[str, str], float] = {}

@@ -174,13 +174,25 @@ def _bounds_note(model, ev: Evaluation, b: int, i: int, path: list[int],
     lo, hi = ev.availability[i, b], ev.availability_high[i, b]
     if hi <= lo + 1e-9:
         return None, None
-    shared = [p for p in path[1:] if c.chain_share[p] < 1.0]
-    why = (f"the chain uses {c.chain_share[shared[0]]:.0%} of the world's "
-           f"{c.components[shared[0]]}" if shared else "it shares some of its inputs")
     chain = None
     if hi < 1.0:
         chain = bottleneck(model, ev, b, c.components[i], req_sources, high=True)[0]
+    banned = [p for p in path if _rerouted(ev, b, p)]
+    if banned:
+        return (f"up to {hi:.2f} if the banned consumers are served first from the "
+                f"{c.components[banned[-1]]} that still reaches them"), chain
+    shared = [p for p in path[1:] if c.chain_share[p] < 1.0]
+    why = (f"the chain uses {c.chain_share[shared[0]]:.0%} of the world's "
+           f"{c.components[shared[0]]}" if shared else "it shares some of its inputs")
     return f"up to {hi:.2f} if the chain is served first ({why})", chain
+
+
+def _rerouted(ev: Evaluation, b: int, i: int) -> bool:
+    """Whether an export ban on component ``i``'s supply reaches the perspective, with the
+    banned consumers' demand known (the upper bound then serves them first)."""
+    classes = ev.perspective_classes[:, b]
+    return any(ep.ban_need is not None and np.isfinite(ep.ban_need[classes, i, b]).any()
+               for _, ep in ev.epochs)
 
 
 def whatif(model, scenario: Scenario, *, explain: bool = True,
