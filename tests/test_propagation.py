@@ -112,6 +112,35 @@ def test_export_stop_of_an_importer_costs_the_rest_nothing(tmp_path):
     assert steady(model, Disruption("CHN"))["gallium"] == pytest.approx((0.5 - 0.3) / 0.2)
 
 
+def test_a_stop_of_one_material_leaves_another_materials_trade_alone(tmp_path):
+    # China makes 98% of gallium and uses 80%; a half stop of its gallium leaves the rest
+    # (0.02 + 0.5 x 0.18) / 0.2 whether or not it also stops another material's exports
+    t = base_tables()
+    t["components"] = [{"id": m, "name": m, "kind": "raw_material",
+                        "stage": "materials_equipment", "source": "src"}
+                       for m in ("gallium", "germanium")]
+    t["supply"] = [{"component": m, "supplier": x, "site": x, "share": v, "source": "src"}
+                   for m in ("gallium", "germanium") for x, v in (("CHN", 0.98), ("USA", 0.02))]
+    t["consumption"] = [{"component": m, "country": "CHN", "share": 0.8, "source": "src"}
+                        for m in ("gallium", "germanium")]
+    model = semigraph.load(write_dataset(tmp_path, t))
+    ga = Disruption("gallium@CHN", severity=0.5, mode="export")
+    expected = (0.02 + 0.5 * 0.18) / 0.2
+    assert steady(model, ga)["gallium"] == pytest.approx(expected)
+    both = steady(model, ga, Disruption("germanium@CHN", severity=0.5, mode="export"))
+    assert both["gallium"] == pytest.approx(expected)
+    assert both["germanium"] == pytest.approx(expected)
+    # a stop of the whole country reaches both: severities of its stops multiply
+    whole = steady(model, ga, Disruption("CHN", severity=0.5))
+    assert whole["gallium"] == pytest.approx((0.02 + 0.25 * 0.18) / 0.2)
+    assert whole["germanium"] == pytest.approx(expected)
+    for scenario in (Scenario((ga, Disruption("germanium@CHN", severity=0.5, mode="export"))),
+                     Scenario((ga, Disruption("CHN", severity=0.5)))):
+        ref = availability_reference(model, scenario)
+        got = steady(model, *scenario.disruptions)
+        assert got == pytest.approx(ref, abs=1e-12)
+
+
 def test_timeline_hand_computed(small):
     # gallium: 10% supply, 30 days of stock: stock covers 0.9 a day until day 33; lost
     # supply returns at ttr 200. wafer: 10 days of its own stock on top -> short from day 44.

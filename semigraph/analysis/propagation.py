@@ -100,6 +100,7 @@ class Resolved:
     keep: float  # 1 - severity
     dest: frozenset = frozenset()  # a ban's destination countries
     stopping: frozenset = frozenset()  # a stop's producing countries
+    whole: bool = False  # a stop of a country's or bloc's every export
     until: float = np.inf  # active while t < until
 
     @property
@@ -130,7 +131,20 @@ def resolve(model, compiled: Compiled, d: Disruption) -> Resolved:
         stopping = frozenset(model.members(unit.id))
     else:
         stopping = frozenset(compiled.countries[i] for i in set(compiled.e_site[edges]))
-    return Resolved(d, "stop", edges, None, keep, stopping=stopping, until=until)
+    return Resolved(d, "stop", edges, None, keep, stopping=stopping, until=until,
+                    whole=unit.kind in ("country", "bloc"))
+
+
+def _stop_rows(c: Compiled, r: Resolved) -> np.ndarray:
+    """The consumption rows an export stop reaches: those of its stopping countries, for
+    every component when a whole country or bloc stops, else for the components whose supply
+    it stops there (a stop of Chinese germanium leaves China's gallium trade alone)."""
+    rows = np.isin(c.j_country, [c.country_index[x] for x in r.stopping])
+    if not r.whole:
+        made = set(zip(c.e_comp[r.edges].tolist(), c.e_site[r.edges].tolist()))
+        rows &= np.array([(int(i), int(x)) in made for i, x in zip(c.j_comp, c.j_country)],
+                         dtype=bool)
+    return np.flatnonzero(rows)
 
 
 def _applies(r: Resolved, country: str | None) -> bool:
@@ -193,8 +207,8 @@ class _Epoch:
     survive: np.ndarray  # (K, E, B) outages and bans that reach the class
     stopped: np.ndarray  # (K, E, B) bool: hit by an export stop that applies to the class
     keep_e: np.ndarray  # (K, E, B) what the stops leave of each stopped edge's exports
-    keep_x: np.ndarray  # (K, countries, B) what a stopping country still exports
-    in_x: np.ndarray  # (K, countries, B) bool: country stops exports to the class
+    keep_x: np.ndarray  # (K, rows, B) per consumption row: what its stopping country exports
+    in_x: np.ndarray  # (K, rows, B) bool: the row's country stops exports to the class
     factor: np.ndarray  # (K, C, B) components cut themselves
     any_stop: bool  # some export stop applies (it may hit no edge and still draw consumption)
     unbanned: np.ndarray | None = None  # (K, E, B) survive without the export bans
@@ -202,7 +216,7 @@ class _Epoch:
 
 
 def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
-    k, e, n, nc, b = cls.n, c.n_edges, c.n_components, len(c.countries), len(batch)
+    k, e, n, nc, b = cls.n, c.n_edges, c.n_components, len(c.j_comp), len(batch)
     kinds = {("component" if r.component is not None else r.kind) for rs in batch for r in rs}
 
     def array(shape, fill, used: bool, dtype=float):
@@ -228,7 +242,7 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
             if r.component is not None:
                 factor[ks, r.component, j] *= r.keep
             elif r.kind == "stop":
-                xs = [c.country_index[x] for x in sorted(r.stopping)]
+                xs = _stop_rows(c, r)
                 stopped[np.ix_(ks, r.edges, [j])] = True
                 keep_e[np.ix_(ks, r.edges, [j])] *= r.keep
                 keep_x[np.ix_(ks, xs, [j])] *= r.keep
@@ -335,11 +349,10 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
         value = surv * w
     produced = linear = active = kx = None
     if ep.any_stop and level.cons.size:
-        x = run.c.j_country[level.cons]
-        active = ep.in_x[:, x, :]
+        active = ep.in_x[:, level.cons, :]
         if back is not None:
             active = active & ~back[level.cons_pos][None, :, None]
-        kx = ep.keep_x[:, x, :]
+        kx = ep.keep_x[:, level.cons, :]
         if stopped is not None and len(level.cons_edges):
             ce = level.cons_edges
             wc = level.edge_w[ce][None, :, None]

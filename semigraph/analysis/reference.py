@@ -46,6 +46,7 @@ class _Disruption:
         self.unit = model.resolve(d.unit)
         mode = d.mode or ("export" if self.unit.kind in ("country", "bloc") else "outage")
         self.kind = "ban" if d.to else ("stop" if mode == "export" else "outage")
+        self.whole = self.kind == "stop" and self.unit.kind in ("country", "bloc")
         self.keep = 1.0 - d.severity
         self.dest = {c for r in d.to for c in model.members(r)}
         self.model = model
@@ -136,11 +137,23 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                 value *= d.keep
         return min(1.0, max(0.0, value))
 
-    def demand_of(c: str, r: str, act) -> float:
-        """The demand the export stops leave to share what reaches ``r`` (1 without them)."""
+    def stops_at(c: str, xc: str, stops) -> list:
+        """The stops that reach ``xc``'s own consumers of ``c``: a whole country's or bloc's,
+        or one that stops some of ``c``'s supply made in ``xc``."""
+        return [d for d in stops if xc in d.stopping and (d.whole or any(
+            d.hits(s, c, site) for s, site, _ in supply[c] if site == xc))]
+
+    def served_by(c: str, r: str, act) -> dict:
+        """Stopping countries that serve their own consumers of ``c`` first, with their
+        stops."""
         stops = [d for d in act if d.kind == "stop" and d.applies(r)]
         stopping = set().union(*(d.stopping for d in stops))
-        return 1.0 - sum(cons[(c, xc)] for xc in stopping if (c, xc) in cons)
+        out = {xc: stops_at(c, xc, stops) for xc in stopping if (c, xc) in cons}
+        return {xc: ds for xc, ds in out.items() if ds}
+
+    def demand_of(c: str, r: str, act) -> float:
+        """The demand the export stops leave to share what reaches ``r`` (1 without them)."""
+        return 1.0 - sum(cons[(c, xc)] for xc in served_by(c, r, act))
 
     def own_supply(c: str, r: str, act, inputs, rows, *, bans: bool) -> float:
         """What consumer ``r`` gets of ``c``'s supply, before a cut of ``c`` itself; without
@@ -165,15 +178,14 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             for s, site, sh in rows:
                 if (s, site) not in stopped:
                     value += sh * surv(s, site, r) * inputs(site) / norm
-            stopping = set().union(*(d.stopping for d in stops))
-            served = {xc for xc in stopping if (c, xc) in cons}  # own consumers first
+            served = served_by(c, r, act)  # own consumers first
             for s, site, sh in rows:  # what the stops leave of the stopped exports
                 if (s, site) in stopped and site not in served:
                     keep = math.prod(d.keep for d in stops if d.hits(s, c, site))
                     value += keep * sh * surv(s, site, r) * inputs(site) / norm
             demand = 1.0
             for xc in sorted(served):
-                keep = math.prod(d.keep for d in stops if xc in d.stopping)
+                keep = math.prod(d.keep for d in served[xc])
                 pool = sum(sh * surv(s, site, r) * inputs(xc) / norm for s, site, sh in rows
                            if site == xc and (s, site) in stopped)
                 need = cons[(c, xc)]
