@@ -20,3 +20,9 @@ def small_path(tmp_path):
 @pytest.fixture
 def small(small_path):
     return semigraph.load(small_path)
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    """The bundled dataset, loaded once for the whole run (tests only read it)."""
+    return semigraph.load()

@@ -40,11 +40,6 @@ def model(tmp_path):
     return semigraph.load(write_dataset(tmp_path / "small", with_wgi(small_tables())))
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    return semigraph.load()
-
-
 def test_default_rows_and_order(model):
     f = indicators(model)
     # raw materials and materials, plus the chokepoints by country (chip TWN 70%, litho-a

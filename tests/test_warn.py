@@ -25,11 +25,6 @@ from tests.datasets import small_tables, write_dataset
 HOSTILE = '<script>alert("x")</script> | *Sub* & [Co](javascript:alert(1))'
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    return semigraph.load()
-
-
 @pytest.fixture
 def hostile(tmp_path):
     tables = small_tables()

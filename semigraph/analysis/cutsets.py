@@ -199,10 +199,10 @@ def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.
     """Static world availability (C, B) from edge survival (E, B) and components' own factors
     (C, B): the steady state of DESIGN.md section 4 for outages, scenarios as columns."""
     b = survive.shape[1]
-    nc = len(c.j_comp)
+    nj = len(c.j_comp)
     ep = _Epoch(survive=survive[None], stopped=np.zeros((1, c.n_edges, b), dtype=bool),
-                keep_e=np.ones((1, c.n_edges, b)), keep_x=np.ones((1, nc, b)),
-                in_x=np.zeros((1, nc, b), dtype=bool), factor=factor[None], any_stop=False)
+                keep_e=np.ones((1, c.n_edges, b)), keep_row=np.ones((1, nj, b)),
+                in_row=np.zeros((1, nj, b), dtype=bool), factor=factor[None], any_stop=False)
     run = _Run(c, b, np.zeros(b, dtype=bool), np.zeros((c.n_edges, b), dtype=np.int64),
                np.arange(b))
     A = np.ones((1, c.n_components, b))

@@ -15,9 +15,15 @@ For each component ``c`` of a topological level, class ``k`` and day ``t`` (DESI
                (upper bound: each input enters as min(1, x / chain_share))
     own_k(c) = sum over open edges of w(e) * survive_k(e) * I_site(e)(c) + rest(c) * I_ROW(c)
     net_k(c) = sum over stopped edges of keep(e) * w(e) * survive_k(e) * I_x(c)
-               + per consumption row of a stopping x: keep_x max(0, P_x - C_x)
+               + per consumption row of a stopping x: keep_row max(0, P_x - C_x)
                  - max(0, C_x - P_x) - (what the sum above counted for x)
     made_k   = clamp((own + net) / (1 - sum of C_x over stopping x), 0, 1) * own factor
+               (upper bound, where export bans reach k and every banned consumer's
+               demand N is known: max(made_k, min(made without the bans,
+               made_k x (1 - sum of C_x) / N)), the banned consumers served first)
+
+A stopping country x counts for ``c`` (its consumption row, ``keep_row``) when it stops all its
+exports (a country or bloc) or some of ``c``'s supply made in x.
 
 The stopped supply of a country x is taken as the consumer sees it (``survive_k``, so an
 export ban to the consumer still applies to it; DESIGN.md writes ``survive_x``, which differs
@@ -207,8 +213,8 @@ class _Epoch:
     survive: np.ndarray  # (K, E, B) outages and bans that reach the class
     stopped: np.ndarray  # (K, E, B) bool: hit by an export stop that applies to the class
     keep_e: np.ndarray  # (K, E, B) what the stops leave of each stopped edge's exports
-    keep_x: np.ndarray  # (K, rows, B) per consumption row: what its stopping country exports
-    in_x: np.ndarray  # (K, rows, B) bool: the row's country stops exports to the class
+    keep_row: np.ndarray  # (K, rows, B) per consumption row: what its stopping country exports
+    in_row: np.ndarray  # (K, rows, B) bool: the row's country stops exports to the class
     factor: np.ndarray  # (K, C, B) components cut themselves
     any_stop: bool  # some export stop applies (it may hit no edge and still draw consumption)
     unbanned: np.ndarray | None = None  # (K, E, B) survive without the export bans
@@ -216,7 +222,7 @@ class _Epoch:
 
 
 def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _Epoch:
-    k, e, n, nc, b = cls.n, c.n_edges, c.n_components, len(c.j_comp), len(batch)
+    k, e, n, nj, b = cls.n, c.n_edges, c.n_components, len(c.j_comp), len(batch)
     kinds = {("component" if r.component is not None else r.kind) for rs in batch for r in rs}
 
     def array(shape, fill, used: bool, dtype=float):
@@ -231,8 +237,8 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
     banned: dict[tuple[int, int, int], set] = {}  # (class, component, column): destinations
     stopped = array((k, e, b), False, stops, bool)
     keep_e = array((k, e, b), 1.0, stops)
-    keep_x = array((k, nc, b), 1.0, stops)
-    in_x = array((k, nc, b), False, stops, bool)
+    keep_row = array((k, nj, b), 1.0, stops)
+    in_row = array((k, nj, b), False, stops, bool)
     factor = array((k, n, b), 1.0, "component" in kinds)
     for j, resolved in enumerate(batch):
         for r, applies in zip(resolved, cls.applies[j]):
@@ -242,11 +248,11 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
             if r.component is not None:
                 factor[ks, r.component, j] *= r.keep
             elif r.kind == "stop":
-                xs = _stop_rows(c, r)
+                reach = _stop_rows(c, r)
                 stopped[np.ix_(ks, r.edges, [j])] = True
                 keep_e[np.ix_(ks, r.edges, [j])] *= r.keep
-                keep_x[np.ix_(ks, xs, [j])] *= r.keep
-                in_x[np.ix_(ks, xs, [j])] = True
+                keep_row[np.ix_(ks, reach, [j])] *= r.keep
+                in_row[np.ix_(ks, reach, [j])] = True
             else:
                 survive[np.ix_(ks, r.edges, [j])] *= r.keep
                 if r.kind == "outage" and unbanned is not None:
@@ -255,8 +261,8 @@ def _epoch(c: Compiled, cls: _Classes, batch: list[list[Resolved]], active) -> _
                     for comp in np.unique(c.e_comp[r.edges]).tolist():
                         for kk in ks.tolist():
                             banned.setdefault((kk, comp, j), set()).update(r.dest)
-    return _Epoch(survive, stopped, keep_e, keep_x, in_x, factor,
-                  bool(stopped.any() or in_x.any()), unbanned,
+    return _Epoch(survive, stopped, keep_e, keep_row, in_row, factor,
+                  bool(stopped.any() or in_row.any()), unbanned,
                   _ban_need(c, (k, n, b), banned) if bans else None)
 
 
@@ -282,7 +288,7 @@ def _tile_epoch(ep: _Epoch, times: int) -> _Epoch:
         return None if a is None else _tile(a, times)
 
     return _Epoch(*(_tile(getattr(ep, f), times) for f in
-                    ("survive", "stopped", "keep_e", "keep_x", "in_x",
+                    ("survive", "stopped", "keep_e", "keep_row", "in_row",
                      "factor")),
                   any_stop=ep.any_stop, unbanned=tile(ep.unbanned), ban_need=tile(ep.ban_need))
 
@@ -349,10 +355,10 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
         value = surv * w
     produced = linear = active = kx = None
     if ep.any_stop and level.cons.size:
-        active = ep.in_x[:, level.cons, :]
+        active = ep.in_row[:, level.cons, :]
         if back is not None:
             active = active & ~back[level.cons_pos][None, :, None]
-        kx = ep.keep_x[:, level.cons, :]
+        kx = ep.keep_row[:, level.cons, :]
         if stopped is not None and len(level.cons_edges):
             ce = level.cons_edges
             wc = level.edge_w[ce][None, :, None]
@@ -635,8 +641,8 @@ def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
     varying = max((sum(r.kind != "outage" for r in rs) for rs in batch), default=0)
     k = min(2 ** min(varying, 20), len(c.countries) + 1)
     epochs = 1 + max((sum(np.isfinite(r.until) for r in rs) for rs in batch), default=0)
-    e, n, nc = c.n_edges, c.n_components, len(c.countries)
-    per_epoch = k * (17 * e + 9 * nc + 8 * n)  # survive, stopped, keep_e; keep_x, in_x; factor
+    e, n, nj = c.n_edges, c.n_components, len(c.j_comp)
+    per_epoch = k * (17 * e + 9 * nj + 8 * n)  # survive, stopped, keep_e; keep_row, in_row; factor
     times = 2 if bounds and timeline else 1
     if timeline:  # the simulation's state and temporaries
         per = (epochs + 1) * per_epoch + times * k * (8 * n * 20 + 8 * e * 10)
