@@ -141,6 +141,34 @@ def test_a_stop_of_one_material_leaves_another_materials_trade_alone(tmp_path):
         assert got == pytest.approx(ref, abs=1e-12)
 
 
+def test_a_control_stop_also_takes_a_firms_output_from_the_country_it_is_made_in(tmp_path):
+    # A Japanese-controlled firm makes half of c0 in the Netherlands, China the other half;
+    # each country uses 10%. The G7 stops the exports of the firms it controls, the
+    # Netherlands stops its own exports. The Dutch consumers lose the Japanese firm's output
+    # too, and import their 0.1 from China: the rest gets (0.5 - 0.1) / 0.9, less than with
+    # the G7 stop alone (0.5), not 0.5 / 0.9 as if the Dutch kept the firm's output.
+    t = base_tables()
+    t["firms"] = [{"id": "jfirm", "name": "J firm", "hq": "NLD", "controlled_by": "JPN"}]
+    t["components"] = [{"id": "c0", "name": "c0", "kind": "material",
+                        "stage": "materials_equipment", "source": "src"}]
+    t["supply"] = [{"component": "c0", "supplier": s, "site": x, "share": 0.5, "source": "src"}
+                   for s, x in (("jfirm", "NLD"), ("CHN", "CHN"))]
+    t["consumption"] = [{"component": "c0", "country": x, "share": 0.1, "source": "src"}
+                        for x in ("CHN", "NLD")]
+    model = semigraph.load(write_dataset(tmp_path, t))
+    g7 = Disruption("G7", scope="control")
+    nld = Disruption("NLD")
+    assert steady(model, g7)["c0"] == pytest.approx(0.5)
+    assert steady(model, nld)["c0"] == pytest.approx(0.5 / 0.9)
+    assert steady(model, nld, g7)["c0"] == pytest.approx(0.4 / 0.9)
+    # the Dutch stop for no day: the lowest day has the G7 stop alone, the static bound both
+    r = run(model, Disruption("NLD", duration_days=0), g7, horizon=10)["c0"]
+    assert (r["low"], r["steady"]) == (pytest.approx(0.5), pytest.approx(0.4 / 0.9))
+    for scenario in (Scenario((nld, g7)), Scenario((g7,))):
+        assert steady(model, *scenario.disruptions) == pytest.approx(
+            availability_reference(model, scenario), abs=1e-12)
+
+
 def test_timeline_hand_computed(small):
     # gallium: 10% supply, 30 days of stock: stock covers 0.9 a day until day 33; lost
     # supply returns at ttr 200. wafer: 10 days of its own stock on top -> short from day 44.

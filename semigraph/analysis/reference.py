@@ -167,6 +167,10 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                     out *= d.keep
             return out
 
+        def home(s, site, xc):  # what other countries' stops leave xc's own consumers
+            return math.prod(d.keep for d in act if d.kind == "stop" and d.applies(xc)
+                             and d.hits(s, c, site))
+
         if not rows:
             value = inputs(r)
         else:
@@ -186,8 +190,8 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             demand = 1.0
             for xc in sorted(served):
                 keep = math.prod(d.keep for d in served[xc])
-                pool = sum(sh * surv(s, site, r) * inputs(xc) / norm for s, site, sh in rows
-                           if site == xc and (s, site) in stopped)
+                pool = sum(sh * surv(s, site, xc) * home(s, site, xc) * inputs(xc) / norm
+                           for s, site, sh in rows if site == xc and (s, site) in stopped)
                 need = cons[(c, xc)]
                 value += keep * max(0.0, pool - need) - max(0.0, need - pool)
                 demand -= need
