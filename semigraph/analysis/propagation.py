@@ -362,25 +362,22 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
         if stopped is not None and len(level.cons_edges):
             ce = level.cons_edges
             wc = level.edge_w[ce][None, :, None]
-            produced = np.where(stopped[:, ce, :], _at_home(run, level, ep, back, survive),
+            produced = np.where(stopped[:, ce, :], _at_home(run, level, ep, survive),
                                 0.0) * wc
             linear = np.where(stopped[:, ce, :], kept[:, ce, :], 0.0) * wc
     return _Coefs(value, produced, linear, active, kx, free)
 
 
-def _at_home(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
-             survive: np.ndarray | None) -> np.ndarray:
+def _at_home(run: _Run, level: Level, ep: _Epoch, survive: np.ndarray | None) -> np.ndarray:
     """(1, consumption edges, N): what a stopping country's own consumers keep of each of its
     supply edges: the outages and bans that reach them (``survive_x``) and the other
     countries' stops that reach them (a stop of a firm's control country still takes that
-    firm's output from the consumers where it is made)."""
+    firm's output from the consumers where it is made). Only read where the edge is stopped,
+    so an edge whose supply has returned never gets here."""
     e = level.edges[level.cons_edges][:, None]
     k = run.site_class[e[:, 0]]  # the class of the edge's site, per column
     base = ep.survive if survive is None else survive
-    home = base[k, e, run.cols[None, :]] * ep.keep_e[k, e, run.cols[None, :]]
-    if back is not None and back.any():
-        home = np.where(back[level.edge_pos[level.cons_edges]][:, None], 1.0, home)
-    return home[None]
+    return (base[k, e, run.cols[None, :]] * ep.keep_e[k, e, run.cols[None, :]])[None]
 
 
 def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
