@@ -48,6 +48,31 @@ def test_bad_share_names_file_row_column(tmp_path):
     assert "write 0.61 or 61%" in p.message
 
 
+def test_row_numbers_count_blank_lines(tmp_path):
+    t = small_tables()
+    t["supply"][1]["share"] = "61"
+    folder = write_dataset(tmp_path / "ds", t)
+    lines = (folder / "supply.csv").read_text(encoding="utf-8").splitlines()
+    lines.insert(1, "")  # a blank line after the header: the bad row is now row 4
+    (folder / "supply.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as exc:
+        semigraph.load(folder)
+    errors = [p for p in exc.value.problems if p.severity == "error"]
+    assert [(p.file, p.row, p.column) for p in errors] == [("supply.csv", 4, "share")]
+
+
+def test_repeated_header_name_is_an_error_not_a_crash(tmp_path):
+    folder = write_dataset(tmp_path / "ds", small_tables())
+    lines = (folder / "sources.csv").read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("url", "kind")
+    (folder / "sources.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as exc:
+        semigraph.load(folder)
+    errors = [p for p in exc.value.problems if p.severity == "error"]
+    assert [(p.file, p.row, p.column) for p in errors] == [("sources.csv", 1, "kind")]
+    assert "more than once" in errors[0].message
+
+
 def test_unknown_reference_with_suggestion(tmp_path):
     t = small_tables()
     t["supply"][4]["supplier"] = "asmll"

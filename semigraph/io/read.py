@@ -21,7 +21,8 @@ __all__ = ["RawDataset", "RawTable", "read_folder"]
 class RawTable:
     """A table as read, every cell as a string ('' for empty).
 
-    Row ``i`` of ``frame`` is the ``i + 2``-th row a spreadsheet shows (row 1 is the header).
+    The index of ``frame`` is the row number a spreadsheet shows, less 2 (row 1 is the
+    header); a skipped blank line keeps the numbers of the rows after it.
     """
 
     name: str
@@ -80,7 +81,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
         raise _FileProblem(None, f"not valid CSV: {exc}") from None
     if not rows:
         raise _FileProblem(None, "the file is empty; it needs a header row")
-    header, ragged, body = rows[0], [], []
+    header, ragged, body, numbers = rows[0], [], [], []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # a blank line
@@ -89,7 +90,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
                                    "quote cells that contain commas"))
             row = (row + [""] * len(header))[:len(header)]
         body.append(row)
-    return pd.DataFrame(body, columns=header, dtype=object), ragged
+        numbers.append(number)
+    # indexed by row number - 2, so that a message names the file's row after blank lines too
+    index = pd.Index([n - 2 for n in numbers])
+    return pd.DataFrame(body, columns=header, index=index, dtype=object), ragged
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -186,7 +190,12 @@ def read_folder(path: str | Path) -> RawDataset:
         except Exception as exc:  # any parser failure is the file's fault, reported with its name
             data.problems.append(Problem(file.name, None, None, f"cannot be read: {exc}"))
             continue
-        data.problems += [Problem(file.name, row, None, message) for row, message in ragged]
         frame.columns = [str(c).strip() for c in frame.columns]
-        data.tables[name] = RawTable(name=name, file=file.name, frame=frame.reset_index(drop=True))
+        repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+        if repeated:  # which of the two is meant cannot be told, so the table is not read
+            data.problems += [Problem(file.name, 1, c, "column appears more than once in the "
+                                      "header") for c in repeated]
+            continue
+        data.problems += [Problem(file.name, row, None, message) for row, message in ragged]
+        data.tables[name] = RawTable(name=name, file=file.name, frame=frame)
     return data

@@ -201,7 +201,7 @@ class _Checker:
                     self.add(name, None, extra, "unknown column, ignored"
                              + _suggest(extra, known), "warning")
             data: dict[str, list] = {}
-            rows = [i + 2 for i in range(len(raw.frame))]
+            rows = [i + 2 for i in raw.frame.index]  # the file's row numbers
             for col in cols:
                 if col.name not in present:
                     data[col.name] = [None] * len(rows)
