@@ -235,6 +235,23 @@ def test_cache_hit_gives_the_same_model(tmp_path, monkeypatch):
         semigraph.load(data)
 
 
+def test_changed_validator_code_misses_the_cache(tmp_path, monkeypatch):
+    from semigraph.model import cache
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    code = tmp_path / "code"
+    for name in cache._CODE:
+        (code / name).parent.mkdir(parents=True, exist_ok=True)
+        (code / name).write_bytes((cache._PACKAGE / name).read_bytes())
+    monkeypatch.setattr(cache, "_PACKAGE", code)
+    before = cache.dataset_key(data)
+    (code / "model" / "validate.py").write_text("# a new rule\n", encoding="utf-8")
+    assert cache.dataset_key(data) not in (None, before)
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", "off")
+    assert cache.dataset_key(data) is None  # off: the files are not even hashed
+
+
 def test_cache_off_and_broken_entries(tmp_path, monkeypatch):
     data = write_dataset(tmp_path / "d", small_tables())
     monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", "off")

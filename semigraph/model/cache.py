@@ -42,15 +42,25 @@ def cache_dir() -> Path | None:
     return Path(base) / "semigraph"
 
 
+#: The code whose output is stored: a change to any of them makes earlier entries stale.
+_CODE = ("io/read.py", "io/package.py", "model/validate.py")
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
 def dataset_key(folder: Path) -> str | None:
-    """A hash of everything validation reads: version, schema, the folder's table files and
-    its data package descriptor. None when a file cannot be read (validation says why)."""
+    """A hash of everything validation reads and of the code that validates: version,
+    schema, reader and validator, the folder's table files and its data package descriptor.
+    None when caching is off or a file cannot be read (validation says why)."""
     from semigraph.schema import _read
 
+    if cache_dir() is None:
+        return None
     h = hashlib.sha256()
     h.update(__version__.encode())
     h.update(_read("schema.csv").encode())
     try:
+        for code in _CODE:
+            h.update((_PACKAGE / code).read_bytes())
         for name in sorted(os.listdir(folder)):
             stem, _, suffix = name.rpartition(".")
             if not ((stem in TABLES and suffix in ("csv", "parquet"))
