@@ -338,9 +338,17 @@ class _Checker:
                      "eroding an installed base", "warning")
 
     def check_requires(self) -> None:
+        from semigraph.analysis.compiled import topological_generations
+
         req = self.typed["requires"]
-        if req.empty:
+        pairs = [(inp, comp) for comp, inp in zip(req["component"], req["input"])
+                 if comp is not None and inp is not None]
+        try:  # the usual case, without networkx; only a cycle needs naming
+            topological_generations({n for p in pairs for n in p}, [p[0] for p in pairs],
+                                    [p[1] for p in pairs])
             return
+        except ValueError:
+            pass
         import networkx as nx
 
         graph = nx.DiGraph()
