@@ -48,7 +48,9 @@ import numpy as np
 import pandas as pd
 
 from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.cutsets import batch_availability, unit_space
+from semigraph.analysis.cutsets import units_at_level
+from semigraph.analysis.propagation import evaluate
+from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.errors import ScenarioError
 
 __all__ = [
@@ -133,13 +135,26 @@ def holder_shares(model, by: str = "country") -> pd.DataFrame:
             .agg(share=("share", "sum"), estimated=("estimated", "any")))
 
 
-def upstream_exposure(model, countries=None) -> pd.DataFrame:
-    """1 - A(component | country cut), for every component (rows) and producing country
-    (columns), world view, each country cut in full (site scope)."""
-    c = compile_model(model)
-    space = unit_space(model, "country", countries)
-    avail = batch_availability(model, space, np.arange(len(space.units))[:, None])
-    return pd.DataFrame(1.0 - avail, index=list(c.components), columns=space.units)
+def upstream_exposure(model, countries=None, *, mode: str = "outage") -> pd.DataFrame:
+    """1 - A(component | country cut), for every component (rows) and country (columns;
+    default: every country that hosts supply), each country cut in full (site scope) and
+    nothing restored (the static bound, one batch of single-country scenarios).
+
+    ``mode`` is the cut's meaning (DESIGN.md 4.3): ``"outage"`` (default) loses the
+    country's supply for everyone, the world view that finds where a component's supply
+    passes through one country; ``"export"`` stops its exports, seen from the rest of the
+    world (the report's matrix).
+    """
+    if countries is None:
+        countries = units_at_level(model, "country")
+    countries = list(countries)
+    if not countries:
+        return pd.DataFrame(index=list(compile_model(model).components), columns=[],
+                            dtype=float)
+    ev = evaluate(model, [Scenario((Disruption(f"country:{u}", mode=mode),))
+                          for u in countries], timeline=False)
+    return pd.DataFrame(1.0 - ev.steady_state, index=list(ev.compiled.components),
+                        columns=countries)
 
 
 def _band_eu(h: float) -> str:

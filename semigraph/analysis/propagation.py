@@ -109,10 +109,6 @@ class Resolved:
     whole: bool = False  # a stop of a country's or bloc's every export
     until: float = np.inf  # active while t < until
 
-    @property
-    def mode(self) -> str:
-        return "outage" if self.kind == "outage" else "export"
-
 
 def resolve(model, compiled: Compiled, d: Disruption) -> Resolved:
     """What a disruption hits, with its mode settled (DESIGN.md 4.3).

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.propagation import evaluate, resolve, unit_hits
+from semigraph.analysis.concentration import CHOKEPOINT, upstream_exposure
+from semigraph.analysis.propagation import evaluate, resolve
 from semigraph.analysis.scenario import Disruption, Scenario
 
 __all__ = [
@@ -21,8 +22,6 @@ __all__ = [
     "spof_suppliers",
 ]
 
-#: One country holding at least this share of a component is a chokepoint (DESIGN.md §5).
-CHOKEPOINT = 0.65
 #: Units evaluated together when marking single points of failure (memory stays bounded).
 _UNITS_AT_ONCE = 256
 #: A unit whose loss alone drives a product below this availability is a single point of
@@ -87,21 +86,20 @@ def component_risk(model, scenario: Scenario | None = None,
         c = compile_model(model)
         edge_hit = np.zeros(c.n_edges, dtype=bool)
         hit = set()
-        for d in scenario.disruptions:
-            r = resolve(model, c, d)
+        resolved = [resolve(model, c, d) for d in scenario.disruptions]
+        for r in resolved:
             edge_hit[r.edges] = True
             if r.component is not None:
                 hit.add(r.component)
         hit |= set(c.e_comp[edge_hit])
         table.loc[[c.components[i] for i in sorted(hit)], "directly_hit"] = True
-        for d in scenario.disruptions:
-            mask, comp = unit_hits(model, c, d)
+        for d, r in zip(scenario.disruptions, resolved):
             lost: dict[str, float] = {}
-            for e in mask:
+            for e in r.edges:
                 cid = c.components[c.e_comp[e]]
                 lost[cid] = lost.get(cid, 0.0) + float(c.e_share[e]) * d.severity
-            if comp is not None:
-                lost[c.components[comp]] = d.severity
+            if r.component is not None:
+                lost[c.components[r.component]] = d.severity
             cut_shares[d.unit] = dict(sorted(lost.items()))
     return Risk(table=table, scenario=scenario, cut_shares=cut_shares, perspective=perspective)
 
@@ -162,8 +160,6 @@ def _may_fail(model, firms: list[str], targets: list[int], threshold: float) -> 
     whose product stays at or above the threshold for every target is no single point of
     failure and need not be evaluated.
     """
-    from semigraph.analysis.compiled import compile_model
-
     c = compile_model(model)
     cones = np.zeros((len(targets), c.n_components), dtype=bool)
     for k, t in enumerate(targets):
@@ -208,14 +204,9 @@ def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
     if not products or not countries:
         return pd.DataFrame(index=pd.Index(products, name="product"),
                             columns=pd.Index(countries, name="country"), dtype=float)
-    # the static bound: a structural matrix (if never restored), one pass per batch of
-    # countries, affordable on large datasets
-    ev = evaluate(model, [Scenario((Disruption(f"country:{c}"),)) for c in countries],
-                  timeline=False)
-    a = ev.steady_state
-    rows = [ev.compiled.index[p] for p in products]
-    frame = pd.DataFrame(1.0 - a[rows, :], index=pd.Index(products, name="product"),
-                         columns=pd.Index(countries, name="country")).clip(lower=0.0)
+    # the static bound: a structural matrix (if never restored), affordable on large data
+    frame = upstream_exposure(model, countries, mode="export").loc[products].clip(lower=0.0)
+    frame.index.name, frame.columns.name = "product", "country"
     order = sorted(countries, key=lambda c: (-round(float(frame[c].max()), 12),
                                              -round(float(frame[c].sum()), 12), c))
     return frame[order]
