@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
 
 import semigraph
 
-# the validation cache of the test run lives in a fresh folder, never in the user's home
-os.environ.setdefault("SEMIGRAPH_CACHE_DIR", tempfile.mkdtemp(prefix="semigraph-test-cache-"))
+# the validation cache of the test run lives in a fresh folder, never in the user's home,
+# and goes when the run ends
+if "SEMIGRAPH_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="semigraph-test-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    os.environ["SEMIGRAPH_CACHE_DIR"] = _cache
 from tests.datasets import small_tables, write_dataset
 
 

@@ -55,12 +55,12 @@ def test_whatif_imports_only_what_it_uses(small_path):
     semigraph.load(small_path)
     code = ("import sys; from semigraph.cli import cli\n"
             f"sys.argv=['semigraph','whatif','--cut','TWN','--dataset',{str(small_path)!r}]\n"
-            "try: cli.main(prog_name='semigraph')\nexcept SystemExit: pass\n"
+            "try: cli.main(prog_name='semigraph')\nexcept SystemExit as e: print('EXIT', e.code)\n"
             "print(sorted(m for m in ('networkx','graphviz','openpyxl','dask','distributed',"
             "'hypothesis') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip().endswith("[]"), out[-300:]
+    assert "EXIT 0" in out and out.strip().endswith("[]"), out[-300:]
 
 
 def test_info_json(run, small_path):

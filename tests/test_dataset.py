@@ -76,6 +76,13 @@ def test_every_row_cites_a_source(model):
     timed = model.components[model.components[["stock_days", "ttr_days"]].notna().any(axis=1)]
     assert timed["source"].notna().all()
     assert len(timed) >= 40
+    c = model.components
+    for value, source in (("unit_value_eur", "value_source"), ("demand_per_year", "value_source"),
+                          ("chain_share", "chain_share_source"),
+                          ("renewal_days", "renewal_source")):
+        assert c.loc[c[value].notna(), source].notna().all(), value
+    assert model.consumption["source"].notna().all()
+    assert model.countries.loc[model.countries["wgi"].notna(), "source"].notna().all()
 
 
 def test_estimates_say_so(model):

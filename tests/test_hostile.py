@@ -21,7 +21,7 @@ FORMULAS = ['=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-
 @pytest.fixture
 def formula_path(tmp_path):
     t = small_tables()
-    for row, name in zip(t["firms"], FORMULAS):
+    for row, name in zip(t["components"][1:], FORMULAS):  # names the commands write
         row["name"] = name
     t["components"][-1]["name"] = "=1+1"
     t["components"][0]["name"] = "Gallium\x01\uffff"  # characters XLSX cannot hold
@@ -43,6 +43,7 @@ def test_no_formula_in_csv_or_xlsx(formula_path, tmp_path, args):
                 cells = [c for row in csv.reader(fh) for c in row]
             assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")
                         and not _number(c)]
+            assert any(c[:2] in ("'=", "'+", "'-", "'@") for c in cells)  # hostile text written
         else:
             sheet = load_workbook(out).active
             for row in sheet.iter_rows():

@@ -177,14 +177,7 @@ def test_sweep_command(small_path, tmp_path):
                               "--dataset", str(small_path)])
     assert res.exit_code == 0, res.output
     assert "CHN" in res.output and "lowest_component" in res.output
-    out = tmp_path / "s.parquet"
-    res = runner.invoke(cli, ["sweep", "--order", "2", "--all", "-o", str(out),
-                              "--dataset", str(small_path)])
-    assert res.exit_code == 0, res.output
-    api = semigraph.load(small_path).sweep("country", order=2, all_components=True).table
-    got = pd.read_parquet(out)
-    assert list(got["scenario"]) == list(api["scenario"])
-    assert np.allclose(got["availability"], api["availability"])
+    # the file it writes is the API's table: test_api.test_sweep_command_is_the_api_call
     for args, message in ((["--targets", "TWM"], "TWN"),
                           (["--level", "component", "--mode", "export"], "outage"),
                           (["--monte-carlo", "3", "--probabilities", str(tmp_path / "no.csv")],
