@@ -445,7 +445,9 @@ class Network(Model):
 
     def dependency_matrix(self, *, stage: str = "end_use") -> Result:
         """Products of ``stage`` x countries: the share of each product's supply lost when
-        that country stops exports (the static bound)."""
+        that country's supply is lost for everyone (an outage, the world view; the static
+        bound). The report's matrix is the export-stop reading of the same computation,
+        :func:`semigraph.analysis.concentration.upstream_exposure` with ``mode="export"``."""
         from semigraph.analysis.concentration import dependency_matrix
 
         frame = dependency_matrix(self, stage=stage).reset_index()

@@ -46,11 +46,14 @@ def read_result(path: str | Path) -> tuple[pd.DataFrame, dict]:
             frame = pd.DataFrame(data["rows"] if isinstance(data, dict) else data)
         else:
             raise OutputError(f"{path}: a result file is .csv, .json, .parquet or .xlsx")
+        meta = read_result_meta(path)
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is not a table of names and values")
     except OutputError:
         raise
     except Exception as exc:  # a file that is not a result: say which and why
         raise OutputError(f"{path}: cannot read it as a result table ({exc})") from None
-    return frame, read_result_meta(path)
+    return frame, meta
 
 
 def _key(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:

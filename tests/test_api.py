@@ -298,3 +298,27 @@ def test_indicators_and_warn_commands_are_the_api_calls(run, tmp_path):
     assert (tmp_path / "w.md").read_text(encoding="utf-8") == net.warn(measure).markdown()
     out = _records(run("warn", measure, "--format", "json").output)
     _same(out, net.warn(measure).table, ["component", "time_to_survive_days"])
+
+
+def test_bad_input_to_diff_warn_and_sweep_exits_2(small, small_path, tmp_path):
+    runner = CliRunner()
+    # a result file whose metadata was edited by hand is named, not reported as a bug
+    good = tmp_path / "a.json"
+    small.whatif("TWN").to_file(good)
+    bad = tmp_path / "b.json"
+    data = json.loads(good.read_text(encoding="utf-8"))
+    data["meta"] = "edited"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    res = runner.invoke(cli, ["diff", str(good), str(bad)])
+    assert res.exit_code == 2 and "b.json" in res.output, res.output
+    # a scenario file is a file whatever its name ends in
+    scen = tmp_path / "s.scen"
+    scen.write_text('title = "t"\n[[disruption]]\nunit = "TWN"\n', encoding="utf-8")
+    res = runner.invoke(cli, ["warn", "--scenario", str(scen), "--dataset", str(small_path)])
+    assert res.exit_code == 0, res.output
+    # a probability for a unit that is not in the sweep is an error, not a quiet no-cut
+    probs = tmp_path / "p.csv"
+    probs.write_text("unit,probability\nchn,0.5\n", encoding="utf-8")
+    res = runner.invoke(cli, ["sweep", "--monte-carlo", "3", "--probabilities", str(probs),
+                              "--dataset", str(small_path)])
+    assert res.exit_code == 2 and "CHN" in res.output, res.output

@@ -165,6 +165,10 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
         if monte_carlo < 1:
             raise ScenarioError("--monte-carlo needs at least one draw")
         if isinstance(probability, dict):
+            for unit in set(probability) - set(units):  # a typo must not cut nothing quietly
+                model.resolve(unit)  # an unknown id: the error suggests the nearest ones
+                raise ScenarioError(f"probability given for {unit!r}, which is not a {level} "
+                                    "unit that supplies something")
             p = np.array([float(probability.get(u, 0.0)) for u in units])
         else:
             p = np.full(len(units), float(probability))

@@ -160,7 +160,8 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
         fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix,
                                                                                   "markdown")
     net = load_model(dataset)
-    result = net.warn(measure or scenario_file, perspective=perspective, horizon=horizon)
+    result = net.warn(Path(scenario_file) if scenario_file else measure,
+                      perspective=perspective, horizon=horizon)
     if fmt in ("csv", "json"):
         emit(result, fmt=fmt, output=output, force=force)
         return
