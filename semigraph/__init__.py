@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from semigraph._version import __version__
 
 if TYPE_CHECKING:
-    from semigraph.analysis.scenario import Disruption, Scenario
     from semigraph.api import (
         Network,
         Result,
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
         validate,
     )
     from semigraph.compare import diff
+    from semigraph.engine.scenario import Disruption, Scenario
     from semigraph.errors import (
         DatasetError,
         ScenarioError,
@@ -76,8 +76,8 @@ _LAZY = {
     "WarningResult": "semigraph.api",
     "validate": "semigraph.api",
     "diff": "semigraph.compare",
-    "Scenario": "semigraph.analysis.scenario",
-    "Disruption": "semigraph.analysis.scenario",
+    "Scenario": "semigraph.engine.scenario",
+    "Disruption": "semigraph.engine.scenario",
     "Model": "semigraph.model",
     "Unit": "semigraph.model",
     "DatasetError": "semigraph.errors",

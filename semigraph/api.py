@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from semigraph._version import __version__
-from semigraph.analysis.scenario import Disruption, Scenario, read_scenario
+from semigraph.engine.scenario import Disruption, Scenario, read_scenario
 from semigraph.errors import ScenarioError, SemigraphError
 from semigraph.model.model import Model
 from semigraph.model.model import load as _load_model
@@ -121,12 +121,12 @@ class WarningResult(Result):
         return self.warning.firms
 
     def markdown(self) -> str:
-        from semigraph.analysis.warn import warning_markdown
+        from semigraph.findings.warn import warning_markdown
 
         return warning_markdown(self.warning)
 
     def html(self) -> str:
-        from semigraph.analysis.warn import warning_html
+        from semigraph.findings.warn import warning_html
 
         return warning_html(self.warning)
 
@@ -165,7 +165,7 @@ class Network(Model):
     ``requires``, ``sources``) are pandas DataFrames; ``graph`` is the networkx form. Every
     analysis returns a :class:`Result` and prints nothing. Units are given as strings
     (``"CHN"``, ``"EU27"``, ``"asml"``, ``"nexperia@CHN"``, ``"supply:neon/UKR@UKR"``) or
-    :class:`~semigraph.analysis.scenario.Disruption` objects.
+    :class:`~semigraph.engine.scenario.Disruption` objects.
     """
 
     def __repr__(self) -> str:
@@ -202,8 +202,8 @@ class Network(Model):
     def check(self, scenario: Scenario) -> Scenario:
         """Resolve every unit and region of ``scenario`` now, so a typo fails before any work
         is done; an error in a scenario file names the file and the disruption."""
-        from semigraph.analysis.compiled import compile_model
-        from semigraph.analysis.propagation import resolve
+        from semigraph.engine.compiled import compile_model
+        from semigraph.engine.propagation import resolve
 
         where = f"{scenario.path}: " if scenario.path else ""
 
@@ -264,7 +264,7 @@ class Network(Model):
         -------
         WhatIfResult
             ``table``: one row per component with the columns of
-            :data:`semigraph.analysis.whatif.COLUMNS`, end-use products first, then by lost
+            :data:`semigraph.engine.whatif.COLUMNS`, end-use products first, then by lost
             days; ``timeline`` / ``timeline_high``: delivered supply per day.
         """
         if scenario is not None:
@@ -295,8 +295,8 @@ class Network(Model):
         return self._whatif(self.check(scen.with_(**changes)))
 
     def _whatif(self, scen: Scenario, *, explain: bool = True) -> WhatIfResult:
-        from semigraph.analysis.propagation import evaluate
-        from semigraph.analysis.whatif import timeline, whatif
+        from semigraph.engine.propagation import evaluate
+        from semigraph.engine.whatif import timeline, whatif
 
         ev = evaluate(self, scen, series=True)
         frame = whatif(self, scen, explain=explain, evaluation=ev)
@@ -310,7 +310,7 @@ class Network(Model):
                  scenarios: Sequence[Scenario] | None = None) -> Result:
         """Run historical episodes (scenario files with ``[[observed]]`` entries, or
         ``scenarios``) and compare the model with what was observed."""
-        from semigraph.analysis.backtest import backtest, find_episodes
+        from semigraph.engine.backtest import backtest, find_episodes
 
         if scenarios is None:
             paths = list(paths or ["queries"])
@@ -333,8 +333,8 @@ class Network(Model):
              progress: Callable[..., None] | None = None) -> Result:
         """Minimal cut sets: every set of up to ``order`` units of ``level`` whose joint loss
         drives a target below ``threshold`` (exact; see
-        :func:`semigraph.analysis.cutsets.cut_sets` for the columns)."""
-        from semigraph.analysis.cutsets import cut_sets
+        :func:`semigraph.findings.cutsets.cut_sets` for the columns)."""
+        from semigraph.findings.cutsets import cut_sets
 
         targets = [targets] if isinstance(targets, str) else list(targets)
         frame = cut_sets(self, targets, level=level, threshold=threshold, order=order,
@@ -360,7 +360,7 @@ class Network(Model):
         component with ``all_components``).
 
         Returns the long table (``scenario``, with ``draw`` for Monte Carlo, ``component``,
-        then the measure's fields: see :data:`semigraph.analysis.sweep.FIELDS`). With
+        then the measure's fields: see :data:`semigraph.engine.sweep.FIELDS`). With
         ``output`` (``.parquet`` or ``.csv``) the table is streamed to that file a batch at a
         time and the result holds, instead, one summary row per scenario (its lowest
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
@@ -369,7 +369,7 @@ class Network(Model):
         ``progress(done, more=0)`` is called once with the number of scenarios as ``more``,
         then with the number of scenarios of each finished batch as ``done``.
         """
-        from semigraph.analysis import sweep as sw
+        from semigraph.engine import sweep as sw
         from semigraph.io.write import format_for, write_stream
 
         plan = sw.plan_sweep(
@@ -390,7 +390,7 @@ class Network(Model):
 
         def produce():
             if scheduler or workers or os.environ.get("DASK_SCHEDULER_ADDRESS"):
-                from semigraph.analysis.distributed import cluster, dask_chunks
+                from semigraph.engine.distributed import cluster, dask_chunks
 
                 with cluster(scheduler, workers) as client:
                     yield from dask_chunks(self, plan, client, size=size, progress=progress)
@@ -416,14 +416,14 @@ class Network(Model):
     def spof_search_size(self, targets: Sequence[str] | str = ("stage:end_use",), *,
                          level: str = "country", order: int = 1) -> int:
         """The number of unit sets a :meth:`spof` search may screen (for progress bars)."""
-        from semigraph.analysis.cutsets import search_size
+        from semigraph.findings.cutsets import search_size
 
         targets = [targets] if isinstance(targets, str) else list(targets)
         return search_size(self, targets, level=level, order=order)
 
     def fault_tree(self, targets: Sequence[str] | str, *, level: str = "country") -> str:
         """The total-loss problem as an Open-PSA MEF fault tree (XML text)."""
-        from semigraph.analysis.mef import to_mef
+        from semigraph.findings.mef import to_mef
 
         return to_mef(self, [targets] if isinstance(targets, str) else list(targets),
                       level=level)
@@ -432,8 +432,8 @@ class Network(Model):
                       perspective: str | None = "EU27",
                       chokepoints_only: bool = False) -> Result:
         """HHI, CR1, CR3, top holder, chokepoints, policy bands and upstream exposure per
-        component (:func:`semigraph.analysis.concentration.concentration`)."""
-        from semigraph.analysis.concentration import concentration
+        component (:func:`semigraph.findings.concentration.concentration`)."""
+        from semigraph.findings.concentration import concentration
 
         frame = concentration(self, by=by, threshold=threshold, perspective=perspective)
         if chokepoints_only:
@@ -447,8 +447,8 @@ class Network(Model):
         """Products of ``stage`` x countries: the share of each product's supply lost when
         that country's supply is lost for everyone (an outage, the world view; the static
         bound). The report's matrix is the export-stop reading of the same computation,
-        :func:`semigraph.analysis.concentration.upstream_exposure` with ``mode="export"``."""
-        from semigraph.analysis.concentration import dependency_matrix
+        :func:`semigraph.findings.concentration.upstream_exposure` with ``mode="export"``."""
+        from semigraph.findings.concentration import dependency_matrix
 
         frame = dependency_matrix(self, stage=stage).reset_index()
         return Result("dependency_matrix", frame, self._meta("dependency_matrix", stage=stage),
@@ -458,7 +458,7 @@ class Network(Model):
                   perspective: str | None = None, horizon: int = 730) -> Result:
         """Ranked strategic-stockpile candidates under ``scenarios`` (default: each
         chokepoint-holding country cut in full)."""
-        from semigraph.analysis.stockpile import stockpile
+        from semigraph.findings.stockpile import stockpile
 
         scens = None
         if scenarios:
@@ -478,8 +478,8 @@ class Network(Model):
         and top holder, governance-weighted HHI (EU method), the perspective's import
         concentration and largest third-country share against the CRMA's 65% benchmark, EU
         list status, stock cover, end products and Dutch firms downstream, and sources
-        (:func:`semigraph.analysis.indicators.indicators` documents every column)."""
-        from semigraph.analysis.indicators import indicators
+        (:func:`semigraph.findings.indicators.indicators` documents every column)."""
+        from semigraph.findings.indicators import indicators
 
         frame = indicators(self, perspective=perspective, components=components)
         return Result("indicators", frame, self._meta("indicators", perspective=perspective),
@@ -491,12 +491,12 @@ class Network(Model):
 
         ``measure`` is a sentence such as ``"export licence on gallium from CHN"``, ``"ban on
         neon from RUS to EU27"`` or ``"outage at nexperia@CHN for 60 days"``
-        (:func:`semigraph.analysis.warn.parse_measure`), a scenario or a scenario file.
+        (:func:`semigraph.findings.warn.parse_measure`), a scenario or a scenario file.
         The result's ``table`` lists the products by the day they go short, ``firms`` the
         firms downstream (Dutch ones flagged); ``markdown()`` and ``html()`` give a one-page
         briefing.
         """
-        from semigraph.analysis.warn import parse_measure, warning
+        from semigraph.findings.warn import parse_measure, warning
 
         if isinstance(measure, Scenario):
             scen = self.check(measure)
@@ -514,7 +514,7 @@ class Network(Model):
     def risk(self, result: WhatIfResult | Scenario | None = None):
         """Per-component figures a map shows (availability under a what-if result, or
         concentration without one)."""
-        from semigraph.analysis.risk import component_risk
+        from semigraph.findings.risk import component_risk
 
         if isinstance(result, WhatIfResult):
             return component_risk(self, result.scenario, result=result.table)
@@ -540,7 +540,7 @@ class Network(Model):
                             direction=direction, depth=depth, max_nodes=max_nodes)
         spofs = {}
         if not sel.country_map:
-            from semigraph.analysis.risk import spof_suppliers
+            from semigraph.findings.risk import spof_suppliers
 
             spofs = spof_suppliers(self, sel.components, sel.targets)
         return risk_map(self, risk, spofs=spofs, target=target, stages=stages, level=level,
@@ -549,7 +549,7 @@ class Network(Model):
     def report(self, scenarios: Sequence[Scenario | str | Path], path: str | Path, *,
                force: bool = False) -> Path:
         """Write one self-contained HTML report of ``scenarios`` to ``path``."""
-        from semigraph.analysis.risk import dependency_matrix
+        from semigraph.findings.risk import dependency_matrix
         from semigraph.render.report import Section, write_report
 
         sections = []

@@ -185,7 +185,7 @@ def test_renderers_do_not_run_the_engine():
     for path in (ROOT / "semigraph" / "render").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         for name in ("propagation", "evaluate(", "whatif(", "cut_sets", "spof_suppliers("):
-            assert name not in text.replace("semigraph.analysis.risk.spof_suppliers", ""), \
+            assert name not in text.replace("semigraph.findings.risk.spof_suppliers", ""), \
                 f"{path.name} mentions {name}"
 
 

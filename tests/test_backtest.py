@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from semigraph.analysis.backtest import VERDICTS, verdict
-from semigraph.analysis.scenario import Observation, read_scenario
 from semigraph.cli import cli
+from semigraph.engine.backtest import VERDICTS, verdict
+from semigraph.engine.scenario import Observation, read_scenario
 from semigraph.errors import ScenarioError
 
 QDIR = Path(__file__).parents[1] / "queries"

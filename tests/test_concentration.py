@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.concentration import concentration, dependency_matrix, hhi
 from semigraph.cli import cli
+from semigraph.findings.concentration import concentration, dependency_matrix, hhi
 from tests.datasets import small_tables, write_dataset
 
 

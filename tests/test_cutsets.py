@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.cutsets import ZERO, cut_sets, is_cut, units_at_level
-from semigraph.analysis.mef import fault_tree, mef_name, to_mef
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.engine.units import units_at_level
 from semigraph.errors import UnknownUnitError
+from semigraph.findings.cutsets import ZERO, cut_sets, is_cut
+from semigraph.findings.mef import fault_tree, mef_name, to_mef
 from tests.datasets import random_tables, write_dataset
 
 
@@ -228,7 +229,7 @@ def test_bundled_dataset_findings_an_analyst_expects():
 def test_too_large_a_search_is_refused_at_once():
     import time
 
-    from semigraph.analysis.cutsets import SearchTooLarge, search_size
+    from semigraph.findings.cutsets import SearchTooLarge, search_size
 
     model = semigraph.load()
     start = time.perf_counter()
@@ -241,7 +242,7 @@ def test_too_large_a_search_is_refused_at_once():
 
 
 def test_progress_counts_every_set_screened_and_simulated(small):
-    from semigraph.analysis.cutsets import search_size
+    from semigraph.findings.cutsets import search_size
 
     calls = []
     frame = cut_sets(small, ["car"], level="country", order=2,

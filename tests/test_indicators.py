@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.indicators import COLUMNS, crm_list, indicators, wgi_scaled
 from semigraph.errors import UnknownUnitError
+from semigraph.findings.indicators import COLUMNS, crm_list, indicators, wgi_scaled
 from tests.datasets import COUNTRIES, random_tables, small_tables, write_dataset
 
 # governance scores of the small chain: scaled (2.5 - wgi) * 2 in the comments

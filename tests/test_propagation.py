@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.reference import availability_reference, simulate_reference
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.reference import availability_reference, simulate_reference
+from semigraph.engine.scenario import Disruption, Scenario
 from tests.datasets import COUNTRIES, base_tables, random_tables, small_tables, write_dataset
 
 
@@ -391,7 +391,7 @@ def test_cutting_every_supplier_of_a_needed_input_zeroes_the_product(tmp_path_fa
 def test_bottleneck_of_each_bound(tmp_path):
     # China and Taiwan stop: rationed alike, chips get 10% of wafers (gallium); served first,
     # wafers come back to min(1, 0.1 / 0.2) = 0.5, and Taiwan's 70% of chips sets the limit
-    from semigraph.analysis.whatif import whatif
+    from semigraph.engine.whatif import whatif
 
     t = small_tables()
     t["components"][0]["chain_share"] = 0.2
@@ -415,13 +415,13 @@ def test_chunked_batch_equals_one_batch(small, monkeypatch):
                               horizon=60))
     whole = evaluate(small, scenarios)
     monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "0")
-    from semigraph.analysis.compiled import compile_model
-    from semigraph.analysis.propagation import _budget, _chunk_size, resolve
+    from semigraph.engine.compiled import compile_model
+    from semigraph.engine.propagation import _budget, _chunk_size, resolve
 
     c = compile_model(small)
     batch = [[resolve(small, c, d) for d in s.disruptions] for s in scenarios]
     assert _budget() == 16 << 20
-    monkeypatch.setattr("semigraph.analysis.propagation._budget", lambda: 1)
+    monkeypatch.setattr("semigraph.engine.propagation._budget", lambda: 1)
     assert _chunk_size(c, batch, True, True, False, 60) == 1
     parts = evaluate(small, scenarios)
     for field in ("availability", "availability_high", "steady_state", "lost_days",

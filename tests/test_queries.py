@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from semigraph.analysis.scenario import read_scenario
 from semigraph.cli import cli
+from semigraph.engine.scenario import read_scenario
 from semigraph.errors import ScenarioError
 
 QUERIES = sorted((Path(__file__).parents[1] / "queries").glob("*.toml"))

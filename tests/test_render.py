@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.risk import dependency_matrix
-from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
+from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.errors import OutputError
+from semigraph.findings.risk import dependency_matrix
 from semigraph.render import map_source, render_bytes
 from semigraph.render.escape import html_text, quoted
 from tests.datasets import random_tables, small_tables, write_dataset
@@ -193,9 +193,9 @@ def test_write_map_unknown_format(small, tmp_path):
 @given(tables=random_tables(), threshold=st.sampled_from([0.2, 0.5, 0.9]))
 def test_cheap_firm_screen_never_drops_a_single_point_of_failure(tmp_path_factory, tables,
                                                                   threshold):
-    from semigraph.analysis.compiled import compile_model
-    from semigraph.analysis.propagation import evaluate
-    from semigraph.analysis.risk import _may_fail
+    from semigraph.engine.compiled import compile_model
+    from semigraph.engine.propagation import evaluate
+    from semigraph.findings.risk import _may_fail
 
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("s"), tables))
     firms = sorted(set(model.supply.loc[model.supply["supplier_kind"] == "firm", "supplier"]))

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from semigraph.analysis.scenario import Disruption, Scenario
 from semigraph.cli import cli
+from semigraph.engine.scenario import Disruption, Scenario
 
 HAS_DOT = shutil.which("dot") is not None or bool(os.environ.get("SEMIGRAPH_DOT"))
 pytestmark = pytest.mark.skipif(not HAS_DOT, reason="Graphviz dot is not installed "

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 import semigraph
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Disruption, Scenario
-from semigraph.analysis.stockpile import default_scenarios, stockpile
 from semigraph.cli import cli
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.findings.stockpile import default_scenarios, stockpile
 from tests.datasets import base_tables, write_dataset
 
 

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import semigraph
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Disruption, Scenario
-from semigraph.analysis.sweep import plan_sweep, sweep_units
 from semigraph.cli import cli
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.engine.sweep import plan_sweep, sweep_units
 from tests.datasets import random_tables, small_tables, write_dataset
 from tests.test_propagation import SETTINGS, _load, _valid, scenarios
 
@@ -156,7 +156,7 @@ def test_failed_sweep_leaves_no_file(small, tmp_path, monkeypatch):
     out.parent.mkdir()
     with pytest.raises(semigraph.UnknownUnitError, match="TWN"):
         small.sweep("country", targets=["TWM"], output=out)
-    from semigraph.analysis import sweep as sw
+    from semigraph.engine import sweep as sw
 
     real = sw.evaluate_batch
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 import semigraph
-from semigraph.analysis.scenario import Disruption, Scenario
-from semigraph.analysis.warn import (
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.errors import ScenarioError
+from semigraph.findings.warn import (
     FIRM_COLUMNS,
     LICENCE_DAYS,
     PRODUCT_COLUMNS,
@@ -19,7 +20,6 @@ from semigraph.analysis.warn import (
     warning_markdown,
     warning_summary,
 )
-from semigraph.errors import ScenarioError
 from tests.datasets import small_tables, write_dataset
 
 HOSTILE = '<script>alert("x")</script> | *Sub* & [Co](javascript:alert(1))'

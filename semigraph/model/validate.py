@@ -338,7 +338,7 @@ class _Checker:
                      "eroding an installed base", "warning")
 
     def check_requires(self) -> None:
-        from semigraph.analysis.compiled import topological_generations
+        from semigraph.engine.compiled import topological_generations
 
         req = self.typed["requires"]
         pairs = [(inp, comp) for comp, inp in zip(req["component"], req["input"])

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import pandas as pd
 
-from semigraph.analysis.risk import CHOKEPOINT, SPOF_THRESHOLD, Risk
 from semigraph.errors import OutputError, UnknownUnitError
+from semigraph.findings.risk import CHOKEPOINT, SPOF_THRESHOLD, Risk
 from semigraph.render.escape import html_text
 from semigraph.schema import stages
 
@@ -349,12 +349,12 @@ def risk_map(model, risk: Risk, *, spofs: dict[str, list[str]] | None = None,
     ----------
     model : Model
     risk : Risk
-        Per-component figures (:func:`semigraph.analysis.risk.component_risk`): with a
+        Per-component figures (:func:`semigraph.findings.risk.component_risk`): with a
         scenario, colour by availability, draw only what loses supply and mark the cut units;
         without one, colour by concentration (share of the top country).
     spofs : dict, optional
         Component id -> suppliers that are single points of failure there
-        (:func:`semigraph.analysis.risk.spof_suppliers` over the selection's components and
+        (:func:`semigraph.findings.risk.spof_suppliers` over the selection's components and
         targets); none are marked when not given.
     target : str, optional
         A component: draw its upstream (or downstream) cone.

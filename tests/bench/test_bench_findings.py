@@ -11,9 +11,9 @@ import time
 import pytest
 
 import semigraph
-from semigraph.analysis.cutsets import cut_sets
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.findings.cutsets import cut_sets
 
 
 def _best(fn, repeat=3) -> float:

@@ -67,7 +67,7 @@ def network(tmp_path_factory) -> Path:
 
 def _countries(folder: Path) -> list[str]:
     import semigraph
-    from semigraph.analysis.sweep import sweep_units
+    from semigraph.engine.sweep import sweep_units
 
     return sweep_units(semigraph.load(folder), "country")
 
@@ -139,9 +139,9 @@ def test_stepped_against_daily(network):
     """What steps cost in accuracy: every field of a sample of country stops (every
     component) with steps of 7, 14 and 30 days against the daily simulation."""
     import semigraph
-    from semigraph.analysis.propagation import evaluate
-    from semigraph.analysis.scenario import Disruption, Scenario
-    from semigraph.analysis.sweep import sweep_units
+    from semigraph.engine.propagation import evaluate
+    from semigraph.engine.scenario import Disruption, Scenario
+    from semigraph.engine.sweep import sweep_units
 
     for name, path, size in (("bundled", None, None), ("synthetic", network, 12)):
         net = semigraph.load(path)
@@ -173,7 +173,7 @@ def test_stepped_against_daily(network):
 @pytest.mark.bench
 def test_country_pairs_steady(network, tmp_path):
     import semigraph
-    from semigraph.analysis import sweep as sw
+    from semigraph.engine import sweep as sw
 
     sweep, gb = run(["sweep", "--order", "2", "--measure", "steady", "--dataset", network,
                      "-o", tmp_path / "pairs.parquet"])
@@ -198,7 +198,7 @@ def test_firm_level_spof(tmp_path):
     6,000 firms): the search holds units x components arrays (what each firm reaches), which
     at full scale (36,000 supplying firms x 30,000 components) do not fit the memory target."""
     import semigraph
-    from semigraph.analysis.cutsets import cut_sets
+    from semigraph.findings.cutsets import cut_sets
 
     folder = synthetic_network(tmp_path / "tenth", firms=6000, components=3000,
                                supply_rows=5500, requires_rows=6000, fmt="parquet")

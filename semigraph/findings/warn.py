@@ -1,8 +1,8 @@
 """Early warning: a trade measure in words, what it does downstream, and a one-page briefing.
 
 :func:`parse_measure` turns a sentence such as ``export licence on gallium from CHN`` into a
-:class:`~semigraph.analysis.scenario.Scenario`; :func:`warning` runs it through
-:func:`semigraph.analysis.whatif.whatif` and lists the products it makes short and the firms
+:class:`~semigraph.engine.scenario.Scenario`; :func:`warning` runs it through
+:func:`semigraph.engine.whatif.whatif` and lists the products it makes short and the firms
 whose inputs go short, in order of the day it happens; :func:`warning_markdown` and
 :func:`warning_html` write the briefing.
 
@@ -54,12 +54,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.indicators import downstream
-from semigraph.analysis.propagation import evaluate, resolve
-from semigraph.analysis.scenario import DEFAULT_HORIZON, Disruption, Scenario
-from semigraph.analysis.whatif import whatif
+from semigraph.engine.compiled import compile_model
+from semigraph.engine.propagation import evaluate, resolve
+from semigraph.engine.scenario import DEFAULT_HORIZON, Disruption, Scenario
+from semigraph.engine.whatif import whatif
 from semigraph.errors import ScenarioError, UnknownUnitError
+from semigraph.findings.indicators import downstream
 
 __all__ = [
     "FIRM_COLUMNS",
@@ -437,7 +437,7 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
     model : Model
     scenario : Scenario
         For instance from :func:`parse_measure` or
-        :func:`semigraph.analysis.scenario.read_scenario`.
+        :func:`semigraph.engine.scenario.read_scenario`.
     perspective : str, optional
         Whose supply the product figures are (a country or bloc); ``None`` keeps the
         scenario's (by default the rest of the world outside the stopping countries).
@@ -457,7 +457,7 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
 
     Notes
     -----
-    The product figures are those of :func:`semigraph.analysis.whatif.whatif` for the
+    The product figures are those of :func:`semigraph.engine.whatif.whatif` for the
     perspective. The firm figures are judged from each firm's production sites: every site
     country is evaluated as a perspective of its own (lower bound), so that a firm in a
     country that stops exports keeps its home supply.

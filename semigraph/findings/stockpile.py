@@ -34,10 +34,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.concentration import CHOKEPOINT, holder_shares
-from semigraph.analysis.cutsets import ZERO, downstream, propagate_world
-from semigraph.analysis.propagation import SHORT, evaluate
-from semigraph.analysis.scenario import DEFAULT_HORIZON, Disruption, Scenario
+from semigraph.engine.propagation import SHORT, evaluate
+from semigraph.engine.scenario import DEFAULT_HORIZON, Disruption, Scenario
+from semigraph.engine.units import downstream
+from semigraph.findings.concentration import CHOKEPOINT, holder_shares
+from semigraph.findings.cutsets import ZERO, propagate_world
 
 __all__ = ["COLUMNS", "HORIZON", "METHOD", "default_scenarios", "stockpile"]
 

@@ -46,8 +46,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from semigraph.analysis.compiled import Compiled, Level, compile_model
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.compiled import Compiled, Level, compile_model
+from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.errors import ScenarioError
 
 __all__ = ["ROW", "SHORT", "Evaluation", "Resolved", "evaluate", "evaluate_resolved", "resolve",

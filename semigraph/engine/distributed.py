@@ -3,7 +3,7 @@
 Dask is an optional dependency (``pip install 'semigraph[distributed]'``). Each worker
 compiles its copy of the model on the first batch and keeps it; a batch is a list of
 scenarios (unit indices of the plan) and comes back as the same long-table rows
-:func:`semigraph.analysis.sweep.evaluate_batch` gives in-process, in plan order.
+:func:`semigraph.engine.sweep.evaluate_batch` gives in-process, in plan order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from semigraph.analysis.sweep import SweepPlan, evaluate_batch, in_order, plan_batches
+from semigraph.engine.sweep import SweepPlan, evaluate_batch, in_order, plan_batches
 from semigraph.errors import ScenarioError
 
 __all__ = ["SCHEDULER_ENV", "cluster", "dask_chunks"]

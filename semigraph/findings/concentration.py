@@ -47,10 +47,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.cutsets import units_at_level
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.compiled import compile_model
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.engine.units import units_at_level
 from semigraph.errors import ScenarioError
 
 __all__ = [

@@ -19,8 +19,9 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 
-from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.cutsets import ZERO, resolve_targets, unit_space
+from semigraph.engine.compiled import compile_model
+from semigraph.engine.units import resolve_targets, unit_space
+from semigraph.findings.cutsets import ZERO
 
 __all__ = ["fault_tree", "mef_name", "to_mef"]
 

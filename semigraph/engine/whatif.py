@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.propagation import EPS, Evaluation, evaluate
-from semigraph.analysis.scenario import Scenario
+from semigraph.engine.propagation import EPS, Evaluation, evaluate
+from semigraph.engine.scenario import Scenario
 from semigraph.schema import stages
 
 __all__ = ["COLUMNS", "STAGE_ORDER", "bottleneck", "perspective_label", "timeline", "whatif"]
@@ -201,7 +201,7 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
 
     Rows: end-use products first, then the other components; each block by lost days (most
     first). The frame's ``attrs`` carry the scenario's title and perspective. ``evaluation``
-    is the scenario's own :func:`~semigraph.analysis.propagation.evaluate` result, when the
+    is the scenario's own :func:`~semigraph.engine.propagation.evaluate` result, when the
     caller has it (with ``series=True`` to explain bottlenecks).
     """
     ev = evaluation if evaluation is not None else evaluate(model, scenario, series=explain)

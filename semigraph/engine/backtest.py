@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.propagation import evaluate
-from semigraph.analysis.scenario import Observation, Scenario, read_scenario
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Observation, Scenario, read_scenario
 from semigraph.errors import ScenarioError
 
 __all__ = ["COLUMNS", "VERDICTS", "backtest", "find_episodes", "verdict"]

@@ -3,14 +3,14 @@
 A sweep evaluates many scenarios on the compiled engine, a batch of them at a time (each
 scenario a column of the arrays), and yields the results as chunks of one long table with a
 row per scenario and component. Nothing holds the whole table: a writer streams the chunks to
-a file, and a Dask cluster can evaluate the batches (:mod:`semigraph.analysis.distributed`).
+a file, and a Dask cluster can evaluate the batches (:mod:`semigraph.engine.distributed`).
 
 Notes
 -----
 Scenario ids are the cut units joined by ``+`` in the order of the plan's units
 (``CHN+TWN``); a Monte Carlo draw with no unit cut is ``none``. ``measure="headline"`` is the
 simulation of DESIGN.md 4.1 taken ``step`` days at a time between events (step 1: the exact
-daily simulation; see :func:`semigraph.analysis.propagation.evaluate`); ``"steady"`` is the
+daily simulation; see :func:`semigraph.engine.propagation.evaluate`); ``"steady"`` is the
 static bound alone. A level's units are those that supply something: countries with
 production sites, blocs, firms with supply rows, every component.
 """
@@ -29,10 +29,10 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.cutsets import resolve_targets, units_at_level
-from semigraph.analysis.propagation import evaluate_resolved, resolve
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.compiled import compile_model
+from semigraph.engine.propagation import evaluate_resolved, resolve
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.engine.units import resolve_targets, units_at_level
 from semigraph.errors import ScenarioError
 
 __all__ = ["FIELDS", "LEVELS", "MEASURES", "STEP", "Summary", "SweepPlan", "batch_size",
@@ -383,7 +383,7 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
             if progress:
                 progress(len(cuts))
         return
-    from semigraph.analysis.propagation import _budget
+    from semigraph.engine.propagation import _budget
 
     _SHARED.update(model=model, plan=plan, memory_mb=max(64, (_budget() >> 20) // processes))
     try:

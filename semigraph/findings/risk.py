@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from semigraph.analysis.compiled import compile_model
-from semigraph.analysis.concentration import CHOKEPOINT, upstream_exposure
-from semigraph.analysis.propagation import evaluate, resolve
-from semigraph.analysis.scenario import Disruption, Scenario
+from semigraph.engine.compiled import compile_model
+from semigraph.engine.propagation import evaluate, resolve
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.findings.concentration import CHOKEPOINT, upstream_exposure
 
 __all__ = [
     "CHOKEPOINT",
@@ -56,7 +56,7 @@ def component_risk(model, scenario: Scenario | None = None,
     scenario : Scenario, optional
         The scenario whose cut units are marked.
     result : DataFrame, optional
-        The scenario's what-if table (:func:`semigraph.analysis.whatif.whatif`), whose
+        The scenario's what-if table (:func:`semigraph.engine.whatif.whatif`), whose
         ``availability`` colours the map; it is computed when not given.
     """
     comps = model.components.set_index("id")
@@ -77,7 +77,7 @@ def component_risk(model, scenario: Scenario | None = None,
     perspective = "world"
     if scenario is not None and scenario.disruptions:
         if result is None:
-            from semigraph.analysis.whatif import whatif
+            from semigraph.engine.whatif import whatif
 
             result = whatif(model, scenario, explain=False)
         avail = result.set_index("component")["availability"]

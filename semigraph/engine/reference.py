@@ -2,7 +2,7 @@
 
 It reads the graph directly and computes one consumer at a time, day by day, with plain
 Python numbers, so it shares no code with the compiled engine beyond unit-id resolution.
-Tests hold the two against each other; use :func:`semigraph.analysis.propagation.evaluate`
+Tests hold the two against each other; use :func:`semigraph.engine.propagation.evaluate`
 for real work.
 """
 
@@ -12,7 +12,7 @@ import math
 
 import networkx as nx
 
-from semigraph.analysis.scenario import Scenario
+from semigraph.engine.scenario import Scenario
 
 __all__ = ["ROW", "availability_reference", "simulate_reference"]
 

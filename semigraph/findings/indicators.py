@@ -61,7 +61,8 @@ from importlib import resources
 
 import pandas as pd
 
-from semigraph.analysis.concentration import (
+from semigraph.errors import UnknownUnitError
+from semigraph.findings.concentration import (
     CHOKEPOINT,
     CRMA_MAX,
     governance_hhi,
@@ -69,7 +70,6 @@ from semigraph.analysis.concentration import (
     holder_shares,
     wgi_scaled,
 )
-from semigraph.errors import UnknownUnitError
 
 __all__ = ["COLUMNS", "DEFAULT_KINDS", "EU_BLOC", "crm_list", "downstream", "indicators",
            "wgi_scaled"]
@@ -189,7 +189,7 @@ def indicators(model, *, perspective: str = "NLD",
         Component ids (each once; an unknown id is an error). Default: every component of kind
         ``raw_material`` or ``material``, plus any other component that is a chokepoint by
         country (one production-site country holds at least 65% of world supply, the
-        threshold of :mod:`semigraph.analysis.concentration`).
+        threshold of :mod:`semigraph.findings.concentration`).
 
     Returns
     -------
@@ -205,7 +205,7 @@ def indicators(model, *, perspective: str = "NLD",
 
     Notes
     -----
-    Shares are those of :func:`semigraph.analysis.concentration.holder_shares` by country of
+    Shares are those of :func:`semigraph.findings.concentration.holder_shares` by country of
     production site (``share_used``: unknown shares take an equal part of what the known ones
     leave; a component's shares are divided by their sum where it is above 1). The part of
     world supply no row attributes is counted as fragmented: it adds nothing to an HHI.

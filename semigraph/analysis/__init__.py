@@ -1,1 +1,0 @@
-"""Analyses over the model: one module per question."""
