@@ -90,9 +90,10 @@ def small_tables() -> dict[str, list[dict]]:
 
 
 @st.composite
-def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
+def random_tables(draw, max_components: int = 8, tied: bool = False) -> dict[str, list[dict]]:
     """A random valid dataset: a DAG of components with grouped and ungrouped inputs, firm
-    and country supply rows with known and unknown shares."""
+    and country supply rows with known and unknown shares; with ``tied``, qualification
+    times, stock spreads and maker inputs too."""
     t = base_tables()
     n_firms = draw(st.integers(1, 4))
     firms = [f"firm{i}" for i in range(n_firms)]
@@ -113,6 +114,13 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
             "chain_share": draw(st.one_of(st.none(), st.sampled_from([0.05, 0.3, 0.8]))),
             "renewal_days": draw(st.sampled_from([3, 20, 200])) if capital else None,
             "source": "src"})
+        if tied:
+            row = t["components"][-1]
+            row["qualify_days"] = draw(st.sampled_from([None, 0, 5, 30, 400]))
+            if row["stock_days"] is None and draw(st.booleans()):
+                row["stock_days"] = draw(st.integers(1, 30))
+            if row["stock_days"] is not None and draw(st.booleans()):
+                row["stock_days_min"] = draw(st.integers(0, row["stock_days"]))
     supply, seen = [], set()
     for c in comps:
         for _ in range(draw(st.integers(0, 3))):
@@ -141,6 +149,7 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
                                     "source": "src"})
     t["consumption"] = consumption
     requires = []
+    capital_ids = {r["id"] for r in t["components"] if r["renewal_days"]}
     for j, c in enumerate(comps):
         if j == 0:
             continue
@@ -148,5 +157,10 @@ def random_tables(draw, max_components: int = 8) -> dict[str, list[dict]]:
         for inp in inputs:
             group = draw(st.sampled_from(["", "", "g1", "g2"]))
             requires.append({"component": c, "input": inp, "group": group, "source": "src"})
+        if tied:  # one ungrouped consumable input may name the part's maker
+            plain = [r for r in requires if r["component"] == c and not r["group"]
+                     and r["input"] not in capital_ids]
+            if plain and draw(st.booleans()):
+                draw(st.sampled_from(plain))["maker"] = "true"
     t["requires"] = requires
     return t

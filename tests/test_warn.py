@@ -223,6 +223,6 @@ def test_bundled_licence_and_nexperia(bundled):
     first = nex.products.iloc[0]
     assert first["component"] == "discrete-assembly" and first["role"] == "hit"
     assert set(nex.products.loc[nex.products["role"] == "end product", "stage"]) == {"end_use"}
-    assert "motor-vehicle" in set(nex.products["component"])
+    assert "automotive-ecu" in set(nex.products["component"])
     html_page = warning_html(nex)
     assert "Nexperia" in html_page and "<h2>Dutch firms</h2>" in html_page

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Buyers per group in the tied reading (at the midpoints of five slices of the stock spread).
+BUYERS = 5
+
 __all__ = ["Compiled", "Level", "compile_model"]
 
 
@@ -65,6 +68,10 @@ class Compiled:
     ttr_days: np.ndarray  # inf where unknown
     chain_share: np.ndarray  # 1 where unknown (the chain uses all of it)
     renewal_days: np.ndarray  # nan for consumables
+    qualify_days: np.ndarray  # days buyers stay tied to their supplier (0: interchangeable)
+    stock_spread: np.ndarray  # (C, BUYERS) the stock of the five buyers of each group
+    stock_unknown: np.ndarray  # bool: stock_days unknown (read as 0) for a consumable
+    maker: np.ndarray  # index of the maker input, -1 where none
     j_comp: np.ndarray  # consumption rows: component index
     j_country: np.ndarray  # consumption rows: country index
     j_share: np.ndarray  # consumption rows: share of world consumption
@@ -165,7 +172,21 @@ def _compile(model) -> Compiled:
     chain = attrs["chain_share"].to_numpy(dtype=float)
     chain = np.where(np.isnan(chain), 1.0, chain)
     renewal = attrs["renewal_days"].to_numpy(dtype=float)
+    unknown = np.isnan(stock) & np.isnan(renewal)
     stock = np.where(np.isnan(renewal), np.nan_to_num(stock, nan=0.0), 0.0)
+    low = attrs["stock_days_min"].to_numpy(dtype=float)
+    low = np.where(np.isnan(low), stock, np.minimum(low, stock))
+    slices = (2 * np.arange(BUYERS) + 1) / BUYERS  # midpoints of equal slices, mean 1
+    spread = low[:, None] + (stock - low)[:, None] * slices[None, :]
+    maker = np.full(len(order), -1, dtype=np.int64)
+    marked = model.requires[model.requires["maker"].fillna(False).astype(bool)]
+    for comp, inp in zip(marked["component"], marked["input"]):
+        maker[index[comp]] = index[inp]
+    qualify = np.nan_to_num(attrs["qualify_days"].to_numpy(dtype=float), nan=0.0)
+    for ci in range(len(order)):  # topological: a maker's own value is settled first
+        m = maker[ci]
+        if m >= 0 and np.isnan(attrs["qualify_days"].iloc[ci]) and not has_supply[ci]:
+            qualify[ci] = qualify[m]
     cons = model.consumption.sort_values(["component", "country"])
     j_comp = np.array([index[c] for c in cons["component"]], dtype=np.int64)
     j_country = np.array([cidx[c] for c in cons["country"]], dtype=np.int64)
@@ -226,5 +247,6 @@ def _compile(model) -> Compiled:
         e_estimated=sup["share_estimated"].to_numpy(dtype=bool),
         e_source=sup["source"].to_numpy(dtype=object), rest=rest, has_supply=has_supply,
         stock_days=stock, ttr_days=np.where(np.isnan(ttr), np.inf, ttr), chain_share=chain,
-        renewal_days=renewal, j_comp=j_comp, j_country=j_country, j_share=j_share,
+        renewal_days=renewal, qualify_days=qualify, stock_spread=spread,
+        stock_unknown=unknown, maker=maker, j_comp=j_comp, j_country=j_country, j_share=j_share,
         levels=levels, groups=groups)

@@ -46,12 +46,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from semigraph.engine.compiled import Compiled, Level, compile_model
+from semigraph.engine import tied as tiedr
+from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model
 from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.errors import ScenarioError
 
-__all__ = ["ROW", "SHORT", "Evaluation", "Resolved", "evaluate", "evaluate_resolved", "resolve",
-           "unit_hits"]
+__all__ = ["READINGS", "ROW", "SHORT", "WINDOW", "Evaluation", "Resolved", "evaluate",
+           "evaluate_resolved", "resolve", "unit_hits"]
 
 #: Availabilities within this distance of 1 count as full supply (float rounding of shares).
 EPS = 1e-12
@@ -61,6 +62,10 @@ SHORT = 0.99
 ROW = 0
 #: Memory (MiB) the arrays of one evaluation may take; larger batches run in chunks.
 MEMORY_MB = 512
+#: The readings, in the order of the first axis of the per-reading fields.
+READINGS = ("pooled", "high", "tied")
+#: Days over which history is recorded (a month): monthly measures take the lowest such mean.
+WINDOW = 30
 
 
 def unit_hits(model, compiled: Compiled, disruption: Disruption) -> tuple[np.ndarray, int | None]:
@@ -466,6 +471,13 @@ class Evaluation:
     ----------
     availability, availability_high : lowest delivered supply within the horizon, under
         proportional rationing and with the chain served first (DESIGN.md 4.2).
+    availability_tied, tied_short_from_day, tied_lost_days : the same in the tied reading
+        (buyers tied to their supplier until they qualify another, DESIGN.md 4.5).
+    exposed_share : in the tied reading, the weight of the buyer groups whose supplier's
+        output fell below 0.99 of normal (1 where the pooled supply itself fell short).
+    output, supply_month, output_short_from_day : per reading (:data:`READINGS`: pooled,
+        chain first, tied), the lowest 30-day mean of production before stocks, the lowest
+        30-day mean of delivered supply, and the first day production fell below 0.99.
     steady_state : the static bound of DESIGN.md section 4 (stocks gone, nothing restored).
     world : ``availability`` for the rest of the world (class 0).
     time_to_survive : first day delivered < 0.99; recovery: first later day >= 0.99 again.
@@ -495,6 +507,13 @@ class Evaluation:
     lost_days: np.ndarray
     worst_day: np.ndarray
     worst_class: np.ndarray
+    availability_tied: np.ndarray | None = None
+    tied_short_from_day: np.ndarray | None = None
+    tied_lost_days: np.ndarray | None = None
+    exposed_share: np.ndarray | None = None
+    output: np.ndarray | None = None  # (READINGS, C, B) lowest 30-day mean of production
+    supply_month: np.ndarray | None = None  # (READINGS, C, B) lowest 30-day mean of supply
+    output_short_from_day: np.ndarray | None = None  # (READINGS, C, B) production < 0.99
     epochs: list[tuple[int, _Epoch]] = field(default_factory=list)
     series: np.ndarray | None = None
     inputs_series: np.ndarray | None = None
@@ -538,7 +557,8 @@ def _affected(c: Compiled, batch: list[list[Resolved]]) -> np.ndarray:
 
 
 def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool = True,
-             bounds: bool = True, series: bool = False, step: int = 1) -> Evaluation:
+             bounds: bool = True, tied: bool = True, series: bool = False,
+             step: int = 1) -> Evaluation:
     """Availability of every component under each scenario (scenarios as columns).
 
     Parameters
@@ -550,6 +570,8 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
         (default). ``False`` computes only ``steady_state`` (the other fields then equal it).
     bounds : bool
         Also run the upper allocation bound (DESIGN.md 4.2); ``False`` sets it to the lower.
+    tied : bool
+        Also run the tied reading (DESIGN.md 4.5); ``False`` sets it to the lower bound.
     series : bool
         Keep the daily values of every class (memory: days x classes x components x columns).
     step : int
@@ -562,11 +584,11 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     c = compile_model(model)
     batch = [[resolve(model, c, d) for d in s.disruptions] for s in scenarios]
     return evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=bounds,
-                             series=series, step=step)
+                             tied=tied, series=series, step=step)
 
 
 def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[Resolved]], *,
-                      timeline: bool = True, bounds: bool = True,
+                      timeline: bool = True, bounds: bool = True, tied: bool = True,
                       series: bool = False, step: int = 1) -> Evaluation:
     """:func:`evaluate` with the disruptions already resolved (one list per scenario), for
     searches that cut the same units in many combinations.
@@ -576,7 +598,8 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     kept for a batch that fits in one chunk.
     """
     c = compile_model(model)
-    size = _chunk_size(c, batch, timeline, bounds, series,
+    blocks = _blocks(bounds, tied) if timeline else ("low",)
+    size = _chunk_size(c, batch, timeline, len(blocks), series,
                        max((s.horizon for s in scenarios), default=0))
     if len(scenarios) > size:
         if series:
@@ -586,10 +609,11 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         parts = []
         for i in range(0, len(scenarios), size):
             part = evaluate_resolved(model, scenarios[i:i + size], batch[i:i + size],
-                                     timeline=timeline, bounds=bounds, step=step)
+                                     timeline=timeline, bounds=bounds, tied=tied,
+                                     step=step)
             part.epochs = []  # the per-edge arrays of a chunk are not kept
             parts.append(part)
-        return _join(parts, bounds=bounds and timeline)
+        return _join(parts, blocks=len(blocks))
     cls = _classes(c, batch)
     b = len(scenarios)
     horizon = max((s.horizon for s in scenarios), default=0) if timeline else 0
@@ -632,7 +656,9 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         worst_day=np.zeros(steady_p.shape, dtype=np.int64),
         worst_class=np.zeros(steady_p.shape, dtype=np.int64), epochs=epochs)
     if timeline:
-        _simulate(ev, c, cls, epochs, affected, pmask, bounds, series, step)
+        _simulate(ev, c, cls, epochs, affected, pmask, blocks, series, step)
+    else:
+        _static_fields(ev)
     return ev
 
 
@@ -644,7 +670,23 @@ def _budget() -> int:
         return MEMORY_MB << 20
 
 
-def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
+def _blocks(bounds: bool, tied: bool) -> tuple[str, ...]:
+    """The column blocks of a simulation: the lower bound, then the upper, then tied."""
+    return ("low",) + (("high",) if bounds else ()) + (("tied",) if tied else ())
+
+
+def _static_fields(ev: Evaluation) -> None:
+    """Without a timeline every reading is the static bound."""
+    ev.availability_tied = ev.steady_state
+    ev.tied_short_from_day = ev.time_to_survive
+    ev.tied_lost_days = ev.lost_days
+    ev.exposed_share = np.where(ev.steady_state < SHORT, 1.0, 0.0)
+    three = np.broadcast_to(ev.steady_state[None], (len(READINGS), *ev.steady_state.shape))
+    ev.output = ev.supply_month = three
+    ev.output_short_from_day = np.where(three < SHORT, 0, -1)
+
+
+def _chunk_size(c: Compiled, batch, timeline: bool, times: int, series: bool,
                 horizon: int) -> int:
     """How many scenarios of ``batch`` one evaluation may hold within the budget."""
     varying = max((sum(r.kind != "outage" for r in rs) for rs in batch), default=0)
@@ -652,9 +694,9 @@ def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
     epochs = 1 + max((sum(np.isfinite(r.until) for r in rs) for rs in batch), default=0)
     e, n, nj = c.n_edges, c.n_components, len(c.j_comp)
     per_epoch = k * (17 * e + 9 * nj + 8 * n)  # survive, stopped, keep_e; keep_row, in_row; factor
-    times = 2 if bounds and timeline else 1
-    if timeline:  # the simulation's state and temporaries
-        per = (epochs + 1) * per_epoch + times * k * (8 * n * 20 + 8 * e * 10)
+    if timeline:  # the simulation's state and temporaries, the tied reading's buyers
+        per = (epochs + 1) * per_epoch + times * k * (8 * n * 20 + 8 * e * 10) \
+            + 2 * times * WINDOW * n * 8 + k * 8 * (e + n) * (BUYERS + 8)
     else:  # the static bound: one array of components, a level's temporaries
         per = (epochs + 1) * per_epoch + k * (8 * n * 3 + 8 * e * 4)
     if series:
@@ -662,7 +704,7 @@ def _chunk_size(c: Compiled, batch, timeline: bool, bounds: bool, series: bool,
     return max(1, _budget() // per)
 
 
-def _join(parts: list[Evaluation], *, bounds: bool) -> Evaluation:
+def _join(parts: list[Evaluation], *, blocks: int) -> Evaluation:
     """One evaluation from evaluations of consecutive chunks of a batch (no daily series, no
     epochs: those are kept only for a batch evaluated at once)."""
     k = max(p.n_classes for p in parts)
@@ -670,12 +712,12 @@ def _join(parts: list[Evaluation], *, bounds: bool) -> Evaluation:
     def cat(name):
         return np.concatenate([getattr(p, name) for p in parts], axis=-1)
 
-    def halves(name):
-        if not bounds:
-            return cat(name)
-        low = [getattr(p, name)[:, :len(p.scenarios)] for p in parts]
-        high = [getattr(p, name)[:, len(p.scenarios):] for p in parts]
-        return np.concatenate(low + high, axis=-1)
+    def by_block(name):  # per-column fields hold one block of columns per reading
+        out = []
+        for i in range(blocks):
+            out += [getattr(p, name)[:, i * len(p.scenarios):(i + 1) * len(p.scenarios)]
+                    for p in parts]
+        return np.concatenate(out, axis=-1)
 
     def padded(p, name, fill):
         a = getattr(p, name)
@@ -694,8 +736,11 @@ def _join(parts: list[Evaluation], *, bounds: bool) -> Evaluation:
         steady_state=cat("steady_state"), availability=cat("availability"),
         availability_high=cat("availability_high"), world=cat("world"),
         world_high=cat("world_high"), time_to_survive=cat("time_to_survive"),
-        recovery=cat("recovery"), lost_days=cat("lost_days"), worst_day=halves("worst_day"),
-        worst_class=halves("worst_class"))
+        recovery=cat("recovery"), lost_days=cat("lost_days"), worst_day=by_block("worst_day"),
+        worst_class=by_block("worst_class"), availability_tied=cat("availability_tied"),
+        tied_short_from_day=cat("tied_short_from_day"), tied_lost_days=cat("tied_lost_days"),
+        exposed_share=cat("exposed_share"), output=cat("output"),
+        supply_month=cat("supply_month"), output_short_from_day=cat("output_short_from_day"))
 
 
 def _persp_min(values: np.ndarray, pmask: np.ndarray) -> np.ndarray:
@@ -742,9 +787,68 @@ def _steps(horizon: int, knots, step: int) -> list[tuple[int, int]]:
     return out
 
 
+class _Months:
+    """The lowest mean over :data:`WINDOW` consecutive days of two daily series (the whole
+    series when it is shorter), kept with a running sum over the last days."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.days: list[tuple[np.ndarray, np.ndarray]] = []
+        self.sums = [np.zeros((rows, cols)), np.zeros((rows, cols))]
+        self.low = [np.full((rows, cols), np.inf), np.full((rows, cols), np.inf)]
+
+    def add(self, made: np.ndarray, supply: np.ndarray, length: int) -> None:
+        for _ in range(length):
+            self.days.append((made, supply))
+            for i, v in enumerate((made, supply)):
+                self.sums[i] += v
+            if len(self.days) > WINDOW:
+                for i, v in enumerate(self.days.pop(0)):
+                    self.sums[i] -= v
+            if len(self.days) == WINDOW:
+                for i in range(2):
+                    np.minimum(self.low[i], self.sums[i] / WINDOW, out=self.low[i])
+
+    def lowest(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.days) < WINDOW:  # a horizon shorter than the window: the whole mean
+            return tuple(np.minimum(1.0, s / max(1, len(self.days))) for s in self.sums)
+        return tuple(np.minimum(1.0, x) for x in self.low)
+
+
+def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, delivered,
+                lowest, opening, seen_low, made_all, exposed_k, first_short, min_at,
+                dips) -> None:
+    """The tied reading's groups on one level: what its tied components deliver and make
+    in the tied block of columns while their buyers' groups hold (:mod:`.tied`)."""
+    day = tiedr.step(c, tp, lp, st, level, seen[:, :, tb:], ep, back, t_site, t, length)
+    if day is None or not day.grouped.any():
+        return
+    g = day.grouped
+    comps = level.comps[lp.tied_pos[g]]
+    at = (slice(None), comps, slice(tb, None))
+    d = _snap(day.delivered[:, g, :])
+    lo = d if day.lowest is None else _snap(day.lowest[:, g, :])
+    delivered[at] = d
+    lowest[at] = lo
+    seen[at] = d
+    seen_low[at] = lo
+    made_all[at] = day.output[:, g, :]
+    exposed_k[:, comps, :] = day.exposed[:, g, :]
+    if length > 1:
+        op = _snap(day.opening[:, g, :])
+        opening[at] = op
+        # the groups' buyers run out one after another: the first short day is read off a
+        # straight line from the step's first day to its last
+        drop = np.maximum(op - lo, EPS)
+        fs = np.where(op < SHORT, 0.0, np.ceil((op - SHORT) / drop * (length - 1)))
+        first_short[at] = np.where(lo < SHORT, np.minimum(fs, length - 1), length)
+        min_at[at] = length - 1
+        dips[comps] = (lo < d - EPS).any(axis=(0, 2))
+
+
 def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmask,
-              bounds: bool, keep_series: bool, step: int = 1) -> None:
-    """The day-by-day simulation of DESIGN.md 4.1, both bounds as columns.
+              blocks: tuple[str, ...], keep_series: bool, step: int = 1) -> None:
+    """The day-by-day simulation of DESIGN.md 4.1, each reading a block of columns (the
+    lower bound, the upper bound, the tied reading of 4.5: :func:`_blocks`).
 
     With ``step > 1`` the days between events (a disruption ends, a supply is restored) are
     taken ``step`` at a time: within a step every component's own supply is held at what its
@@ -755,10 +859,12 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     upstream (tests/bench measures the effect).
     """
     b = len(ev.scenarios)
-    times = 2 if bounds else 1
+    times = len(blocks)
     n = b * times
-    run = _Run(c, n, np.arange(n) >= b, _tile(cls.country_class[c.e_site], times),
+    block = np.repeat(np.array(blocks), b)
+    run = _Run(c, n, block == "high", _tile(cls.country_class[c.e_site], times),
                np.arange(n))
+    tb = b * blocks.index("tied") if "tied" in blocks else None  # the tied block's columns
     eps = [(s, _tile_epoch(ep, times)) for s, ep in epochs]
     pm = _tile(pmask, times)
     pm3 = pm[:, None, :]
@@ -788,6 +894,16 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     live = [_restrict(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
     act = np.flatnonzero(active)
     cap_idx = np.flatnonzero(capital & active)
+    if tb is not None:
+        tp = tiedr.plan(c, live, active)
+        tst = tiedr.TiedState.start(c, tp, k, b)
+        tplans = dict(zip(map(id, live), tp.levels))
+        t_site = cls.country_class[c.e_site]
+        exposed_k = np.zeros((k, c.n_components, b))  # today's exposed weight per class
+    made_all = np.ones(shape)  # production before stocks, per class
+    month = _Months(len(act), n)
+    made_first = np.full((len(act), n), -1, dtype=np.int64)
+    exposed = np.zeros((len(act), b))
     single = bool((pm.sum(axis=0) == 1).all())
     pclass = pm.argmax(axis=0)  # (N,) the perspective's class where it is one class
     pick = (pclass[None, :], act[:, None], np.arange(n)[None, :])
@@ -811,6 +927,9 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
             ep_i += 1
         ep = eps[ep_i][1]
+        ep_t = epochs[ep_i][1]  # one column per scenario, for the tied reading's groups
+        if tb is not None:
+            tiedr.pool(c, tp, tst, t, stock[:, :, tb:])
         for level in live:
             comps = level.comps
             back = t >= c.ttr_days[comps]
@@ -819,6 +938,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             if cached is None or cached[0] != key:
                 cached = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
             made = _supplied(run, level, seen, ep, back, cached[1])
+            made_all[:, comps, :] = made
             have = stock[:, comps, :]
             if length == 1:
                 d = np.minimum(1.0, made + have)
@@ -829,6 +949,10 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 seen[:, comps, :] = np.where(cap[None, :, None], base[:, comps, :], d)
                 seen_low[:, comps, :] = seen[:, comps, :]
                 dips[comps] = False
+                if tb is not None:
+                    _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, 1, tb,
+                                t_site, seen, delivered, lowest, opening, seen_low, made_all,
+                                exposed_k, first_short, min_at, dips)
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
@@ -867,6 +991,10 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             else:
                 seen[:, comps, :] = d
                 seen_low[:, comps, :] = last
+            if tb is not None:
+                _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, length, tb,
+                            t_site, seen, delivered, lowest, opening, seen_low, made_all,
+                            exposed_k, first_short, min_at, dips)
         if keep_series:
             series[t] = delivered
             seen_series[t] = seen
@@ -903,22 +1031,48 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         wclass[worse] = np.broadcast_to(cls_min, worse.shape)[worse]
         np.minimum(low, day, out=low)
         np.minimum(world_low, lowest[ROW][act], out=world_low)
+        m_day = weakest(made_all)
+        new = (m_day < SHORT) & (made_first < 0)
+        made_first[new] = t
+        month.add(m_day, weakest(delivered), length)
+        if tb is not None:  # a pooled component is exposed whole when its supply falls short
+            mt = made_all[:, :, tb:]
+            grouped = tp.tie & ~tst.pooled & (t < c.qualify_days)
+            e_k = np.where(grouped[None, :, None], exposed_k, (mt < SHORT).astype(float))
+            e_p = np.where(pm[:, None, tb:], e_k[:, act, :], 0.0).max(axis=0)
+            np.maximum(exposed, e_p, out=exposed)
 
     def full(a: np.ndarray, fill) -> np.ndarray:
-        out = np.full((c.n_components, n), fill, dtype=a.dtype)
+        out = np.full((c.n_components, a.shape[1]), fill, dtype=a.dtype)
         out[act] = a
         return out
 
     low, first, rec = full(low, 1.0), full(first, -1), full(rec, -1)
     lost, wday, wclass = full(lost, 0.0), full(wday, 0), full(wclass, 0)
     world_low = full(world_low, 1.0)
-    ev.availability = low[:, :b]
-    ev.availability_high = low[:, b:] if bounds else low[:, :b]
-    ev.world = world_low[:, :b]
-    ev.world_high = world_low[:, b:] if bounds else world_low[:, :b]
-    ev.time_to_survive = first[:, :b]
-    ev.recovery = rec[:, :b]
-    ev.lost_days = lost[:, :b]
+    made_low, supply_low = (full(a, 1.0) for a in month.lowest())
+    made_first = full(made_first, -1)
+
+    def of(a: np.ndarray, name: str) -> np.ndarray:
+        i = blocks.index(name) if name in blocks else 0
+        return a[:, i * b:(i + 1) * b]
+
+    ev.availability = of(low, "low")
+    ev.availability_high = of(low, "high")
+    ev.availability_tied = of(low, "tied")
+    ev.world = of(world_low, "low")
+    ev.world_high = of(world_low, "high")
+    ev.time_to_survive = of(first, "low")
+    ev.tied_short_from_day = of(first, "tied")
+    ev.recovery = of(rec, "low")
+    ev.lost_days = of(lost, "low")
+    ev.tied_lost_days = of(lost, "tied")
+    ev.exposed_share = full(exposed, 0.0) if tb is not None else np.where(
+        of(low, "low") < SHORT, 1.0, 0.0)
+    names = ("low", "high", "tied")  # READINGS, as the blocks are named
+    ev.output = np.stack([of(made_low, x) for x in names])
+    ev.supply_month = np.stack([of(supply_low, x) for x in names])
+    ev.output_short_from_day = np.stack([of(made_first, x) for x in names])
     ev.worst_day = wday
     ev.worst_class = wclass
     if keep_series:

@@ -71,12 +71,13 @@ def build_graph(tables: dict[str, pd.DataFrame]) -> nx.MultiDiGraph:
             rec["supplier"], rec["component"], key=f"supplies@{rec['site']}", kind="supplies",
             site=rec["site"], share=_clean(rec["share"]), share_used=_clean(rec["share_used"]),
             share_estimated=bool(rec["share_estimated"]), capacity=_clean(rec["capacity"]),
-            source=_clean(rec["source"]),
+            captive=bool(_clean(rec["captive"]) or False), source=_clean(rec["source"]),
         )
     requires = tables["requires"].sort_values(["component", "input"])
     for rec in requires.to_dict("records"):
         g.add_edge(rec["input"], rec["component"], key="feeds", kind="feeds",
-                   group=_clean(rec["group"]), source=_clean(rec["source"]))
+                   group=_clean(rec["group"]), maker=bool(_clean(rec["maker"]) or False),
+                   source=_clean(rec["source"]))
     firms = tables["firms"].sort_values("id")
     for fid, hq, ctrl in zip(firms["id"], firms["hq"], firms["controlled_by"]):
         g.add_edge(ctrl or hq, fid, key="controls", kind="controls")

@@ -1,0 +1,476 @@
+"""The tied reading on the compiled arrays: buyers stay with their supplier until they qualify
+another (engine README, section 4.5).
+
+A component whose buyers need ``qualify_days`` before another maker's or site's part can
+replace the one they use forms *buyer groups* on the days before that: one group per supply
+row (and one for the unattributed rest), each holding its own stock, spread over five buyers
+from ``stock_days_min`` to its mirror around ``stock_days``. A component without supply rows
+of its own takes the groups of its ``maker`` input (the die of a packaged chip), so the tie
+follows the part downstream; a component with rows of its own and a maker input draws, for
+each row, on the same firm's groups of that input (an integrated maker uses its own dies),
+or on the groups of firms that make none of it. On day ``qualify_days`` the groups pool their
+stock and the component reads as in the pooled simulation.
+
+Notes
+-----
+The groups are kept as *pairs* (component, slot): a slot is a supply edge of the component
+whose rows define the groups (the *space*), or that component's unattributed rest. Arrays
+over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(classes, pairs, BUYERS,
+columns)``. Each day, per topological level, the pooled formula of a component with rows is
+split by slot (:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class;
+with an export stop of a country x whose consumption is known, x's stopped rows form one group
+weighted by x's normal net exports, and an importer's extra draw falls on every other group
+alike) and outputs ``o(e)`` (the row's output as its buyers get it). Summed with their
+weights, the outputs give the pooled formula back wherever no stopping country imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from semigraph.engine.compiled import BUYERS, Compiled, Level
+
+__all__ = ["TiedPlan", "TiedState", "plan", "pool", "step"]
+
+EPS = 1e-12
+SHORT = 0.99
+
+
+def space_of(c: Compiled) -> np.ndarray:
+    """Per component, the component whose supply rows define its buyer groups: itself when
+    it has rows, else its maker input's space; -1 where there is none."""
+    out = np.full(c.n_components, -1, dtype=np.int64)
+    for ci in range(c.n_components):  # topological order: a maker's space is settled first
+        if c.has_supply[ci]:
+            out[ci] = ci
+        elif c.maker[ci] >= 0:
+            out[ci] = out[c.maker[ci]]
+    return out
+
+
+def tie_of(c: Compiled) -> np.ndarray:
+    """Bool per component: its buyers form groups (qualification takes time, it has a space,
+    and it is not capital equipment, whose users see the installed base)."""
+    return (c.qualify_days > 0) & (space_of(c) >= 0) & ~c.capital
+
+
+@dataclass(eq=False)
+class LevelPlan:
+    """What the tied reading computes on one (restricted) level."""
+
+    split: bool  # some component of the level is a space: split its formula by slot
+    maker_groups: np.ndarray  # requirement-group indices (in the level) of maker inputs
+    maker_pos: np.ndarray  # positions of components with a maker input
+    own_pos: np.ndarray  # positions of tied components with rows of their own
+    own_pairs: np.ndarray  # their pairs, and the split index of each (edge pos, or nE + pos)
+    own_dix: np.ndarray
+    inh_pos: np.ndarray  # positions of tied components that take their maker's groups
+    inh_pairs: np.ndarray
+    inh_slot: np.ndarray  # each pair's slot
+    inh_src: np.ndarray  # the maker's pair of the same slot (-1: the maker is not tied)
+    inh_comp: np.ndarray  # position of each inherited pair's component (in the level)
+    mix_dix: np.ndarray  # split indices whose maker input is mixed from the maker's groups
+    mix_maker: np.ndarray  # the maker component of each
+    mix_starts: np.ndarray  # CSR into mix_pairs
+    mix_pairs: np.ndarray
+    tied_pos: np.ndarray  # positions of every tied component of the level
+    pair_starts: np.ndarray  # where each tied component's pairs begin (in ``pairs``)
+    pairs: np.ndarray  # the level's pairs, grouped by component in ``tied_pos`` order
+    comp_of_pair: np.ndarray  # each pair's tied component (index into ``tied_pos``)
+    at_own: np.ndarray  # where own_pairs and inh_pairs sit in ``pairs``
+    at_inh: np.ndarray
+    watch: np.ndarray  # the components the level's groups read
+    watch_pairs: np.ndarray  # the makers' pairs they read
+    watch_slots: np.ndarray  # the slots whose weights they read
+    with_maker: np.ndarray  # bool per split index (edges, then components): has a maker
+    memo: dict = field(default_factory=dict)  # the last day's outputs and what they rest on
+
+
+@dataclass(eq=False)
+class TiedPlan:
+    """The pairs of the live tied components and, per live level, its :class:`LevelPlan`."""
+
+    n_pairs: int
+    pair_comp: np.ndarray
+    pair_slot: np.ndarray
+    tie: np.ndarray  # bool per component: live and tied
+    levels: list[LevelPlan]
+    plain: np.ndarray  # (E + C,) each slot's weight without disruptions
+
+
+def _slots(c: Compiled, root: int) -> list[int]:
+    edges = c.edges_by("comp").get(root, np.zeros(0, dtype=np.int64)).tolist()
+    return edges + ([c.n_edges + root] if c.rest[root] > 0 else [])
+
+
+def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
+    """The pairs and per-level index arrays of the tied reading for the live levels."""
+    space = space_of(c)
+    tie = tie_of(c) & active
+    e_n = c.n_edges
+    pair_comp: list[int] = []
+    pair_slot: list[int] = []
+    pair_of: dict[tuple[int, int], int] = {}
+    firms_of = {ci: set(c.e_supplier[c.edges_by("comp").get(ci, [])].tolist())
+                for ci in range(c.n_components) if c.has_supply[ci]}
+
+    def supplier(slot: int):
+        return None if slot >= e_n else c.e_supplier[slot]
+
+    levels = []
+    for lv in live:
+        edge_at = {int(e): i for i, e in enumerate(lv.edges)}
+        n_e = len(lv.edges)
+        # the requirement group of each maker input
+        maker_groups, maker_pos = [], []
+        for r, p in enumerate(lv.req_pos):
+            m = c.maker[lv.comps[p]]
+            if m < 0:
+                continue
+            g0 = lv.comp_group_starts[r]
+            g1 = (lv.comp_group_starts[r + 1] if r + 1 < len(lv.comp_group_starts)
+                  else len(lv.group_starts))
+            for g in range(g0, g1):
+                i0 = lv.group_starts[g]
+                i1 = lv.group_starts[g + 1] if g + 1 < len(lv.group_starts) else len(lv.inputs)
+                if i1 - i0 == 1 and lv.inputs[i0] == m:
+                    maker_groups.append(g)
+                    maker_pos.append(p)
+        tied_pos, pairs, pair_starts = [], [], []
+        own_pos, own_pairs, own_dix = [], [], []
+        inh_pos, inh_pairs, inh_slot, inh_src, inh_comp = [], [], [], [], []
+        mix_dix, mix_maker, mix_starts, mix_pairs = [], [], [], []
+        for p, ci in enumerate(lv.comps.tolist()):
+            m = int(c.maker[ci])
+            if c.has_supply[ci] and m >= 0 and space[m] >= 0 and tie[m]:
+                # each row's buyers mix the maker's groups: the firm's own, else the others'
+                firms = firms_of[ci]
+                m_slots = _slots(c, int(space[m]))
+                for slot in _slots(c, ci):
+                    f = supplier(slot)
+                    mine = [s for s in m_slots if f is not None and supplier(s) == f]
+                    if not mine:
+                        mine = [s for s in m_slots if supplier(s) not in firms]
+                    if not mine:
+                        continue
+                    mix_dix.append(edge_at[slot] if slot < e_n else n_e + p)
+                    mix_maker.append(m)
+                    mix_starts.append(len(mix_pairs))
+                    mix_pairs += [(m, s) for s in mine]
+            if not tie[ci]:
+                continue
+            tied_pos.append(p)
+            pair_starts.append(len(pairs))
+            for slot in _slots(c, int(space[ci])):
+                k = len(pair_comp)
+                pair_of[(ci, slot)] = k
+                pair_comp.append(ci)
+                pair_slot.append(slot)
+                pairs.append(k)
+                if c.has_supply[ci]:
+                    own_pairs.append(k)
+                    own_dix.append(edge_at[slot] if slot < e_n else n_e + p)
+                else:
+                    inh_pairs.append(k)
+                    inh_slot.append(slot)
+                    inh_src.append(pair_of.get((m, slot), -1) if tie[m] else -1)
+                    inh_comp.append(p)
+            (own_pos if c.has_supply[ci] else inh_pos).append(p)
+        roots = np.isin(lv.comps, space[tie]) | tie[lv.comps]
+        ints = lambda a: np.array(a, dtype=np.int64)  # noqa: E731
+        pairs_a = ints(pairs)
+        watch = np.unique(np.concatenate([lv.inputs, c.maker[lv.comps][c.maker[lv.comps] >= 0]]))
+        watch_pairs = np.unique(ints([p for p in inh_src if p >= 0]
+                                     + [pair_of[mp] for mp in mix_pairs]))
+        watch_slots = np.unique(np.concatenate([ints(inh_slot),
+                                                ints([s for _, s in mix_pairs])]))
+        levels.append(LevelPlan(
+            split=bool(roots.any() and c.has_supply[lv.comps[roots]].any()),
+            maker_groups=ints(maker_groups), maker_pos=ints(maker_pos), own_pos=ints(own_pos),
+            own_pairs=ints(own_pairs), own_dix=ints(own_dix), inh_pos=ints(inh_pos),
+            inh_pairs=ints(inh_pairs), inh_slot=ints(inh_slot), inh_src=ints(inh_src),
+            inh_comp=ints(inh_comp), mix_dix=ints(mix_dix), mix_maker=ints(mix_maker),
+            mix_starts=ints(mix_starts),
+            mix_pairs=ints([pair_of[mp] for mp in mix_pairs]),
+            tied_pos=ints(tied_pos), pair_starts=ints(pair_starts), pairs=pairs_a,
+            comp_of_pair=np.repeat(np.arange(len(tied_pos)),
+                                   np.diff(np.append(ints(pair_starts), len(pairs)))),
+            at_own=np.searchsorted(pairs_a, ints(own_pairs)),
+            at_inh=np.searchsorted(pairs_a, ints(inh_pairs)), watch=watch.astype(np.int64),
+            watch_pairs=watch_pairs, watch_slots=watch_slots.astype(np.int64),
+            with_maker=np.concatenate([c.maker[lv.comps][lv.edge_pos] >= 0,
+                                       c.maker[lv.comps] >= 0])))
+    plain = np.concatenate([c.e_share / np.maximum(1.0, np.bincount(
+        c.e_comp, weights=c.e_share, minlength=c.n_components))[c.e_comp], c.rest])
+    return TiedPlan(len(pair_comp), np.array(pair_comp, dtype=np.int64),
+                    np.array(pair_slot, dtype=np.int64), tie, levels, plain)
+
+
+@dataclass(eq=False)
+class TiedState:
+    """The tied reading's state over the days (columns: the batch's scenarios)."""
+
+    stock: np.ndarray  # (K, P, BUYERS, N) each buyer's stock
+    delivered: np.ndarray  # (K, P, N) each group's delivery today (mean over its buyers)
+    weight: np.ndarray  # (K, E + C, N) each slot's weight today
+    last: np.ndarray  # (K, P, N) each pair's weight on its last grouped day
+    ever: np.ndarray  # (K, P, N) bool: the group's output fell short
+    pooled: np.ndarray  # bool per component: its groups have pooled
+
+    @classmethod
+    def start(cls, c: Compiled, tp: TiedPlan, k: int, n: int) -> TiedState:
+        stock = np.broadcast_to(c.stock_spread[tp.pair_comp][None, :, :, None],
+                                (k, tp.n_pairs, BUYERS, n)).copy()
+        weight = np.broadcast_to(tp.plain[None, :, None], (k, len(tp.plain), n)).copy()
+        return cls(stock, np.ones((k, tp.n_pairs, n)), weight, np.zeros((k, tp.n_pairs, n)),
+                   np.zeros((k, tp.n_pairs, n), dtype=bool),
+                   np.zeros(c.n_components, dtype=bool))
+
+
+def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) -> None:
+    """Day ``t``: the groups of components qualified by now pool their remaining stock into
+    ``stock`` (the tied columns' pooled stock, (K, C, N)), once."""
+    due = tp.tie & ~st.pooled & (t >= c.qualify_days)
+    if not due.any():
+        return
+    st.pooled |= due
+    for ci in np.flatnonzero(due).tolist():
+        ps = np.flatnonzero(tp.pair_comp == ci)
+        held = st.stock[:, ps].mean(axis=2)  # (K, pairs, N)
+        stock[:, ci, :] = (st.last[:, ps] * held).sum(axis=1)
+
+
+def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """I_k(c) of the level's components, with and without their maker input: (K, nL, N)."""
+    k, _, n = x.shape
+    full = np.ones((k, len(lv.comps), n))
+    bare = np.ones((k, len(lv.comps), n))
+    if lv.inputs.size:
+        g = np.maximum.reduceat(x[:, lv.inputs, :], lv.group_starts, axis=1)
+        full[:, lv.req_pos, :] = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
+        if lp.maker_groups.size:
+            g[:, lp.maker_groups, :] = 1.0
+            bare[:, lv.req_pos, :] = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
+        else:
+            bare = full
+    return full, bare
+
+
+@dataclass(eq=False)
+class Day:
+    """What the tied components of a level deliver and make today, (K, tied, N) each."""
+
+    delivered: np.ndarray
+    output: np.ndarray
+    lowest: np.ndarray
+    opening: np.ndarray
+    exposed: np.ndarray
+    grouped: np.ndarray  # bool per tied component of the level: its groups hold today
+
+
+def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: np.ndarray,
+         ep, back: np.ndarray, site_class: np.ndarray, t: int, length: int) -> Day | None:
+    """One step of ``length`` days for the tied components of level ``lv``.
+
+    ``x`` is what consumers get of every component in the tied columns, (K, C, N); ``ep`` the
+    active disruptions (one column per scenario), ``back`` the level's restored components,
+    ``site_class`` (E, N) the class of each edge's site.
+
+    A day on which nothing the level's groups depend on has changed since the day before
+    (the disruptions, the restored components, the inputs, the makers' groups) gives the same
+    outputs; where, besides, no buyer draws on its stock, it gives the same day again and is
+    not computed.
+    """
+    if not lp.tied_pos.size and not lp.split:
+        return None
+    grouped_now = t < c.qualify_days  # per component
+    ci = lv.comps[lp.tied_pos]
+    hold = grouped_now[ci] & ~st.pooled[ci]  # per tied component of the level
+    key = (id(ep), back.tobytes(), hold.tobytes(), length)
+    sig = [x[:, lp.watch, :], st.delivered[:, lp.watch_pairs, :],
+           st.weight[:, lp.watch_slots, :]]
+    memo = lp.memo
+    same = (memo.get("key") == key
+            and all(np.array_equal(u, v) for u, v in zip(sig, memo["sig"])))
+    if not same:
+        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now)
+        memo.update(key=key, sig=sig, w=w, o=o, day=None)
+    if not lp.tied_pos.size:
+        return None
+    w, o = memo["w"], memo["o"]
+    sl = slice(int(lp.pairs[0]), int(lp.pairs[-1]) + 1)
+    s = st.stock[:, sl]  # (K, P, B, N), a view
+    hold_p = hold[lp.comp_of_pair]
+    if memo["day"] is not None and memo["still"]:
+        return memo["day"]  # the last day computed drew on no stock: the same day again
+    oo = o[:, :, None, :]
+    still = not (hold_p[None, :, None, None] & (oo < 1.0) & (s > 0.0)).any()
+    if length == 1:
+        d_b = np.minimum(1.0, oo + s)
+        low_b = open_b = d_b
+        s_new = s - (d_b - oo)
+    else:
+        gap = 1.0 - oo
+        used = np.minimum(s, length * gap)
+        d_b = oo + used / length
+        open_b = np.minimum(1.0, oo + s)
+        low_b = np.minimum(1.0, oo + np.maximum(0.0, s - (length - 1) * gap))
+        s_new = s - used
+    d = d_b.mean(axis=2)
+    hp = hold_p[None, :, None]
+    s[...] = np.where(hp[..., None], s_new, s)
+    st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
+    st.last[:, sl] = np.where(hp, w, st.last[:, sl])
+    st.ever[:, sl] |= hp & (o < SHORT)
+    empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS  # no demand left: full supply
+
+    def agg(v):
+        return np.where(empty, 1.0, np.minimum(1.0, np.add.reduceat(w * v, lp.pair_starts,
+                                                                    axis=1)))
+
+    day = Day(delivered=agg(d), output=agg(o),
+              lowest=agg(low_b.mean(axis=2)) if length > 1 else None,
+              opening=agg(open_b.mean(axis=2)) if length > 1 else None,
+              exposed=np.where(empty, 0.0, np.add.reduceat(w * st.ever[:, sl], lp.pair_starts,
+                                                           axis=1)),
+              grouped=hold)
+    memo.update(day=day, still=still)
+    return day
+
+
+def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now):
+    """Each pair's weight and output today, (K, P, N) each; updates the level's slot
+    weights."""
+    k, _, n = x.shape
+    full, bare = _inputs_two(lv, lp, x)
+    cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
+    n_e = len(lv.edges)
+    if lp.split:
+        weight, out = _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut,
+                             grouped_now, np.arange(n))
+        # the level's slots: their weights today, for the groups that take them downstream
+        st.weight[:, lv.edges, :] = weight[:, :n_e, :]
+        has = lv.has_supply
+        st.weight[:, c.n_edges + lv.comps[has], :] = weight[:, n_e:, :][:, has, :]
+    if not lp.tied_pos.size:
+        return None, None
+    w = np.zeros((k, len(lp.pairs), n))
+    o = np.zeros((k, len(lp.pairs), n))
+    if lp.own_pairs.size:
+        w[:, lp.at_own, :] = weight[:, lp.own_dix, :]
+        o[:, lp.at_own, :] = out[:, lp.own_dix, :]
+    if lp.inh_pairs.size:
+        w[:, lp.at_inh, :] = st.weight[:, lp.inh_slot, :]
+        m = c.maker[lv.comps[lp.inh_comp]]
+        from_groups = (lp.inh_src >= 0) & grouped_now[m] & ~st.pooled[m]
+        dm = np.where(from_groups[None, :, None], st.delivered[:, np.maximum(lp.inh_src, 0), :],
+                      x[:, m, :])
+        o[:, lp.at_inh, :] = np.minimum(bare[:, lp.inh_comp, :], dm) * cut[:, lp.inh_comp, :]
+    return w, o
+
+
+@dataclass(eq=False)
+class _Fixed:
+    """The parts of a level's split that its inputs do not change (constant while the
+    disruptions and the restored components stay the same)."""
+
+    weight: np.ndarray  # (K, nE + nL, N)
+    keep: np.ndarray  # (K, nE, N) what the disruptions leave of each edge's output
+    served: np.ndarray | None  # (K, nCE, N) consumption edges whose country serves itself
+    at_home: np.ndarray | None  # (K, nCE, N) w(e) x what the stops leave at home, served
+    need: np.ndarray | None  # (1, rows, 1) each consumption row's share
+    kx: np.ndarray | None  # (K, rows, N) what a stopping country still exports
+    a: np.ndarray | None  # (K, rows, N) its normal net exports
+    pos: np.ndarray | None  # a > 0: its stopped rows form one group
+    importer: np.ndarray | None  # (K, rows, N) active rows of countries that import
+    ok: np.ndarray  # (K, nL, N) the component has demand left to share
+    total: np.ndarray  # (K, nL, N) the sum of its weights before normalising
+
+
+def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
+    n_e = len(lv.edges)
+    edges = lv.edges
+    back_e = back[lv.edge_pos][None, :, None]
+    keep = np.where(back_e, 1.0, ep.survive[:, edges, :])
+    w = np.broadcast_to(lv.edge_w[None, :, None], keep.shape).copy()
+    served = at_home = need = kx = a = pos = importer = None
+    if ep.any_stop:
+        stopped = ep.stopped[:, edges, :] & ~back_e
+        keep = np.where(stopped, ep.keep_e[:, edges, :] * keep, keep)
+        if lv.cons.size and len(lv.cons_edges):
+            active = ep.in_row[:, lv.cons, :] & ~back[lv.cons_pos][None, :, None]
+            ce, row = lv.cons_edges, lv.cons_edge_row
+            st_ce = stopped[:, ce, :]
+            wc = lv.edge_w[ce][None, :, None]
+            e = edges[ce][:, None]
+            ks = site_class[e[:, 0]]
+            home = (ep.survive[ks, e, cols[None, :]] * ep.keep_e[ks, e, cols[None, :]])[None]
+            p0 = np.zeros((k, len(lv.cons), n))
+            np.add.at(p0, (slice(None), row, slice(None)), np.where(st_ce, wc, 0.0))
+            need = c.j_share[lv.cons][None, :, None]
+            kx = ep.keep_row[:, lv.cons, :]
+            a = p0 - need
+            pos = a > EPS
+            served = st_ce & active[:, row, :]
+            share = np.divide(a[:, row, :] * wc, p0[:, row, :],
+                              out=np.zeros_like(st_ce, dtype=float), where=pos[:, row, :])
+            w[:, ce, :] = np.where(served, share, w[:, ce, :])
+            at_home = np.where(st_ce, wc * home, 0.0)
+            importer = active & ~pos
+    rest = np.broadcast_to(lv.rest[None, :, None], (k, len(lv.comps), n))
+    total = rest.copy()
+    if n_e:
+        total[:, lv.supplied, :] += np.add.reduceat(w, lv.edge_starts, axis=1)
+    ok = total > EPS
+    safe = np.where(ok, total, 1.0)
+    weight = np.concatenate([w / safe[:, lv.edge_pos, :], np.where(ok, rest / safe, 0.0)],
+                            axis=1)
+    weight[:, :n_e, :] *= ok[:, lv.edge_pos, :]
+    return _Fixed(weight, keep, served, at_home, need, kx, a, pos, importer, ok, safe)
+
+
+def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_now,
+           cols):
+    """The level's pooled formula split by slot: weights and outputs (K, nE + nL, N), edges
+    first, then each component's rest."""
+    k, _, n = x.shape
+    n_e = len(lv.edges)
+    key = (id(ep), back.tobytes())
+    if lp.memo.get("fixed_key") != key:
+        lp.memo.update(fixed_key=key, fixed=_fixed(c, lv, ep, back, site_class, cols, k, n))
+    fx = lp.memo["fixed"]
+    # what consumers at each class get as inputs; a maker input as each slot's buyers see it
+    inp = np.concatenate([full[:, lv.edge_pos, :], full], axis=1)
+    if lp.maker_pos.size:
+        pos_m = lp.maker_pos
+        mv_c = np.ones((k, len(lv.comps), n))
+        mv_c[:, pos_m, :] = x[:, c.maker[lv.comps[pos_m]], :]
+        mv = np.concatenate([mv_c[:, lv.edge_pos, :], mv_c], axis=1)
+        if lp.mix_dix.size:
+            live = grouped_now[lp.mix_maker] & ~st.pooled[lp.mix_maker]
+            wp = st.weight[:, tp.pair_slot[lp.mix_pairs], :]
+            num = np.add.reduceat(wp * st.delivered[:, lp.mix_pairs, :], lp.mix_starts, axis=1)
+            den = np.add.reduceat(wp, lp.mix_starts, axis=1)
+            mixed = np.where(den > EPS, num / np.maximum(den, EPS), mv[:, lp.mix_dix, :])
+            mv[:, lp.mix_dix, :] = np.where(live[None, :, None], mixed, mv[:, lp.mix_dix, :])
+        bare_all = np.concatenate([bare[:, lv.edge_pos, :], bare], axis=1)
+        inp = np.where(lp.with_maker[None, :, None], np.minimum(bare_all, mv), inp)
+    # inputs as each edge's site sees them, and the rest's as the rest of the world's
+    i_site = inp[site_class[lv.edges], np.arange(n_e)[:, None], cols[None, :]]
+    o = fx.keep * i_site[None]
+    lift = np.zeros((k, len(lv.comps), n))
+    if fx.served is not None:
+        ce, row = lv.cons_edges, lv.cons_edge_row
+        made = np.zeros(fx.a.shape)
+        np.add.at(made, (slice(None), row, slice(None)), fx.at_home * i_site[ce][None])
+        net = fx.kx * np.maximum(0.0, made - fx.need) - np.maximum(0.0, fx.need - made)
+        per = np.divide(net, fx.a, out=np.zeros_like(net), where=fx.pos)[:, row, :]
+        o[:, ce, :] = np.where(fx.served, per, o[:, ce, :])
+        np.add.at(lift, (slice(None), lv.cons_pos, slice(None)),
+                  np.where(fx.importer, net - fx.a, 0.0))
+        lift = np.where(fx.ok, lift / fx.total, 0.0)
+    out = np.concatenate([o + lift[:, lv.edge_pos, :], inp[0, n_e:, :][None] + lift], axis=1)
+    out = np.clip(out, 0.0, 1.0) * np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1)
+    return fx.weight, out
