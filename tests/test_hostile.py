@@ -318,3 +318,126 @@ def test_noncharacters_in_names_do_not_break_maps(tmp_path):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "m.dot").read_text(encoding="utf-8")
     assert "\uffff" not in text and "\ufffe" not in text and "\x01" not in text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "dangling link", "socket", "device"])
+def test_force_never_replaces_what_is_not_a_regular_file(tmp_path, monkeypatch, kind):
+    import os
+    import socket
+    import stat
+
+    monkeypatch.chdir(tmp_path)  # short relative names: a socket's path has a length limit
+    kept = tmp_path / "kept.csv"
+    kept.write_text("keep me")
+    if kind == "fifo":
+        os.mkfifo("out.csv")
+    elif kind == "link":
+        os.symlink("kept.csv", "out.csv")
+    elif kind == "dangling link":
+        os.symlink("nowhere.csv", "out.csv")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind("out.csv")
+        sock.close()
+    else:
+        try:
+            os.mknod("out.csv", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+        except PermissionError:
+            pytest.skip("making a device node needs privileges")
+    before = os.lstat("out.csv")
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "TWN", "--format", "csv", "-o",
+                                      "out.csv", "--force"])
+    assert result.exit_code == 2, result.output
+    assert "out.csv exists and is a" in result.output and "not a regular file" in result.output
+    after = os.lstat("out.csv")
+    assert (stat.S_IFMT(after.st_mode), after.st_ino) == (stat.S_IFMT(before.st_mode),
+                                                          before.st_ino)
+    assert kept.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "out.csv"]  # no temp file
+
+
+def test_atomic_write_refuses_a_device_put_there_while_writing(tmp_path):
+    import os
+
+    from semigraph.errors import OutputError
+    from semigraph.io.write import atomic_write
+
+    def fifo_appears(fh):
+        fh.write(b"x")
+        os.mkfifo(tmp_path / "out.csv")
+
+    with pytest.raises(OutputError, match="named pipe"):
+        atomic_write(tmp_path / "out.csv", fifo_appears, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert not (tmp_path / "out.csv").is_file()
+
+
+def test_write_stays_in_the_folder_it_opened(tmp_path):
+    from semigraph.io.write import atomic_write
+
+    folder, outside, moved = tmp_path / "d", tmp_path / "outside", tmp_path / "moved"
+    folder.mkdir()
+    outside.mkdir()
+
+    def swap_then_write(fh):  # the folder is swapped for a link to elsewhere mid-write
+        folder.rename(moved)
+        folder.symlink_to(outside, target_is_directory=True)
+        fh.write(b"data")
+
+    atomic_write(folder / "out.csv", swap_then_write, force=False)
+    assert list(outside.iterdir()) == []
+    assert [p.name for p in moved.iterdir()] == ["out.csv"]
+    assert (moved / "out.csv").read_bytes() == b"data"
+
+
+def test_scenario_output_folder_swapped_for_a_link_after_the_check(tmp_path, monkeypatch):
+    outside, work = tmp_path / "outside", tmp_path / "work"
+    outside.mkdir()
+    (work / "sub").mkdir(parents=True)
+    name = _scenario(work, 'path = "sub/x.csv"')
+    real_run = semigraph.Network.run
+
+    def run_then_swap(self, *args, **kwargs):  # between the check and the write
+        result = real_run(self, *args, **kwargs)
+        (work / "sub").rename(work / "held")
+        (work / "sub").symlink_to(outside, target_is_directory=True)
+        return result
+
+    monkeypatch.setattr(semigraph.Network, "run", run_then_swap)
+    result = _run(name, cwd=work, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert list(outside.iterdir()) == []
+    assert (work / "held" / "x.csv").read_text().startswith("component,")
+
+
+def test_scenario_output_through_any_link_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real", target_is_directory=True)
+    name = _scenario(tmp_path, 'path = "alias/x.csv"')
+    result = _run(name, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "goes through the link" in result.output and "alias" in result.output
+    assert list((tmp_path / "real").iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_folder_output_never_replaces_a_link_or_device(tmp_path, kind):
+    import os
+    import stat
+
+    from semigraph.errors import OutputError
+    from semigraph.io.write import write_folder
+
+    target, kept = tmp_path / "out", tmp_path / "kept"
+    kept.mkdir()
+    (kept / "a.csv").write_text("keep me")
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(kept, target_is_directory=True)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_folder(target, lambda folder: (folder / "b.csv").write_text("new"), force=True)
+    mode = os.lstat(target).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISLNK(mode)
+    assert (kept / "a.csv").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "out"]
