@@ -441,3 +441,35 @@ def test_folder_output_never_replaces_a_link_or_device(tmp_path, kind):
     assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISLNK(mode)
     assert (kept / "a.csv").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "out"]
+
+
+# -- the validation cache: the key names exactly what is stored under it ----------------------
+
+def test_file_edited_while_loading_cannot_poison_the_cache(tmp_path, monkeypatch):
+    from semigraph.model import cache, model
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    firms = data / "firms.csv"
+    original = firms.read_bytes()
+    edited = original.replace(b"Nikon", b"Edited")
+    real_key = model.dataset_key
+
+    def key_then_edit(*args, **kwargs):  # the file changes once the key is computed
+        key = real_key(*args, **kwargs)
+        firms.write_bytes(edited)
+        return key
+
+    monkeypatch.setattr(model, "dataset_key", key_then_edit)
+    first = semigraph.load(data)
+    monkeypatch.setattr(model, "dataset_key", real_key)
+    names = dict(zip(first.firms["id"], first.firms["name"]))
+    assert names["nikon"] == "Nikon"  # what was hashed is what was validated
+    firms.write_bytes(original)
+    (entry,) = (tmp_path / "cache").iterdir()
+    assert entry.name == cache.dataset_key(data)  # stored under the key of its own bytes
+    again = semigraph.load(data)  # the original files, answered from the cache
+    assert dict(zip(again.firms["id"], again.firms["name"]))["nikon"] == "Nikon"
+    firms.write_bytes(edited)
+    assert dict(zip(*[semigraph.load(data).firms[c] for c in ("id", "name")]))["nikon"] == \
+        "Edited"  # the edited files miss the entry of the original ones
