@@ -473,3 +473,65 @@ def test_file_edited_while_loading_cannot_poison_the_cache(tmp_path, monkeypatch
     firms.write_bytes(edited)
     assert dict(zip(*[semigraph.load(data).firms[c] for c in ("id", "name")]))["nikon"] == \
         "Edited"  # the edited files miss the entry of the original ones
+
+
+# -- MEF export: one basic event per unit, never two units under one name ----------------------
+
+def _mef_decode(name: str) -> str:
+    """Read a MEF name back into its id (the inverse of mef_name's escaping)."""
+    import re
+
+    def unescape(text: str) -> str:
+        token = re.compile(r"[A-Za-z0-9-]|__|_at_|_x([0-9a-f]+)_")
+        out, i = [], 0
+        while i < len(text):
+            m = token.match(text, i)
+            if m is None:
+                raise ValueError(text)
+            out.append(chr(int(m[1], 16)) if m[1] else {"__": "_", "_at_": "@"}.get(m[0], m[0]))
+            i = m.end()
+        return "".join(out)
+
+    try:
+        return unescape(name)
+    except ValueError:  # "u_" in front of a name that would not start with a letter
+        assert name.startswith("u_")
+        return unescape(name[2:])
+
+
+def test_mef_names_never_merge_distinct_ids():
+    import re
+
+    from semigraph.analysis.mef import mef_name
+
+    ids = ["fab.x", "fab_x", "fab-x", "fab__x", "fab@x", "fab_at_x", "fab_x2e_x", "3m", "u_3m",
+           "u__3m", "_x", "u___x", "@x", "u_at_x", "nexperia@CHN", "nexperia_at_CHN", "a.b_c@D",
+           "lost-chip", "\u00e9t\u00e9"]
+    names = [mef_name(i) for i in ids]
+    assert len(set(names)) == len(ids), names
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", n) for n in names)
+    assert [_mef_decode(n) for n in names] == ids  # one-to-one: each name reads back
+    assert [mef_name(i) for i in ids] == names  # and the same id, the same name
+    assert mef_name("nexperia@CHN") == "nexperia_at_CHN"
+
+
+def test_mef_export_keeps_firms_apart_that_differ_in_punctuation(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from semigraph.analysis.mef import to_mef
+
+    t = small_tables()
+    t["firms"] += [{"id": "fab.x", "name": "Fab dot", "hq": "NLD"},
+                   {"id": "fab_x", "name": "Fab underscore", "hq": "NLD"}]
+    t["supply"] = [r for r in t["supply"] if r["component"] != "litho-a"] + [
+        {"component": "litho-a", "supplier": s, "site": "NLD", "share": "0.5", "source": "src"}
+        for s in ("fab.x", "fab_x")]  # litho-a is lost only when both firms stop
+    model = semigraph.load(write_dataset(tmp_path / "m", t))
+    root = ET.fromstring(to_mef(model, ["litho-a"], level="firm"))
+    events = {e.get("name"): e.find("label").text for e in root.iter("define-basic-event")}
+    assert len(events) == 2
+    assert sorted(events.values()) == ["firm fab.x stops supplying",
+                                       "firm fab_x stops supplying"]
+    (top,) = [g for g in root.iter("define-gate") if g.get("name") == "lost-litho-a"]
+    assert top.find("and") is not None  # both are needed: no single point of failure
+    assert sorted(e.get("name") for e in top.iter("basic-event")) == sorted(events)
