@@ -535,3 +535,37 @@ def test_mef_export_keeps_firms_apart_that_differ_in_punctuation(tmp_path):
     (top,) = [g for g in root.iter("define-gate") if g.get("name") == "lost-litho-a"]
     assert top.find("and") is not None  # both are needed: no single point of failure
     assert sorted(e.get("name") for e in top.iter("basic-event")) == sorted(events)
+
+
+# -- trade import: no infinite values, no sums past the largest float ---------------------------
+
+@pytest.mark.parametrize(("rows", "weight", "where"), [
+    ([["inf", 1], [5, 1]], "value", "row 2, column v"),
+    ([["1e400", 1], [5, 1]], "value", "row 2, column v"),
+    ([[5, 1], ["Infinity", 1]], "value", "row 3, column v"),
+    ([[5, "inf"], [5, 1]], "quantity", "row 2, column q"),
+    ([["1e308", 1], ["1e308", 1]], "value", "row 3, column v"),  # each finite, the sum not
+    ([[1, "1e308"], [1, "1e308"]], "quantity", "row 3, column q"),
+])
+def test_trade_import_refuses_infinite_values_and_overflowing_sums(tmp_path, rows, weight,
+                                                                   where):
+    lines = ["t,i,j,k,v,q"] + [f"2022,{exporter},276,811292,{v},{q}"
+                               for exporter, (v, q) in zip((156, 842), rows)]
+    (tmp_path / "flows.csv").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["import", "trade", str(tmp_path / "flows.csv"),
+                                      "--component", "gallium", "--hs", "811292",
+                                      "--weight", weight, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, {where}: error:" in result.output
+    assert "Traceback" not in result.output and "Wrote" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv"]  # no table written
+
+
+def test_trade_import_with_the_largest_finite_values_still_shares(tmp_path):
+    # one value near the largest float and small ones: correct shares, no overflow
+    (tmp_path / "flows.csv").write_text("t,i,j,k,v\n2022,156,276,811292,1e308\n"
+                                        "2022,842,276,811292,1e307\n")
+    result = semigraph.import_trade(tmp_path / "flows.csv", component="gallium",
+                                    hs=["811292"])
+    assert dict(zip(result.supply["supplier"], result.supply["share"])) == pytest.approx(
+        {"CHN": 10 / 11, "USA": 1 / 11})
