@@ -318,3 +318,254 @@ def test_noncharacters_in_names_do_not_break_maps(tmp_path):
     assert result.exit_code == 0, result.output
     text = (tmp_path / "m.dot").read_text(encoding="utf-8")
     assert "\uffff" not in text and "\ufffe" not in text and "\x01" not in text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "dangling link", "socket", "device"])
+def test_force_never_replaces_what_is_not_a_regular_file(tmp_path, monkeypatch, kind):
+    import os
+    import socket
+    import stat
+
+    monkeypatch.chdir(tmp_path)  # short relative names: a socket's path has a length limit
+    kept = tmp_path / "kept.csv"
+    kept.write_text("keep me")
+    if kind == "fifo":
+        os.mkfifo("out.csv")
+    elif kind == "link":
+        os.symlink("kept.csv", "out.csv")
+    elif kind == "dangling link":
+        os.symlink("nowhere.csv", "out.csv")
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind("out.csv")
+        sock.close()
+    else:
+        try:
+            os.mknod("out.csv", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+        except PermissionError:
+            pytest.skip("making a device node needs privileges")
+    before = os.lstat("out.csv")
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "TWN", "--format", "csv", "-o",
+                                      "out.csv", "--force"])
+    assert result.exit_code == 2, result.output
+    assert "out.csv exists and is a" in result.output and "not a regular file" in result.output
+    after = os.lstat("out.csv")
+    assert (stat.S_IFMT(after.st_mode), after.st_ino) == (stat.S_IFMT(before.st_mode),
+                                                          before.st_ino)
+    assert kept.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "out.csv"]  # no temp file
+
+
+def test_atomic_write_refuses_a_device_put_there_while_writing(tmp_path):
+    import os
+
+    from semigraph.errors import OutputError
+    from semigraph.io.write import atomic_write
+
+    def fifo_appears(fh):
+        fh.write(b"x")
+        os.mkfifo(tmp_path / "out.csv")
+
+    with pytest.raises(OutputError, match="named pipe"):
+        atomic_write(tmp_path / "out.csv", fifo_appears, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert not (tmp_path / "out.csv").is_file()
+
+
+def test_write_stays_in_the_folder_it_opened(tmp_path):
+    from semigraph.io.write import atomic_write
+
+    folder, outside, moved = tmp_path / "d", tmp_path / "outside", tmp_path / "moved"
+    folder.mkdir()
+    outside.mkdir()
+
+    def swap_then_write(fh):  # the folder is swapped for a link to elsewhere mid-write
+        folder.rename(moved)
+        folder.symlink_to(outside, target_is_directory=True)
+        fh.write(b"data")
+
+    atomic_write(folder / "out.csv", swap_then_write, force=False)
+    assert list(outside.iterdir()) == []
+    assert [p.name for p in moved.iterdir()] == ["out.csv"]
+    assert (moved / "out.csv").read_bytes() == b"data"
+
+
+def test_scenario_output_folder_swapped_for_a_link_after_the_check(tmp_path, monkeypatch):
+    outside, work = tmp_path / "outside", tmp_path / "work"
+    outside.mkdir()
+    (work / "sub").mkdir(parents=True)
+    name = _scenario(work, 'path = "sub/x.csv"')
+    real_run = semigraph.Network.run
+
+    def run_then_swap(self, *args, **kwargs):  # between the check and the write
+        result = real_run(self, *args, **kwargs)
+        (work / "sub").rename(work / "held")
+        (work / "sub").symlink_to(outside, target_is_directory=True)
+        return result
+
+    monkeypatch.setattr(semigraph.Network, "run", run_then_swap)
+    result = _run(name, cwd=work, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert list(outside.iterdir()) == []
+    assert (work / "held" / "x.csv").read_text().startswith("component,")
+
+
+def test_scenario_output_through_any_link_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real", target_is_directory=True)
+    name = _scenario(tmp_path, 'path = "alias/x.csv"')
+    result = _run(name, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "goes through the link" in result.output and "alias" in result.output
+    assert list((tmp_path / "real").iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_folder_output_never_replaces_a_link_or_device(tmp_path, kind):
+    import os
+    import stat
+
+    from semigraph.errors import OutputError
+    from semigraph.io.write import write_folder
+
+    target, kept = tmp_path / "out", tmp_path / "kept"
+    kept.mkdir()
+    (kept / "a.csv").write_text("keep me")
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to(kept, target_is_directory=True)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_folder(target, lambda folder: (folder / "b.csv").write_text("new"), force=True)
+    mode = os.lstat(target).st_mode
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISLNK(mode)
+    assert (kept / "a.csv").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "out"]
+
+
+# -- the validation cache: the key names exactly what is stored under it ----------------------
+
+def test_file_edited_while_loading_cannot_poison_the_cache(tmp_path, monkeypatch):
+    from semigraph.model import cache, model
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    firms = data / "firms.csv"
+    original = firms.read_bytes()
+    edited = original.replace(b"Nikon", b"Edited")
+    real_key = model.dataset_key
+
+    def key_then_edit(*args, **kwargs):  # the file changes once the key is computed
+        key = real_key(*args, **kwargs)
+        firms.write_bytes(edited)
+        return key
+
+    monkeypatch.setattr(model, "dataset_key", key_then_edit)
+    first = semigraph.load(data)
+    monkeypatch.setattr(model, "dataset_key", real_key)
+    names = dict(zip(first.firms["id"], first.firms["name"]))
+    assert names["nikon"] == "Nikon"  # what was hashed is what was validated
+    firms.write_bytes(original)
+    (entry,) = (tmp_path / "cache").iterdir()
+    assert entry.name == cache.dataset_key(data)  # stored under the key of its own bytes
+    again = semigraph.load(data)  # the original files, answered from the cache
+    assert dict(zip(again.firms["id"], again.firms["name"]))["nikon"] == "Nikon"
+    firms.write_bytes(edited)
+    assert dict(zip(*[semigraph.load(data).firms[c] for c in ("id", "name")]))["nikon"] == \
+        "Edited"  # the edited files miss the entry of the original ones
+
+
+# -- MEF export: one basic event per unit, never two units under one name ----------------------
+
+def _mef_decode(name: str) -> str:
+    """Read a MEF name back into its id (the inverse of mef_name's escaping)."""
+    import re
+
+    def unescape(text: str) -> str:
+        token = re.compile(r"[A-Za-z0-9-]|__|_at_|_x([0-9a-f]+)_")
+        out, i = [], 0
+        while i < len(text):
+            m = token.match(text, i)
+            if m is None:
+                raise ValueError(text)
+            out.append(chr(int(m[1], 16)) if m[1] else {"__": "_", "_at_": "@"}.get(m[0], m[0]))
+            i = m.end()
+        return "".join(out)
+
+    try:
+        return unescape(name)
+    except ValueError:  # "u_" in front of a name that would not start with a letter
+        assert name.startswith("u_")
+        return unescape(name[2:])
+
+
+def test_mef_names_never_merge_distinct_ids():
+    import re
+
+    from semigraph.analysis.mef import mef_name
+
+    ids = ["fab.x", "fab_x", "fab-x", "fab__x", "fab@x", "fab_at_x", "fab_x2e_x", "3m", "u_3m",
+           "u__3m", "_x", "u___x", "@x", "u_at_x", "nexperia@CHN", "nexperia_at_CHN", "a.b_c@D",
+           "lost-chip", "\u00e9t\u00e9"]
+    names = [mef_name(i) for i in ids]
+    assert len(set(names)) == len(ids), names
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", n) for n in names)
+    assert [_mef_decode(n) for n in names] == ids  # one-to-one: each name reads back
+    assert [mef_name(i) for i in ids] == names  # and the same id, the same name
+    assert mef_name("nexperia@CHN") == "nexperia_at_CHN"
+
+
+def test_mef_export_keeps_firms_apart_that_differ_in_punctuation(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from semigraph.analysis.mef import to_mef
+
+    t = small_tables()
+    t["firms"] += [{"id": "fab.x", "name": "Fab dot", "hq": "NLD"},
+                   {"id": "fab_x", "name": "Fab underscore", "hq": "NLD"}]
+    t["supply"] = [r for r in t["supply"] if r["component"] != "litho-a"] + [
+        {"component": "litho-a", "supplier": s, "site": "NLD", "share": "0.5", "source": "src"}
+        for s in ("fab.x", "fab_x")]  # litho-a is lost only when both firms stop
+    model = semigraph.load(write_dataset(tmp_path / "m", t))
+    root = ET.fromstring(to_mef(model, ["litho-a"], level="firm"))
+    events = {e.get("name"): e.find("label").text for e in root.iter("define-basic-event")}
+    assert len(events) == 2
+    assert sorted(events.values()) == ["firm fab.x stops supplying",
+                                       "firm fab_x stops supplying"]
+    (top,) = [g for g in root.iter("define-gate") if g.get("name") == "lost-litho-a"]
+    assert top.find("and") is not None  # both are needed: no single point of failure
+    assert sorted(e.get("name") for e in top.iter("basic-event")) == sorted(events)
+
+
+# -- trade import: no infinite values, no sums past the largest float ---------------------------
+
+@pytest.mark.parametrize(("rows", "weight", "where"), [
+    ([["inf", 1], [5, 1]], "value", "row 2, column v"),
+    ([["1e400", 1], [5, 1]], "value", "row 2, column v"),
+    ([[5, 1], ["Infinity", 1]], "value", "row 3, column v"),
+    ([[5, "inf"], [5, 1]], "quantity", "row 2, column q"),
+    ([["1e308", 1], ["1e308", 1]], "value", "row 3, column v"),  # each finite, the sum not
+    ([[1, "1e308"], [1, "1e308"]], "quantity", "row 3, column q"),
+])
+def test_trade_import_refuses_infinite_values_and_overflowing_sums(tmp_path, rows, weight,
+                                                                   where):
+    lines = ["t,i,j,k,v,q"] + [f"2022,{exporter},276,811292,{v},{q}"
+                               for exporter, (v, q) in zip((156, 842), rows)]
+    (tmp_path / "flows.csv").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["import", "trade", str(tmp_path / "flows.csv"),
+                                      "--component", "gallium", "--hs", "811292",
+                                      "--weight", weight, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, {where}: error:" in result.output
+    assert "Traceback" not in result.output and "Wrote" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv"]  # no table written
+
+
+def test_trade_import_with_the_largest_finite_values_still_shares(tmp_path):
+    # one value near the largest float and small ones: correct shares, no overflow
+    (tmp_path / "flows.csv").write_text("t,i,j,k,v\n2022,156,276,811292,1e308\n"
+                                        "2022,842,276,811292,1e307\n")
+    result = semigraph.import_trade(tmp_path / "flows.csv", component="gallium",
+                                    hs=["811292"])
+    assert dict(zip(result.supply["supplier"], result.supply["share"])) == pytest.approx(
+        {"CHN": 10 / 11, "USA": 1 / 11})

@@ -201,17 +201,28 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
     scenario = semigraph.Scenario.read(scenario_file)
     net = load_model(dataset)
     targets = _scenario_outputs(scenario, net, output, overwrite_outputs)
-    # every result is computed before any file is written
-    result = net.run(scenario, perspective=perspective, horizon=horizon, duration=duration)
+    try:  # every result is computed before any file is written
+        result = net.run(scenario, perspective=perspective, horizon=horizon,
+                         duration=duration)
+    except BaseException:
+        for target in targets:
+            target.close()
+        raise
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
         click.echo(terminal_text(scenario.description.strip()) + "\n")
-    emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit)
-    for out, target in zip(scenario.outputs, targets):
-        emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
-                    output=str(target), force=overwrite_outputs, show_all=True, limit=0)
-        click.echo(f"Wrote {out['path']}", err=True)
+    try:
+        emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all,
+                    limit=limit)
+        for out, target in zip(scenario.outputs, targets):
+            # written into the folder opened when it was checked
+            emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
+                        output=target, force=overwrite_outputs, show_all=True, limit=0)
+            click.echo(f"Wrote {out['path']}", err=True)
+    finally:
+        for target in targets:
+            target.close()
 
 
 def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
@@ -223,17 +234,22 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
 
     protected = [p for p in (scenario.path, model.path) if p is not None]
     main = Path(output).resolve() if output and output != "-" else None
-    targets = []
-    for i, out in enumerate(scenario.outputs, start=1):
-        try:
-            target = confined_output(out["path"], base=Path.cwd(), protected=protected,
-                                     force=overwrite)
-        except Exception as exc:
-            raise ScenarioError(f"{scenario.path}: output {i}: {exc}") from None
-        if main is not None and target == main:
-            raise ScenarioError(f"{scenario.path}: output {i} is the -o file {output}; "
-                                "write one of them elsewhere")
-        targets.append(target)
+    targets = []  # each holds its folder open until written
+    try:
+        for i, out in enumerate(scenario.outputs, start=1):
+            try:
+                target = confined_output(out["path"], base=Path.cwd(), protected=protected,
+                                         force=overwrite)
+            except Exception as exc:
+                raise ScenarioError(f"{scenario.path}: output {i}: {exc}") from None
+            targets.append(target)
+            if main is not None and target.path == main:
+                raise ScenarioError(f"{scenario.path}: output {i} is the -o file {output}; "
+                                    "write one of them elsewhere")
+    except BaseException:
+        for target in targets:
+            target.close()
+        raise
     return targets
 
 

@@ -7,13 +7,17 @@ the group's alternatives are lost). The fault tree states exactly that, with one
 per unit (country, firm, site or component), so SCRAM, XFTA or any MEF tool can compute its
 minimal cut sets and, given probabilities, the top event's probability.
 
-Names: MEF identifiers may not contain ``@`` or ``:``; a unit ``nexperia@CHN`` becomes
-``nexperia_at_CHN``, and every basic event and gate carries the original id in its label.
+Names: MEF identifiers hold letters, digits, ``_`` and ``-`` and start with a letter; a unit
+``nexperia@CHN`` becomes ``nexperia_at_CHN``, and every basic event and gate carries the
+original id in its label. The escaping is one-to-one, so distinct ids never share a name:
+``_`` is written ``__``, ``@`` ``_at_``, any other character ``_xHEX_`` (``fab.x`` is
+``fab_x2e_x``, ``fab_x`` is ``fab__x``), and a name that would not start with a letter gets
+``u_`` in front.
 """
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
@@ -26,10 +30,16 @@ from semigraph.findings.cutsets import ZERO
 __all__ = ["fault_tree", "mef_name", "to_mef"]
 
 
+_LETTERS = frozenset(string.ascii_letters)
+_PLAIN = frozenset(string.ascii_letters + string.digits + "-")
+
+
 def mef_name(text: str) -> str:
-    """A MEF identifier for a unit or component id."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", text.replace("@", "_at_"))
-    return name if name[:1].isalpha() else f"u_{name}"
+    """A MEF identifier for a unit or component id; distinct ids get distinct names (the
+    escaping can be read back), and the same id always the same name."""
+    name = "".join(c if c in _PLAIN else "__" if c == "_" else "_at_" if c == "@"
+                   else f"_x{ord(c):x}_" for c in text)
+    return name if name[:1] in _LETTERS else f"u_{name}"
 
 
 def fault_tree(model, target: str, *, level: str = "country") -> tuple[dict, set[str]]:

@@ -35,6 +35,7 @@ import csv
 import difflib
 import functools
 import io
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -342,6 +343,7 @@ class _Counts:
     other_flows: int = 0
     world_partner: int = 0
     breakdown: int = 0
+    totals: dict = field(default_factory=dict)  # column -> sum of the kept rows so far
 
 
 def _open(stream, spec: _Layout, delimiter: str, block_size: int):
@@ -477,7 +479,31 @@ def _flows_of(batch: pa.RecordBatch, spec: _Layout, wanted: pa.Array,
     if bad.any():
         raise _bad_rows(path, offset + idx[bad] + 2, spec.value,
                         "the value is empty or negative")
+    bad = ~np.isfinite(value)
+    if bad.any():
+        raise _bad_rows(path, offset + idx[bad] + 2, spec.value, _NOT_FINITE)
+    _add_to_total(counts, path, spec.value, value, offset + idx + 2)
     return _normalised(sub, spec, year, value, path, offset + idx + 2, counts)
+
+
+_NOT_FINITE = "the number is infinite or too large (beyond about 1.8e308)"
+
+
+def _add_to_total(counts: _Counts, path: Path, column: str, values: np.ndarray,
+                  rows: np.ndarray) -> None:
+    """Keep a running sum of the kept rows of ``column``: every share and total is a sum of
+    some of them, so they cannot overflow once this does not. The row where the sum passes
+    the largest float is an error, instead of shares of infinity (an empty table)."""
+    with np.errstate(over="ignore"):
+        running = counts.totals.get(column, 0.0) + np.cumsum(values)
+    over = ~np.isfinite(running)
+    if over.any():
+        row = int(rows[np.argmax(over)])
+        raise DatasetError([Problem(
+            path.name, row, column, "the values add up past the largest number a float "
+            "holds (about 1.8e308) at this row; is the file's unit right?")], str(path))
+    if len(running):
+        counts.totals[column] = float(running[-1])
 
 
 def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -508,6 +534,11 @@ def _normalised(sub: pa.RecordBatch, spec: _Layout, year: pa.Array, value: np.nd
         negative = pc.fill_null(pc.less(qty, 0), False).to_numpy(zero_copy_only=False)
         if negative.any():
             raise _bad_rows(path, rows[negative], spec.quantity, "the quantity is negative")
+        known = pc.fill_null(qty, 0.0).to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(known)
+        if bad.any():
+            raise _bad_rows(path, rows[bad], spec.quantity, _NOT_FINITE)
+        _add_to_total(counts, path, spec.quantity, known, rows)
         missing = pc.is_null(qty)
         columns["quantity"] = pc.fill_null(qty, 0.0)
         columns["value_without_quantity"] = pc.if_else(missing, columns["value"], 0.0)
@@ -677,9 +708,10 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
     Raises
     ------
     DatasetError
-        A missing column (row 1), a cell that is not a number, an empty or negative value, a
-        line with the wrong number of fields (each with its row as a spreadsheet shows it), or
-        no flow of the codes in the years asked.
+        A missing column (row 1), a cell that is not a number, an empty or negative value, an
+        infinite value or quantity, values that add up past the largest float, a line with
+        the wrong number of fields (each with its row as a spreadsheet shows it), or no flow
+        of the codes in the years asked.
     TradeOptionError
         An HS code, weight, layout or member code that cannot be used.
 
@@ -774,6 +806,11 @@ def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
         raise DatasetError([Problem(path.name, None, spec.quantity or spec.value,
                                     f"the flows of HS {', '.join(codes)} have no {weight} to "
                                     "share out")], str(path))
+    if not (math.isfinite(total) and np.isfinite(shares.to_numpy(dtype=float)).all()):
+        raise DatasetError([Problem(  # never shares of infinity, written as an empty table
+            path.name, None, spec.quantity if weight == "quantity" else spec.value,
+            f"the {weight}s of HS {', '.join(codes)} add up past the largest number a float "
+            "holds (about 1.8e308); is the file's unit right?")], str(path))
     report.update({
         "flow": _FLOW_TEXT[flow],
         "total_value": float(used["value"].sum()),

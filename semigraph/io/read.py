@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pandas as pd
 from semigraph.errors import DatasetError, Problem
 from semigraph.schema import OPTIONAL_TABLES, TABLES
 
-__all__ = ["RawDataset", "RawTable", "read_folder"]
+__all__ = ["RawDataset", "RawTable", "read_files", "read_folder"]
 
 
 @dataclass
@@ -63,12 +64,12 @@ class _FileProblem(Exception):
         self.row = row
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Every cell as text, and the rows whose number of fields differs from the header.
+def _read_csv(data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Every cell of a CSV file's bytes as text, and the rows whose number of fields differs
+    from the header.
 
     A ragged row is never shifted into other columns: it is reported with its row number.
     """
-    data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -96,11 +97,11 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     return pd.DataFrame(body, columns=header, index=index, dtype=object), ragged
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(data: bytes) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(pa.BufferReader(data))
     cols = {}
     for name, column in zip(table.column_names, table.columns):
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -111,10 +112,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pd.DataFrame(cols, dtype=object)
 
 
-def _read_package(path: Path) -> tuple[dict, str | None]:
-    """The data package descriptor, or the reason it cannot be used."""
+def _read_package(data: bytes) -> tuple[dict, str | None]:
+    """The data package descriptor (the file's bytes), or the reason it cannot be used."""
     try:
-        meta = json.loads(path.read_bytes().decode("utf-8-sig"))
+        meta = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return {}, "not UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -138,27 +139,63 @@ def _kind(value) -> str:
                                                                              "number")
 
 
-def read_folder(path: str | Path) -> RawDataset:
+def _wanted(name: str) -> bool:
+    stem, _, suffix = name.rpartition(".")
+    return (stem in TABLES and suffix in ("csv", "parquet")) or name == "datapackage.json"
+
+
+def read_files(path: str | Path) -> dict[str, bytes | OSError]:
+    """The bytes of every file of the dataset folder that validation reads (the table files
+    and ``datapackage.json``), each read once, by name; an error in place of a file that
+    cannot be read. The validation cache hashes these bytes and :func:`read_folder` parses
+    them, so what is cached is exactly what its key says, even if a file changes meanwhile.
+    """
+    folder = Path(path)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise DatasetError([Problem(str(folder), None, None,
+                                    f"cannot be read: {exc.strerror or exc}")],
+                           path=str(folder)) from None
+    files: dict[str, bytes | OSError] = {}
+    for name in names:
+        if not _wanted(name) or not (folder / name).is_file():
+            continue
+        try:
+            files[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            files[name] = exc
+    return files
+
+
+def read_folder(path: str | Path, files: dict[str, bytes | OSError] | None = None
+                ) -> RawDataset:
     """Read the tables of the dataset folder ``path``.
 
     Each table is ``NAME.csv`` or ``NAME.parquet``; optional tables (``consumption``) may be
     missing. A missing folder raises
     :class:`DatasetError` at once; missing or unreadable tables are collected as problems.
+    ``files`` (from :func:`read_files`) are the folder's bytes when already read.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise DatasetError(
             [Problem(str(folder), None, None, "no such dataset folder")], path=str(folder)
         )
+    if files is None:
+        files = read_files(folder)
     data = RawDataset(path=folder, tables={})
-    package = folder / "datapackage.json"
-    if package.is_file():
+    package = files.get("datapackage.json")
+    if isinstance(package, OSError):
+        data.problems.append(Problem("datapackage.json", None, None,
+                                     f"cannot be read: {package}"))
+    elif package is not None:
         data.meta, problem = _read_package(package)
         if problem:
             data.problems.append(Problem("datapackage.json", None, None, problem))
     for name in TABLES:
         csv_path, pq_path = folder / f"{name}.csv", folder / f"{name}.parquet"
-        if csv_path.is_file() and pq_path.is_file():
+        if csv_path.name in files and pq_path.name in files:
             data.problems.append(
                 Problem(
                     f"{name}.csv",
@@ -169,7 +206,8 @@ def read_folder(path: str | Path) -> RawDataset:
                 )
             )
             continue
-        file = csv_path if csv_path.is_file() else pq_path if pq_path.is_file() else None
+        file = (csv_path if csv_path.name in files else pq_path if pq_path.name in files
+                else None)
         if file is None:
             if name in OPTIONAL_TABLES:
                 continue
@@ -180,10 +218,13 @@ def read_folder(path: str | Path) -> RawDataset:
             continue
         ragged: list[tuple[int, str]] = []
         try:
+            content = files[file.name]
+            if isinstance(content, OSError):
+                raise content
             if file.suffix == ".csv":
-                frame, ragged = _read_csv(file)
+                frame, ragged = _read_csv(content)
             else:
-                frame = _read_parquet(file)
+                frame = _read_parquet(content)
         except _FileProblem as exc:
             data.problems.append(Problem(file.name, exc.row, None, str(exc)))
             continue

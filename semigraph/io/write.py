@@ -7,7 +7,9 @@ import io
 import json
 import math
 import os
+import secrets
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -21,6 +23,7 @@ from semigraph.errors import OutputError
 
 __all__ = [
     "FORMATS",
+    "ConfinedOutput",
     "atomic_write",
     "check_output",
     "confined_output",
@@ -49,25 +52,100 @@ def format_for(output: str | None, fmt: str | None) -> str:
 
 
 def check_output(output: str | Path | None, *, force: bool) -> None:
-    """Refuse early to overwrite an existing file without ``force``."""
+    """Refuse early to overwrite an existing file without ``force``, and to replace anything
+    that is not a regular file (a device, a named pipe, a socket, a folder or a link), with or
+    without it."""
     if output is None or str(output) == "-":
         return
     path = Path(output)
-    if os.path.lexists(path) and not force:  # a dangling link counts as existing
-        raise OutputError(f"{path} exists; use --force to overwrite it")
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder, not a file")
+    try:
+        st = os.lstat(path)  # the entry itself: a dangling link counts as existing
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if st is not None:
+        _refuse_special(path, st)
+        if not force:
+            raise OutputError(f"{path} exists; use --force to overwrite it")
     if not path.parent.exists():
         raise OutputError(f"folder {path.parent} does not exist")
 
 
+_KINDS = {stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
+          stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFSOCK: "socket", stat.S_IFLNK: "link"}
+
+
+def _refuse_special(path: Path, st: os.stat_result) -> None:
+    """An output path holds a regular file or nothing: a folder, a link, a device, a named
+    pipe or a socket there is refused, never replaced (``--force`` only replaces files)."""
+    if stat.S_ISREG(st.st_mode):
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError(f"{path} is a folder, not a file")
+    kind = _KINDS.get(stat.S_IFMT(st.st_mode), "special file")
+    raise OutputError(f"{path} exists and is a {kind}, not a regular file; semigraph replaces "
+                      "only regular files, so write to another path")
+
+
+class ConfinedOutput(os.PathLike):
+    """An output file whose folder was opened when it was checked: the write goes into that
+    folder (``dir_fd``), whatever is renamed or linked on the path in between."""
+
+    def __init__(self, path: Path, dir_fd: int, *, switch: str) -> None:
+        self.path = path  # as checked, for messages and comparisons
+        self.dir_fd = dir_fd
+        self.switch = switch  # the option that allows replacing an existing file
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def close(self) -> None:
+        if self.dir_fd >= 0:
+            os.close(self.dir_fd)
+            self.dir_fd = -1
+
+
+def _open_folder(base: Path, parts: tuple[str, ...], name: str) -> int:
+    """A descriptor of the folder ``base/parts...``, opened one component at a time from
+    ``base`` without following a link: what was checked is what is written to."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    try:
+        fd = os.open(base, flags)
+    except OSError as exc:
+        raise OutputError(f"cannot write {base}: {exc.strerror or exc}") from None
+    try:
+        for i, part in enumerate(parts):
+            try:
+                nxt = os.open(part, flags | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                folder = Path(base, *parts[:i + 1])
+                if os.path.islink(folder):
+                    raise OutputError(f"scenario output {name!r} goes through the link "
+                                      f"{folder}; outputs are written through plain folders "
+                                      "only") from None
+                if isinstance(exc, FileNotFoundError):
+                    raise OutputError(f"folder {folder} does not exist") from None
+                raise OutputError(f"cannot write {folder}: {exc.strerror or exc}") from None
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def confined_output(name: str, *, base: Path, protected: list[Path],
-                    force: bool) -> Path:
+                    force: bool) -> ConfinedOutput:
     """The path of a file a scenario asks to write, checked to stay inside ``base``.
 
     Refuses absolute paths, ``..``, links (to the file or a folder on the way) that lead
     out of ``base``, and any of the ``protected`` files or folders (the scenario itself, the
-    dataset); an existing file is replaced only with ``force``.
+    dataset); an existing file is replaced only with ``force``. The file's folder is opened
+    here and held (close the result when done): the write goes into that folder.
     """
     base = base.resolve()
     raw = base / name
@@ -81,44 +159,104 @@ def confined_output(name: str, *, base: Path, protected: list[Path],
         p = p.resolve()
         if target == p or (target.is_relative_to(p) and p.is_dir()):
             raise OutputError(f"scenario output {name!r} would overwrite {p}")
-    if target.exists() and not force:
-        raise OutputError(f"scenario output {name!r} exists; use --overwrite-outputs to "
-                          "replace it")
-    check_output(target, force=force)
-    return target
+    if target.name in ("", ".", "..") or target == base:
+        raise OutputError(f"scenario output {name!r} is a folder, not a file")
+    # the folder is opened now, one plain folder at a time, and the file is written into
+    # exactly it later: a folder swapped for a link in between cannot redirect the write
+    parts = tuple(p for p in Path(name).parent.parts if p not in ("", "."))
+    dir_fd = _open_folder(base, parts, name)
+    out = ConfinedOutput(target, dir_fd, switch="--overwrite-outputs")
+    try:
+        st = _entry(dir_fd, target.name, target)
+        if st is not None:
+            _refuse_special(target, st)
+            if not force:
+                raise OutputError(f"scenario output {name!r} exists; use --overwrite-outputs "
+                                  "to replace it")
+    except BaseException:
+        out.close()
+        raise
+    return out
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *, force: bool) -> Path:
+def atomic_write(path: str | Path | ConfinedOutput, write: Callable[[IO[bytes]], None], *,
+                 force: bool) -> Path:
     """Write a file through a temporary file in the same folder, then rename it into place.
 
     Nothing is left at ``path`` when ``write`` fails; an existing file is replaced only with
-    ``force``.
+    ``force``, and anything that is not a regular file (a device, a named pipe, a socket, a
+    folder, a link) never. The folder is opened once and the temporary file is created and
+    renamed relative to it, so a folder on the path swapped for a link meanwhile cannot
+    redirect the write.
     """
+    if isinstance(path, ConfinedOutput):
+        return _write_into(path.dir_fd, path.path, write, force=force, switch=path.switch)
     path = Path(path)
     check_output(path, force=force)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        return _write_into(dir_fd, path, write, force=force, switch="--force")
+    finally:
+        os.close(dir_fd)
+
+
+def _entry(dir_fd: int, name: str, shown: Path) -> os.stat_result | None:
+    """What is at ``name`` in the folder ``dir_fd`` (a link itself, not what it points to)."""
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _check_entry(dir_fd: int, shown: Path, *, force: bool, switch: str) -> None:
+    st = _entry(dir_fd, shown.name, shown)
+    if st is not None:
+        _refuse_special(shown, st)
+        if not force:
+            raise OutputError(f"{shown} exists; use {switch} to overwrite it")
+
+
+def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *, force: bool,
+                switch: str) -> Path:
+    name = shown.name
+    _check_entry(dir_fd, shown, force=force, switch=switch)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+        try:  # the usual mode: 0666 less the umask
+            fd = os.open(tmp, flags, 0o666, dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    else:
+        raise OutputError(f"cannot write {shown}: no free temporary name in its folder")
     previous = _on_termination_raise()
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())  # the data is on disk before the name points at it
-        os.replace(tmp, path)
+        # checked again: a device or link put at the path meanwhile is not replaced either
+        _check_entry(dir_fd, shown, force=force, switch=switch)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
     finally:
         _restore_termination(previous)
-    return path
+    return shown
 
 
 def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool) -> Path:
@@ -129,11 +267,19 @@ def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool)
     Raises
     ------
     OutputError
-        ``path`` exists and ``force`` is not given, its parent folder does not exist, or it
-        cannot be written.
+        ``path`` exists and ``force`` is not given, it is a link, a device, a named pipe or a
+        socket, its parent folder does not exist, or it cannot be written.
     """
     path = Path(path)
-    if os.path.lexists(path) and not force:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if st is not None and not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        _refuse_special(path, st)  # a link, device, pipe or socket is never replaced
+    if st is not None and not force:
         raise OutputError(f"{path} exists; use --force to replace it")
     if not path.parent.is_dir():
         raise OutputError(f"folder {path.parent} does not exist")

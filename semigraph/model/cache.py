@@ -4,7 +4,9 @@ Reading and validating a large dataset (every cell checked, with file, row and c
 each problem) costs seconds; a dataset whose files have not changed gives the same typed
 tables and warnings every time. The cache keeps those, as Parquet, under a key that hashes
 the semigraph version, the schema and every table file of the folder (names and bytes), so
-any edit, added or removed table, or new semigraph version misses it.
+any edit, added or removed table, or new semigraph version misses it. The bytes hashed are the
+bytes validated: each file is read once, so an edit while a dataset loads cannot store new
+tables under the old files' key.
 
 Where: ``$SEMIGRAPH_CACHE_DIR``, else ``$XDG_CACHE_HOME/semigraph``, else
 ``~/.cache/semigraph``. ``SEMIGRAPH_CACHE_DIR=off`` turns it off. A cache that cannot be
@@ -25,8 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from semigraph._version import __version__
-from semigraph.errors import Problem
-from semigraph.schema import TABLES
+from semigraph.errors import DatasetError, Problem
 
 __all__ = ["cache_dir", "dataset_key", "load_cached", "store"]
 
@@ -47,10 +48,15 @@ _CODE = ("io/read.py", "io/package.py", "model/validate.py")
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
-def dataset_key(folder: Path) -> str | None:
+def dataset_key(folder: Path, files: dict[str, bytes | OSError] | None = None) -> str | None:
     """A hash of everything validation reads and of the code that validates: version,
     schema, reader and validator, the folder's table files and its data package descriptor.
-    None when caching is off or a file cannot be read (validation says why)."""
+    None when caching is off or a file cannot be read (validation says why).
+
+    ``files`` are the folder's bytes as :func:`semigraph.io.read.read_files` read them: give
+    the same bytes to validation, so that the key names exactly what is stored under it.
+    """
+    from semigraph.io.read import read_files
     from semigraph.schema import _read
 
     if cache_dir() is None:
@@ -61,16 +67,15 @@ def dataset_key(folder: Path) -> str | None:
     try:
         for code in _CODE:
             h.update((_PACKAGE / code).read_bytes())
-        for name in sorted(os.listdir(folder)):
-            stem, _, suffix = name.rpartition(".")
-            if not ((stem in TABLES and suffix in ("csv", "parquet"))
-                    or name == "datapackage.json"):
-                continue
-            h.update(name.encode() + b"\0")
-            with open(folder / name, "rb") as fh:
-                h.update(hashlib.file_digest(fh, "sha256").digest())
-    except OSError:
+        if files is None:
+            files = read_files(folder)
+    except (OSError, DatasetError):
         return None
+    for name, data in sorted(files.items()):
+        if isinstance(data, OSError):
+            return None
+        h.update(name.encode() + b"\0")
+        h.update(hashlib.sha256(data).digest())
     return h.hexdigest()
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 from semigraph.errors import DatasetError, Problem, UnknownUnitError
-from semigraph.io.read import read_folder
+from semigraph.io.read import read_files, read_folder
 from semigraph.model.build import add_share_estimates, build_graph
 from semigraph.model.cache import dataset_key, load_cached, store
 from semigraph.model.validate import validate
@@ -206,12 +206,14 @@ def load(path: str | Path | None = None, *, strict: bool = False, cls: type = Mo
     """Read and validate a dataset folder as a ``cls`` (a :class:`Model`); see
     :func:`semigraph.load`, which returns it as a :class:`semigraph.Network`."""
     folder = Path(path) if path is not None else default_dataset_path()
-    key = dataset_key(folder) if folder.is_dir() else None
+    # each file is read once: the key hashes the very bytes that are validated
+    files = read_files(folder) if folder.is_dir() else None
+    key = dataset_key(folder, files) if files is not None else None
     hit = load_cached(key) if key else None
     if hit is not None:  # the same files validated before: their tables and warnings
         typed, problems, meta = hit
     else:
-        raw = read_folder(folder)
+        raw = read_folder(folder, files)
         typed, problems = validate(raw)
         meta = raw.meta
         if key and not any(p.severity == "error" for p in problems):
