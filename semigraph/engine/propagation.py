@@ -48,7 +48,7 @@ import numpy as np
 
 from semigraph.engine import tied as tiedr
 from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model
-from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.engine.scenario import Disruption, Scenario, with_overrides
 from semigraph.errors import ScenarioError
 
 __all__ = ["READINGS", "ROW", "SHORT", "WINDOW", "Evaluation", "Resolved", "evaluate",
@@ -581,6 +581,13 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios]
     scenarios = tuple(scenarios)
+    kinds = {s.overrides for s in scenarios}
+    if kinds != {()}:  # episodes with parameters of their own: one model per set of them
+        if len(kinds) > 1:
+            parts = [evaluate(model, s, timeline=timeline, bounds=bounds, tied=tied,
+                              series=series, step=step) for s in scenarios]
+            return _join(parts, blocks=len(_blocks(bounds, tied)) if timeline else 1)
+        model = with_overrides(model, scenarios[0].overrides)
     c = compile_model(model)
     batch = [[resolve(model, c, d) for d in s.disruptions] for s in scenarios]
     return evaluate_resolved(model, scenarios, batch, timeline=timeline, bounds=bounds,

@@ -12,7 +12,7 @@ import math
 
 import networkx as nx
 
-from semigraph.engine.scenario import Scenario
+from semigraph.engine.scenario import Scenario, with_overrides
 
 __all__ = ["ROW", "availability_reference", "simulate_reference"]
 
@@ -95,6 +95,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
     "exposed"}}`` (days -1 = never). ``high`` gives the upper allocation bound, ``tied`` the
     tied reading (buyers tied to their supplier until they qualify another).
     """
+    model = with_overrides(model, scenario.overrides)
     g = model.graph
     comps = sorted(n for n, d in g.nodes(data=True) if d["kind"] == "component")
     feeds = nx.DiGraph()

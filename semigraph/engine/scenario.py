@@ -10,11 +10,16 @@ from pathlib import Path, PurePath
 
 from semigraph.errors import ScenarioError
 
-__all__ = ["DEFAULT_HORIZON", "MODES", "Disruption", "Observation", "Scenario", "read_scenario"]
+__all__ = ["DEFAULT_HORIZON", "MEASURES", "MODES", "OVERRIDABLE", "Disruption", "Observation",
+           "Override", "Scenario", "Source", "read_scenario", "with_overrides"]
 
 DEFAULT_HORIZON = 365
 SCOPES = ("site", "control")
 MODES = ("export", "outage")
+#: What an observation measured: deliveries of the component, or its production.
+MEASURES = ("supply", "output")
+#: Component parameters a scenario may set for its own episode.
+OVERRIDABLE = ("stock_days", "stock_days_min", "ttr_days", "qualify_days")
 #: What a scenario's [[output]] tables may ask `semigraph run` to write.
 OUTPUT_KINDS_BY_COMMAND = ("whatif",)
 #: The formats they may be written in, and the file suffixes that name them.
@@ -95,19 +100,48 @@ class Disruption:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A publication named in a scenario file itself rather than by id in the dataset."""
+
+    publisher: str
+    title: str
+    year: int | None = None
+    url: str | None = None
+
+    @property
+    def id(self) -> str:
+        """A readable label: publisher and year."""
+        return f"{self.publisher} {self.year}" if self.year else self.publisher
+
+
+@dataclass(frozen=True)
 class Observation:
     """What history showed for one component under a scenario (for ``semigraph backtest``).
 
-    ``availability`` is the observed range of the lowest availability within the horizon;
-    ``days_to_impact`` the observed range of the first day of shortfall, ``None`` when no
-    shortfall was observed.
+    ``availability`` is the observed range of the lowest monthly (30-day) mean of ``of``
+    (``supply``: deliveries; ``output``: production); ``days_to_impact`` the observed range of
+    the first day of shortfall, ``None`` when none was observed; ``never_short`` says nothing
+    went short (the range is then [0.99, 1]). ``source`` is a source id of the dataset or a
+    :class:`Source` given in the file.
     """
 
     component: str
     availability: tuple[float, float]
-    source: str
+    source: str | Source
     days_to_impact: tuple[float, float] | None = None
     perspective: str | None = None
+    note: str = ""
+    of: str = "supply"
+    never_short: bool = False
+
+
+@dataclass(frozen=True)
+class Override:
+    """A component parameter set for one episode (2021's thin stocks belong to 2021)."""
+
+    component: str
+    values: tuple[tuple[str, float], ...]  # (parameter, value) of OVERRIDABLE
+    source: str | Source
     note: str = ""
 
 
@@ -122,6 +156,7 @@ class Scenario:
     description: str = ""
     outputs: tuple[dict, ...] = field(default=(), compare=False)
     observed: tuple[Observation, ...] = field(default=(), compare=False)
+    overrides: tuple[Override, ...] = ()
     path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -145,10 +180,12 @@ class Scenario:
 
 
 _TOP_KEYS = {"title", "description", "perspective", "horizon", "disruption", "output",
-             "notes", "observed"}
+             "notes", "observed", "override"}
 _DISRUPTION_KEYS = {"unit", "severity", "scope", "to", "note", "mode", "duration_days"}
 _OBSERVED_KEYS = {"component", "perspective", "availability", "days_to_impact", "source",
-                  "note"}
+                  "note", "of", "never_short"}
+_OVERRIDE_KEYS = {"component", "source", "note", *OVERRIDABLE}
+_SOURCE_KEYS = {"publisher", "title", "year", "url"}
 _OUTPUT_KEYS = {"format", "path", "kind"}
 
 
@@ -192,12 +229,20 @@ def read_scenario(path: str | Path) -> Scenario:
         path = "taiwan.csv"        # relative to the current folder
         kind = "whatif"            # what to write (whatif, the default)
 
+        [[override]]               # optional: component parameters of this episode
+        component = "automotive-mcu"
+        stock_days = 5             # any of stock_days, stock_days_min, ttr_days, qualify_days
+        source = "doc-2022-rfi"    # a source id of the dataset, or a table as below
+        note = "..."
+
         [[observed]]               # optional: what history showed (semigraph backtest)
         component = "motor-vehicle"
         perspective = "JPN"        # optional: default the scenario's perspective
-        availability = [0.5, 0.7]  # observed range of the lowest availability
+        of = "output"              # optional: supply (deliveries, default) or output
+        availability = [0.5, 0.7]  # observed range of the lowest monthly mean
         days_to_impact = [20, 40]  # observed first day of shortfall; leave out if none
-        source = "jama-2011"       # a source id of the dataset
+        never_short = false        # optional: true instead of a range: nothing went short
+        source = "jama-2011"       # a source id, or {publisher, title, year, url}
         note = "..."
 
     Unknown keys are rejected with a suggestion, so a typo never passes silently.
@@ -263,6 +308,13 @@ def read_scenario(path: str | Path) -> Scenario:
         outputs.append(dict(o))
     observed = tuple(_observation(f"{path}: observed {i}", o)
                      for i, o in enumerate(_tables(path, data, "observed"), start=1))
+    overrides = tuple(_override(f"{path}: override {i}", o)
+                      for i, o in enumerate(_tables(path, data, "override"), start=1))
+    named = [o.component for o in overrides]
+    if len(set(named)) < len(named):
+        twice = sorted({c for c in named if named.count(c) > 1})
+        raise ScenarioError(f"{path}: override: {', '.join(twice)} named twice; give each "
+                            "component's parameters in one [[override]] table")
     for key in ("title", "description", "perspective"):
         if key in data and not isinstance(data[key], str):
             raise ScenarioError(f"{path}: {key} must be a string")
@@ -271,7 +323,7 @@ def read_scenario(path: str | Path) -> Scenario:
             disruptions=tuple(disruptions), perspective=data.get("perspective"),
             horizon=data.get("horizon", DEFAULT_HORIZON), title=data.get("title", path.stem),
             description=data.get("description", "").strip(), outputs=tuple(outputs),
-            observed=observed, path=path)
+            observed=observed, overrides=overrides, path=path)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
 
@@ -293,18 +345,101 @@ def _range(where: str, value, low: float, high: float | None) -> tuple[float, fl
     return float(value[0]), float(value[1])
 
 
-def _observation(where: str, o: dict) -> Observation:
-    _check_keys(where, o, _OBSERVED_KEYS)
-    for key in ("component", "source", "availability"):
+def _source(where: str, value) -> str | Source:
+    """A source id, or a publication given as a table in the file."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, dict):
+        _check_keys(where, value, _SOURCE_KEYS)
+        for key in ("publisher", "title"):
+            if not isinstance(value.get(key), str) or not value[key].strip():
+                raise ScenarioError(f"{where}: needs {key} = \"...\"")
+        year = value.get("year")
+        if year is not None and (isinstance(year, bool) or not isinstance(year, int)
+                                 or not 1900 <= year <= 2100):
+            raise ScenarioError(f"{where}: year must be a whole number 1900..2100, "
+                                f"not {year!r}")
+        url = value.get("url")
+        if url is not None and not isinstance(url, str):
+            raise ScenarioError(f"{where}: url must be a string")
+        return Source(value["publisher"].strip(), value["title"].strip(), year, url)
+    raise ScenarioError(f"{where}: expected a source id or a table {{publisher, title, year, "
+                        f"url}}, not {value!r}")
+
+
+def _override(where: str, o: dict) -> Override:
+    _check_keys(where, o, _OVERRIDE_KEYS)
+    for key in ("component", "source"):
         if key not in o:
             raise ScenarioError(f"{where}: needs {key}")
-    for key in ("component", "source", "perspective", "note"):
+    if not isinstance(o["component"], str):
+        raise ScenarioError(f"{where}: component must be a string")
+    values = []
+    for key in OVERRIDABLE:
+        if key in o:
+            v = o[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v < 0:
+                raise ScenarioError(f"{where}: {key} must be a number of days >= 0, not {v!r}")
+            values.append((key, float(v)))
+    if not values:
+        raise ScenarioError(f"{where}: sets nothing; give one of {', '.join(OVERRIDABLE)}")
+    given = dict(values)
+    if "stock_days" in given and "stock_days_min" in given \
+            and given["stock_days_min"] > given["stock_days"]:
+        raise ScenarioError(f"{where}: stock_days_min {given['stock_days_min']:g} is above "
+                            f"stock_days {given['stock_days']:g}")
+    note = o.get("note", "")
+    if not isinstance(note, str):
+        raise ScenarioError(f"{where}: note must be a string")
+    return Override(o["component"], tuple(values), _source(f"{where}, source", o["source"]),
+                    note.strip())
+
+
+def _observation(where: str, o: dict) -> Observation:
+    _check_keys(where, o, _OBSERVED_KEYS)
+    never = o.get("never_short", False)
+    if not isinstance(never, bool):
+        raise ScenarioError(f"{where}: never_short must be true or false")
+    need = ("component", "source") if never else ("component", "source", "availability")
+    for key in need:
+        if key not in o:
+            raise ScenarioError(f"{where}: needs {key}")
+    if never and ("availability" in o or "days_to_impact" in o):
+        raise ScenarioError(f"{where}: never_short = true says nothing went short; drop "
+                            "availability and days_to_impact, or never_short")
+    for key in ("component", "perspective", "note"):
         if key in o and not isinstance(o[key], str):
             raise ScenarioError(f"{where}: {key} must be a string")
+    of = o.get("of", "supply")
+    if of not in MEASURES:
+        raise ScenarioError(f"{where}: of must be one of {', '.join(MEASURES)}, not {of!r}")
     days = o.get("days_to_impact")
     return Observation(
-        component=o["component"], source=o["source"], perspective=o.get("perspective"),
-        availability=_range(f"{where}, availability", o["availability"], 0.0, 1.0),
+        component=o["component"], source=_source(f"{where}, source", o["source"]),
+        perspective=o.get("perspective"),
+        availability=(0.99, 1.0) if never else _range(f"{where}, availability",
+                                                      o["availability"], 0.0, 1.0),
         days_to_impact=None if days is None else _range(f"{where}, days_to_impact", days, 0.0,
                                                         None),
-        note=o.get("note", "").strip())
+        note=o.get("note", "").strip(), of=of, never_short=never)
+
+
+def with_overrides(model, overrides) -> object:
+    """The model with an episode's component parameters (``[[override]]`` of a scenario)
+    in place of the dataset's; the dataset itself is left as it is."""
+    if not overrides:
+        return model
+    comps = model.components.copy()
+    ids = set(comps["id"])
+    for o in overrides:
+        if o.component not in ids:
+            raise ScenarioError(f"override: component {o.component!r} is not in the dataset"
+                                + model._did_you_mean(o.component, ("component",)))
+        row = comps["id"] == o.component
+        for key, value in o.values:
+            comps.loc[row, key] = value
+        low, stock = comps.loc[row, "stock_days_min"], comps.loc[row, "stock_days"]
+        if (low > stock).any():  # a thinner normal cover takes the spread's floor with it
+            comps.loc[row, "stock_days_min"] = stock
+    return replace(model, components=comps)
