@@ -222,6 +222,10 @@ class Network(Model):
                 check(f"observed {obs.component}", lambda o=obs: self.members(o.perspective))
         if scenario.perspective:
             check("perspective", lambda: self.members(scenario.perspective))
+        if scenario.overrides:
+            from semigraph.engine.scenario import with_overrides
+
+            check("override", lambda: with_overrides(self, scenario.overrides))
         return scenario
 
     def _meta(self, kind: str, **params) -> dict:

@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from semigraph.cli import cli
-from semigraph.engine.backtest import VERDICTS, verdict
+from semigraph.engine.backtest import VERDICTS, interval_score, verdict
 from semigraph.engine.scenario import Observation, read_scenario
 from semigraph.errors import ScenarioError
 
 QDIR = Path(__file__).parents[1] / "queries"
 
 
-def obs(avail, days=None):
-    return Observation(component="x", availability=avail, source="s", days_to_impact=days)
+def obs(avail, days=None, never=False):
+    return Observation(component="x", availability=avail, source="s", days_to_impact=days,
+                       never_short=never)
 
 
-@pytest.mark.parametrize(("o", "low", "high", "days", "want"), [
-    (obs((0.7, 1.0)), 0.5, 0.8, None, "within"),  # ranges meet
-    (obs((0.7, 1.0)), 0.5, 0.6, 40, "model too severe"),  # even the upper bound is below
-    (obs((0.7, 0.9)), 0.95, 1.0, None, "model too mild"),  # even the lower bound is above
-    (obs((0.7, 0.9)), 0.904, 1.0, 10, "within"),  # equal as printed (two decimals)
-    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, None, "model too mild"),  # never short
-    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 10, "model too severe"),  # short too early
-    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 61, "model too mild"),  # short too late
-    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 20, "within"),
+@pytest.mark.parametrize(("o", "low", "high", "days", "pooled", "want"), [
+    (obs((0.7, 1.0)), 0.5, 0.8, None, None, "within"),  # ranges meet
+    (obs((0.7, 1.0)), 0.5, 0.6, 40, 40, "too severe"),  # even the highest reading is below
+    (obs((0.7, 0.9)), 0.95, 1.0, None, None, "too mild"),  # even the lowest is above
+    (obs((0.7, 0.9)), 0.904, 1.0, 10, 10, "within"),  # equal as printed (two decimals)
+    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, None, None, "too mild"),  # never short
+    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 10, 12, "too early"),  # first buyers too early
+    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 61, 61, "too late"),
+    (obs((0.8, 0.95), (20, 60)), 0.9, 0.9, 20, 25, "within"),
+    (obs((0.8, 0.95), (20, 60)), 0.97, 1.0, 10, None, "too mild; too early"),  # both named
+    (obs((0.8, 0.95), (20, 60)), 0.5, 0.7, 70, 70, "too severe; too late"),
+    (obs((0.99, 1.0), never=True), 0.9, 1.0, 5, None, "within"),  # pooled never short
+    (obs((0.99, 1.0), never=True), 0.9, 1.0, 5, 30, "too severe"),
 ])
-def test_verdict_by_hand(o, low, high, days, want):
-    assert verdict(o, low, high, days)[0] == want
+def test_verdict_by_hand(o, low, high, days, pooled, want):
+    assert verdict(o, low, high, days, pooled)[0] == want
+
+
+@pytest.mark.parametrize(("observed", "low", "high", "want"), [
+    ((0.8, 0.9), 0.85, 0.85, 0.0),  # a point inside the observed range: perfect
+    ((0.8, 0.9), 0.0, 1.0, 1.0),  # the answer that says nothing scores 1
+    ((0.8, 0.9), 0.95, 1.0, 0.05 + 10 * 0.05),  # width plus ten times the gap
+    ((0.8, 0.9), 0.5, 0.7, 0.2 + 10 * 0.1),
+])
+def test_interval_score_by_hand(observed, low, high, want):
+    assert interval_score(observed, low, high) == pytest.approx(want)
 
 
 def test_backtest_runs_every_episode():
@@ -41,12 +57,13 @@ def test_backtest_runs_every_episode():
     episodes = {p.stem for p in QDIR.glob("*.toml") if read_scenario(p).observed}
     assert len(episodes) >= 8 and {r["scenario"] for r in rows} == episodes
     for r in rows:
-        assert r["verdict"] in VERDICTS and r["source"]
-        assert r["model_low"] <= r["model_high"] + 1e-12
-        o = Observation(r["component"], (r["observed_low"], r["observed_high"]), r["source"],
-                        None if r["observed_days_low"] is None else
-                        (r["observed_days_low"], r["observed_days_high"]))
-        assert verdict(o, r["model_low"], r["model_high"], r["model_days"])[0] == r["verdict"]
+        assert set(r["verdict"].split("; ")) <= set(VERDICTS) and r["source"]
+        assert r["model_low"] - 1e-12 <= r["model_tied"] <= r["model_high"] + 1e-12
+        assert r["score"] == pytest.approx(interval_score(
+            (r["observed_low"], r["observed_high"]), r["model_low"], r["model_high"]))
+        if r["verdict"] == "within":
+            assert r["observed_low"] - 0.005 <= r["model_high"]
+            assert r["model_low"] <= r["observed_high"] + 0.005
 
 
 def test_backtest_table(tmp_path, monkeypatch):
@@ -54,6 +71,7 @@ def test_backtest_table(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["backtest"])
     assert result.exit_code == 0, result.output
     assert "observations within" in result.output and "hualien-earthquake-2024" in result.output
+    assert "mean interval score" in result.output
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -80,3 +98,50 @@ def test_observation_range_checked_when_read(tmp_path):
                     'availability = [0.5, 1.5]\nsource = "s"\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"e\.toml: observed 1, availability"):
         read_scenario(path)
+
+
+def test_episode_overrides_and_inline_sources(tmp_path):
+    # the episode's own thin stock sends the Renesas buyers short sooner than the dataset's
+    text = (QDIR / "renesas-naka-fire-2021.toml").read_text(encoding="utf-8")
+    base = re.sub(r"\[\[override\]\].*?(?=\[\[)", "", text, flags=re.S)  # the dataset's stock
+    thin = tmp_path / "thin.toml"
+    thin.write_text(base.replace('source = "est-obs-renesas-2021"', 'source = { publisher = '
+                                 '"Example", title = "An observation", year = 2021 }')
+                    + '\n[[override]]\ncomponent = "automotive-mcu"\nstock_days = 2\n'
+                    'source = { publisher = "Example", title = "Thin stocks" }\n',
+                    encoding="utf-8")
+    normal = tmp_path / "normal.toml"
+    normal.write_text(base, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["backtest", str(thin), str(normal), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["scenario"]: r for r in json.loads(result.output)}
+    assert rows["thin"]["source"] == "Example 2021"
+    assert rows["thin"]["model_days"] is not None
+    assert rows["normal"]["model_days"] is None or (
+        rows["thin"]["model_days"] < rows["normal"]["model_days"])
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('[[override]]\ncomponent = "automotive-mcu"\nstok_days = 5\nsource = "doc-2022-rfi"',
+     "did you mean 'stock_days'"),
+    ('[[override]]\ncomponent = "automotive-mcu"\nsource = "doc-2022-rfi"', "sets nothing"),
+    ('[[override]]\ncomponent = "automotive-mcx"\nstock_days = 5\nsource = "doc-2022-rfi"',
+     "did you mean 'automotive-mcu'"),
+    ('[[override]]\ncomponent = "automotive-mcu"\nstock_days = -1\nsource = "doc-2022-rfi"',
+     "number of days"),
+    ('[[observed]]\ncomponent = "gallium"\nof = "outputs"\navailability = [0.5, 1]\n'
+     'source = "usgs-mcs-2024"', "of must be one of"),
+    ('[[observed]]\ncomponent = "gallium"\nnever_short = true\navailability = [0.5, 1]\n'
+     'source = "usgs-mcs-2024"', "drop availability"),
+    ('[[observed]]\ncomponent = "gallium"\nnever_short = true\nsource = { title = "x" }',
+     "needs publisher"),
+])
+def test_bad_override_or_measure_exits_2(tmp_path, body, message):
+    path = tmp_path / "episode.toml"
+    extra = "" if "[[observed]]" in body else ('\n[[observed]]\ncomponent = "gallium"\n'
+                                               'never_short = true\nsource = "usgs-mcs-2024"')
+    path.write_text(f'[[disruption]]\nunit = "CHN"\n{body}{extra}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["backtest", str(path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "episode.toml" in result.output
+    assert "Traceback" not in result.output

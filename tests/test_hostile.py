@@ -502,7 +502,7 @@ def _mef_decode(name: str) -> str:
 def test_mef_names_never_merge_distinct_ids():
     import re
 
-    from semigraph.analysis.mef import mef_name
+    from semigraph.findings.mef import mef_name
 
     ids = ["fab.x", "fab_x", "fab-x", "fab__x", "fab@x", "fab_at_x", "fab_x2e_x", "3m", "u_3m",
            "u__3m", "_x", "u___x", "@x", "u_at_x", "nexperia@CHN", "nexperia_at_CHN", "a.b_c@D",
@@ -518,7 +518,7 @@ def test_mef_names_never_merge_distinct_ids():
 def test_mef_export_keeps_firms_apart_that_differ_in_punctuation(tmp_path):
     import xml.etree.ElementTree as ET
 
-    from semigraph.analysis.mef import to_mef
+    from semigraph.findings.mef import to_mef
 
     t = small_tables()
     t["firms"] += [{"id": "fab.x", "name": "Fab dot", "hq": "NLD"},

@@ -260,13 +260,17 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
 @dataset_option
 @output_options
 def backtest(paths, limit, dataset, fmt, output, force) -> None:
-    """Compare the model with history: run saved scenarios that carry [[observed]] entries.
+    """Hold the model against history: run saved scenarios that carry [[observed]] entries.
 
-    For every observation (a component, the consumers observed, the observed range of the
-    lowest availability and of the days to impact, a source) prints what was observed, what
-    the model says (both allocation bounds, the first day short) and a verdict: within,
-    model too severe or model too mild. PATHS are scenario files or folders (default:
-    queries/ in the current folder).
+    For every observation (a component, the consumers observed, whether supply or output was
+    observed, the observed range of its lowest monthly mean and of the first day short, a
+    source) prints the model's range over its three readings (buyers tied to their
+    supplier until they qualify another, every buyer pooled, the chain served first), the
+    tied reading's own figure, the day its first buyers run out, the verdict (within, or
+    every reason it is not: too mild, too severe, too early, too late) and the interval
+    score (range width plus 10 x the gap to the observed range; lower is better, a model
+    answering 0..1 scores 1). PATHS are scenario files or folders (default: queries/ in the
+    current folder).
 
     \b
     Examples:
@@ -290,12 +294,16 @@ def backtest(paths, limit, dataset, fmt, output, force) -> None:
         return
     view = _backtest_view(frame)
     n = len(frame)
+    score = frame.attrs.get("score")
     notes = [
         f"{frame.attrs['within']} of {n} observations within; "
         f"{frame.attrs['episodes_within']} of {frame.attrs['episodes']} episodes have every "
-        "observation within.",
-        "observed / model: lowest availability within the horizon (model: every user rationed "
-        "alike .. the chain served first); days: first day of shortfall (- = none).",
+        "observation within; mean interval score "
+        + ("-" if score is None else f"{score:.3f}") + " (lower is better; 0..1 scores 1).",
+        "of: supply (deliveries) or output (production). observed / model: lowest 30-day mean; "
+        "model: lowest to highest of the three readings, tied: buyers tied to their supplier "
+        "until they qualify another. days: first day short (model: when the first tied "
+        "buyers run out; - = never).",
     ]
     misses = frame[frame["verdict"] != "within"]
     notes += [f"  {r.scenario} / {r.component}: {r.verdict}: {r.reason}"
@@ -308,15 +316,18 @@ def _backtest_view(frame):
     """The backtest table as printed: ranges as text."""
     import pandas as pd
 
-    view = frame[["scenario", "component"]].copy()
+    view = frame[["scenario", "component", "of"]].copy()
     view["perspective"] = frame["perspective"].fillna("(default)")
-    view["observed"] = [value_range(a, b) for a, b in zip(frame["observed_low"],
-                                                           frame["observed_high"])]
+    view["observed"] = ["never short" if never else value_range(a, b) for a, b, never in
+                        zip(frame["observed_low"], frame["observed_high"],
+                            frame["never_short"])]
     view["model"] = [value_range(a, b) for a, b in zip(frame["model_low"], frame["model_high"])]
+    view["tied"] = [f"{v:.2f}" for v in frame["model_tied"]]
     view["days_observed"] = [value_range(a, b, 0) for a, b in zip(frame["observed_days_low"],
                                                                   frame["observed_days_high"])]
     view["days_model"] = ["-" if pd.isna(d) else str(int(d)) for d in frame["model_days"]]
     view["verdict"] = frame["verdict"]
+    view["score"] = [f"{v:.2f}" for v in frame["score"]]
     view["source"] = frame["source"]
     return view
 

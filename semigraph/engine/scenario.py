@@ -434,7 +434,7 @@ def with_overrides(model, overrides) -> object:
     ids = set(comps["id"])
     for o in overrides:
         if o.component not in ids:
-            raise ScenarioError(f"override: component {o.component!r} is not in the dataset"
+            raise ScenarioError(f"component {o.component!r} is not in the dataset"
                                 + model._did_you_mean(o.component, ("component",)))
         row = comps["id"] == o.component
         for key, value in o.values:
