@@ -1042,10 +1042,9 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         new = (m_day < SHORT) & (made_first < 0)
         made_first[new] = t
         month.add(m_day, weakest(delivered), length)
-        if tb is not None:  # a pooled component is exposed whole when its supply falls short
+        if tb is not None:  # an untied component is exposed whole when its supply falls short
             mt = made_all[:, :, tb:]
-            grouped = tp.tie & ~tst.pooled & (t < c.qualify_days)
-            e_k = np.where(grouped[None, :, None], exposed_k, (mt < SHORT).astype(float))
+            e_k = np.where(tp.tie[None, :, None], exposed_k, (mt < SHORT).astype(float))
             e_p = np.where(pm[:, None, tb:], e_k[:, act, :], 0.0).max(axis=0)
             np.maximum(exposed, e_p, out=exposed)
 

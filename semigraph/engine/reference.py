@@ -346,8 +346,8 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                     stock[(c, r)] -= d - made_now
                     delivered[(c, r)] = d
                     output[(c, r)] = made_now
-                    if r in members and made_now < 0.99:
-                        exposed[c] = 1.0
+                    if r in members and made_now < 0.99 and not tie[c]:
+                        exposed[c] = 1.0  # untied buyers share the one pool
                     continue
 
                 def maker_value(s, k, firms=(), m=m):

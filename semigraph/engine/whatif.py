@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from semigraph.engine.propagation import EPS, Evaluation, evaluate
+from semigraph.engine.propagation import EPS, READINGS, Evaluation, evaluate
 from semigraph.engine.scenario import Scenario
 from semigraph.schema import stages
 
@@ -259,18 +259,26 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
     return frame
 
 
-def timeline(ev: Evaluation, b: int = 0, *, high: bool = False) -> pd.DataFrame:
+def timeline(ev: Evaluation, b: int = 0, *, high: bool = False,
+             reading: str | None = None) -> pd.DataFrame:
     """Delivered supply per day as a share of normal, seen from scenario ``b``'s
     perspective (a bloc: its weakest member that day): rows are days ``0..horizon``, columns
-    components. ``high`` gives the upper allocation bound (the chain served first).
+    components. ``reading`` is one of :data:`~semigraph.engine.propagation.READINGS`:
+    ``pooled`` (every user rationed alike, the default), ``high`` (the chain served first;
+    also ``high=True``) or ``tied`` (buyers tied to their supplier until they qualify
+    another).
 
     The lowest value of each column is the component's ``availability`` (or
-    ``availability_high``). Needs an evaluation with ``series=True``.
+    ``availability_high``, ``availability_tied``). Needs an evaluation with ``series=True``.
     """
     if ev.series is None:
         raise ValueError("the evaluation kept no daily series: evaluate(..., series=True)")
+    reading = reading or ("high" if high else "pooled")
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {', '.join(READINGS)}, not {reading!r}")
     n = len(ev.scenarios)
-    col = b + n if high and ev.series.shape[-1] > n else b
+    blocks = ev.series.shape[-1] // n
+    col = b + n * min(READINGS.index(reading), blocks - 1)
     mask = ev.perspective_classes[:, b]
     days = ev.series[..., col][:, mask, :].min(axis=1)
     return pd.DataFrame(days, index=pd.RangeIndex(len(days), name="day"),
