@@ -581,9 +581,9 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     if isinstance(scenarios, Scenario):
         scenarios = [scenarios]
     scenarios = tuple(scenarios)
-    kinds = {s.overrides for s in scenarios}
-    if kinds != {()}:  # episodes with parameters of their own: one model per set of them
-        if len(kinds) > 1:
+    sets = {s.overrides for s in scenarios}
+    if sets - {()}:  # episodes with parameters of their own: one model per set of them
+        if len(sets) > 1:
             parts = [evaluate(model, s, timeline=timeline, bounds=bounds, tied=tied,
                               series=series, step=step) for s in scenarios]
             return _join(parts, blocks=len(_blocks(bounds, tied)) if timeline else 1)
