@@ -64,8 +64,10 @@ def small_tables() -> dict[str, list[dict]]:
          "stage": "materials_equipment", "renewal_days": 1000, "renewal_source": "src"},
         {"id": "litho-b", "name": "Litho B", "kind": "equipment",
          "stage": "materials_equipment", "renewal_days": 1000, "renewal_source": "src"},
-        {"id": "chip", "name": "Chip", "kind": "chip", "stage": "front_end"},
-        {"id": "car", "name": "Car electronics", "kind": "end_product", "stage": "end_use"},
+        {"id": "chip", "name": "Chip", "kind": "chip", "stage": "front_end", "stock_days": 0,
+         "source": "src"},
+        {"id": "car", "name": "Car electronics", "kind": "end_product", "stage": "end_use",
+         "stock_days": 0, "source": "src"},
     ]
     t["supply"] = [
         {"component": "gallium", "supplier": "CHN", "site": "CHN", "share": "90%", "source": "src"},

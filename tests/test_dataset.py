@@ -140,3 +140,16 @@ def test_smart_photonics_is_the_single_european_inp_foundry(model):
     assert set(rows["supplier"]) == {"smart-photonics"}
     assert model.graph.nodes["smart-photonics"]["hq"] == "NLD"
     assert model.components.set_index("id").at["inp-foundry-service", "platform"] == "InP"
+
+
+def test_every_component_has_stock_and_its_tie_parameters_a_source(model):
+    c = model.components
+    consumable = c["renewal_days"].isna()
+    assert c.loc[consumable, "stock_days"].notna().all(), \
+        sorted(c.loc[consumable & c["stock_days"].isna(), "id"])
+    stock_src = c["stock_source"].fillna(c["source"])
+    assert stock_src[c["stock_days"].notna() | c["stock_days_min"].notna()].notna().all()
+    assert c.loc[c["qualify_days"].fillna(0) > 0, "qualify_source"].notna().all()
+    assert (c["stock_days_min"].isna() | (c["stock_days_min"] <= c["stock_days"])).all()
+    assert (c["qualify_days"].fillna(0) > 0).sum() >= 30
+    assert model.requires["maker"].fillna(False).astype(bool).sum() >= 5

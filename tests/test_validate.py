@@ -186,3 +186,48 @@ def test_unknown_share_takes_equal_part_of_rest(tmp_path):
     assert rows.at["fab", "share_used"] == pytest.approx(0.25)
     assert bool(rows.at["fab", "share_estimated"]) and not bool(rows.at["nikon",
                                                                       "share_estimated"])
+
+
+def _tie_rules_case(change):
+    t = small_tables()
+    change(t)
+    return t
+
+
+@pytest.mark.parametrize(("change", "where", "message"), [
+    (lambda t: t["components"][0].update(stock_days_min=40),  # gallium holds 30
+     ("components.csv", "stock_days_min"), "is above its stock_days"),
+    (lambda t: t["components"][4].update(stock_days=None, stock_days_min=3),
+     ("components.csv", "stock_days_min"), "no stock_days"),
+    (lambda t: [r.update(maker="true") for r in t["requires"] if r["input"] == "wafer"]
+     + [t["requires"].append({"component": "chip", "input": "gallium", "maker": "true",
+                              "source": "src"})],
+     ("requires.csv", "maker"), "a second maker input"),
+    (lambda t: [r.update(maker="true", group="any") for r in t["requires"]
+                if r["component"] == "car"],
+     ("requires.csv", "maker"), "group of alternatives"),
+])
+def test_tie_rules_name_file_row_and_column(tmp_path, change, where, message):
+    problem = one(tmp_path, _tie_rules_case(change))
+    assert (problem.file, problem.column) == where and problem.row is not None
+    assert message in problem.message
+
+
+def test_a_maker_that_is_capital_equipment_is_refused(tmp_path):
+    t = small_tables()
+    t["requires"].append({"component": "car", "input": "litho-b", "maker": "true",
+                          "source": "src"})
+    problem = one(tmp_path, t)
+    assert problem.column == "maker" and "capital equipment" in problem.message
+
+
+def test_unknown_stock_is_a_warning_that_names_the_components(tmp_path):
+    t = small_tables()
+    for row in t["components"][4:]:  # chip and car
+        row["stock_days"] = None
+    model = semigraph.load(write_dataset(tmp_path / "ds", t))
+    warned = [p for p in model.warnings if p.column == "stock_days"]
+    assert len(warned) == 1 and "chip, car" in warned[0].message
+    result = model.whatif("gallium@CHN")
+    assert result.table.attrs["unknown_stock"] == ["car", "chip"]
+    assert not result.table.set_index("component").at["car", "stock_known"]

@@ -10,9 +10,12 @@ _TABLE_COLUMNS = {
     "component": "component",
     "stage": "stage",
     "availability": "avail",
+    "availability_tied": "tied",
     "steady_state": "if_never_restored",
     "world_availability": "world",
     "time_to_survive_days": "short_from_day",
+    "tied_short_from_day": "tied_short",
+    "exposed_share": "exposed",
     "recovery_day": "recovery_day",
     "lost_days": "lost_days",
     "bottleneck": "bottleneck (why)",
@@ -51,7 +54,8 @@ def value_range(low: float, high: float, digits: int = 2) -> str:
 
 
 def _table_view(frame, scenario, show_all: bool):
-    hurt = (frame["availability"] < 1.0) | (frame["steady_state"] < 1.0) | frame["exposed"]
+    hurt = ((frame["availability"] < 1.0) | (frame["steady_state"] < 1.0) | frame["exposed"]
+            | (frame["availability_tied"] < 1.0))
     shown = frame if show_all else frame[hurt]
     cols = dict(_TABLE_COLUMNS)
     if (frame["availability"] == frame["world_availability"]).all():
@@ -63,6 +67,8 @@ def _table_view(frame, scenario, show_all: bool):
                                                                  shown["estimated"])]
     view["avail"] = [value_range(lo, hi) for lo, hi in zip(shown["availability"],
                                                            shown["availability_high"])]
+    view["tied"] = [f"{v:.2f}" for v in shown["availability_tied"]]
+    view["exposed"] = [f"{v:.0%}" if v > 0 else "-" for v in shown["exposed_share"]]
     view["lost_days"] = shown["lost_days"].round(1)
     for col, name in (("bottleneck", "bottleneck (why)"), ("bottleneck_high", "if served first")):
         if name in view:
@@ -78,10 +84,18 @@ def _table_view(frame, scenario, show_all: bool):
         "serving the chain first; if_never_restored: the static bound (stocks gone, nothing "
         "restored); short_from_day: first day below 99%; recovery_day: day it is back (= "
         "horizon if not within it); lost_days: supply lost, in days of normal demand.",
+        "tied: lowest daily supply with buyers tied to their supplier until they qualify "
+        "another (each with its own stock); tied_short: when the first tied buyers run out; "
+        "exposed: share of demand tied to a supplier whose output falls short.",
         "bottleneck: the inputs that set the lowest day when every user is rationed alike; "
         "if served first: what sets it when the chain is served before other industries "
         "(-o FILE or --format json has every chain in full).",
     ]
+    unknown = frame.attrs.get("unknown_stock") or []
+    if unknown:
+        notes.append(f"Stock unknown, read as 0 days: {', '.join(unknown[:8])}"
+                     + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+                     + " (their short_from_day may be too early).")
     if shown["estimated"].any():
         notes.append("* rests on an estimated supply share (unknown shares split equally).")
     if shown["recovered"].eq(False).any():

@@ -22,6 +22,8 @@ COLUMNS = {
                     "every user of an input rationed alike (lower bound)",
     "availability_high": "the same with the chain served before other industries' uses of "
                          "each input (upper bound, chain_share)",
+    "availability_tied": "lowest daily supply with buyers tied to their supplier until they "
+                         "qualify another (qualify_days), each holding its own stock",
     "steady_state": "supply if never restored: stocks used up, installed base renewed at the "
                     "reduced rate (the static bound)",
     "shortfall": "1 - availability",
@@ -31,10 +33,21 @@ COLUMNS = {
     "stock_days": "consumers' normal stock, days",
     "ttr_days": "time to restore lost supply, days (empty: unknown, no recovery in horizon)",
     "time_to_survive_days": "first day delivered supply falls below 99% (empty: never)",
+    "tied_short_from_day": "first day the tied reading falls below 99%: when the first tied "
+                           "buyers run out (empty: never)",
     "recovery_day": "first later day supply is at 99% again (the horizon if not within it)",
     "recovered": "supply is back within the horizon",
     "lost_days": "supply lost over the horizon, in days of normal demand (sum of daily "
                  "shortfalls, lower bound)",
+    "tied_lost_days": "supply lost over the horizon in the tied reading, in days of normal "
+                      "demand",
+    "exposed_share": "share of demand whose buyers are tied to a supplier whose output falls "
+                     "below 99% (1 where the component's buyers are not tied and its supply "
+                     "falls short)",
+    "output": "lowest 30-day mean of production (before stocks), every user rationed alike",
+    "output_high": "the same with the chain served first",
+    "output_tied": "the same with buyers tied to their supplier",
+    "stock_known": "the component's stock_days is given (false: read as 0 days)",
     "exposed_days": "recovery_day - time_to_survive_days",
     "exposed": "supply falls short before it is restored",
     "bottleneck": "chain of inputs that sets the lowest day, ending in the cut supply",
@@ -228,6 +241,7 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
             "stage": comps.at[cid, "stage"],
             "availability": low,
             "availability_high": float(ev.availability_high[i, 0]),
+            "availability_tied": float(ev.availability_tied[i, 0]),
             "steady_state": float(ev.steady_state[i, 0]),
             "shortfall": 1.0 - low,
             "world_availability": float(ev.world[i, 0]),
@@ -235,9 +249,16 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
             "stock_days": _num(comps.at[cid, "stock_days"]),
             "ttr_days": _num(comps.at[cid, "ttr_days"]),
             "time_to_survive_days": first if short else None,
+            "tied_short_from_day": _day(ev.tied_short_from_day[i, 0]),
             "recovery_day": recovery_day,
             "recovered": (rec >= 0) if short else None,
             "lost_days": float(ev.lost_days[i, 0]),
+            "tied_lost_days": float(ev.tied_lost_days[i, 0]),
+            "exposed_share": float(ev.exposed_share[i, 0]),
+            "output": float(ev.output[0, i, 0]),
+            "output_high": float(ev.output[1, i, 0]),
+            "output_tied": float(ev.output[2, i, 0]),
+            "stock_known": not bool(c.stock_unknown[i]),
             "exposed_days": recovery_day - first if short else None,
             "exposed": short,
             "bottleneck": chain or None,
@@ -246,7 +267,7 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
             "sources": sources,
         })
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for col in ("time_to_survive_days", "recovery_day", "exposed_days"):
+    for col in ("time_to_survive_days", "tied_short_from_day", "recovery_day", "exposed_days"):
         frame[col] = frame[col].astype("Int64")
     frame["recovered"] = frame["recovered"].astype("boolean")
     frame = frame.assign(_end=frame["stage"] != "end_use").sort_values(
@@ -256,6 +277,8 @@ def whatif(model, scenario: Scenario, *, explain: bool = True,
     frame.attrs["perspective"] = perspective_label(model, ev)
     frame.attrs["horizon"] = ev.horizon
     frame.attrs["modes"] = [_describe(r) for r in ev.resolved[0]]
+    hurt = (frame["availability"] < 1.0) | (frame["availability_tied"] < 1.0)
+    frame.attrs["unknown_stock"] = sorted(frame.loc[hurt & ~frame["stock_known"], "component"])
     return frame
 
 
@@ -302,6 +325,10 @@ def _describe(r) -> str:
 def _req_sources(model) -> dict:
     req = model.requires
     return dict(zip(zip(req["component"], req["input"]), req["source"]))
+
+
+def _day(value) -> int | None:
+    return int(value) if value >= 0 else None
 
 
 def _num(value):

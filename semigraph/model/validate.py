@@ -367,6 +367,47 @@ class _Checker:
                      + " requires ".join(nodes) + f" (rows {', '.join(map(str, rows))}); "
                      "requirements must be acyclic")
 
+    def check_ties(self) -> None:
+        """The tied reading's parameters: a stock spread within its normal cover, one maker
+        input per part, needed alone (not an alternative) and not capital equipment; stocks
+        that are unknown are read as 0 days, which the results say."""
+        comps = self.typed["components"]
+        low, stock = comps["stock_days_min"], comps["stock_days"]
+        for row in comps.index[low.notna()]:
+            cid = comps.at[row, "id"]
+            if pd.isna(stock[row]):
+                self.add("components", row, "stock_days_min", f"{cid} has stock_days_min but "
+                         "no stock_days: give the normal cover the spread runs around")
+            elif low[row] > stock[row]:
+                self.add("components", row, "stock_days_min", f"stock_days_min of {cid} "
+                         f"({low[row]:g}) is above its stock_days ({stock[row]:g}): the "
+                         "thinnest buyers cannot hold more than the average")
+        consumable = comps["renewal_days"].isna()
+        unknown = sorted(comps.loc[stock.isna() & consumable, "id"].dropna())
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more"
+                                               if len(unknown) > 5 else "")
+            self.add("components", None, "stock_days", f"{len(unknown)} component(s) have no "
+                     f"stock_days ({shown}): they are read as 0 days of stock, so they go "
+                     "short the day their supply does; results that rest on them say so",
+                     "warning")
+        req = self.typed["requires"]
+        capital = set(comps.loc[~consumable, "id"])
+        seen: dict[str, int] = {}
+        for row in req.index[req["maker"].fillna(False).astype(bool)]:
+            comp, inp = req.at[row, "component"], req.at[row, "input"]
+            if comp in seen:
+                self.add("requires", row, "maker", f"{comp} names a second maker input ({inp}; "
+                         f"the first is on row {seen[comp]}): a part is tied to one maker")
+                continue
+            seen[comp] = row
+            if isinstance(req.at[row, "group"], str) and req.at[row, "group"]:
+                self.add("requires", row, "maker", f"the maker input {inp} of {comp} is one of "
+                         "a group of alternatives: a maker input must be needed on its own")
+            if inp in capital:
+                self.add("requires", row, "maker", f"the maker input {inp} of {comp} is "
+                         "capital equipment, whose users see an installed base, not a maker")
+
     def check_source_urls(self) -> None:
         """Addresses must be web or DOI links: a ``javascript:`` or ``file:`` address would
         become a live link in the HTML report."""
@@ -387,6 +428,7 @@ class _Checker:
         self.check_consumption()
         self.check_capital()
         self.check_requires()
+        self.check_ties()
         self.check_source_urls()
 
 
