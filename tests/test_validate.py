@@ -227,7 +227,7 @@ def test_unknown_stock_is_a_warning_that_names_the_components(tmp_path):
         row["stock_days"] = None
     model = semigraph.load(write_dataset(tmp_path / "ds", t))
     warned = [p for p in model.warnings if p.column == "stock_days"]
-    assert len(warned) == 1 and "chip, car" in warned[0].message
+    assert len(warned) == 1 and "(car, chip)" in warned[0].message
     result = model.whatif("gallium@CHN")
     assert result.table.attrs["unknown_stock"] == ["car", "chip"]
     assert not result.table.set_index("component").at["car", "stock_known"]
