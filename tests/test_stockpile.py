@@ -35,7 +35,7 @@ def gadget_tables():
         {**comp, "id": "bulky", "name": "Bulky", "stock_days": 0, "ttr_days": 300,
          "storable": "false"},
         {"id": "gadget", "name": "Gadget", "kind": "end_product", "stage": "end_use",
-         "storable": "true", "source": "src"},
+         "stock_days": 0, "storable": "true", "source": "src"},
     ]
     t["supply"] = [
         {"component": "rare", "supplier": "CHN", "site": "CHN", "share": 1.0, "source": "src"},

@@ -839,7 +839,7 @@ def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, del
     seen[at] = d
     seen_low[at] = lo
     made_all[at] = day.output[:, g, :]
-    exposed_k[:, comps, :] = day.exposed[:, g, :]
+    exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed[:, g, :])
     if length > 1:
         op = _snap(day.opening[:, g, :])
         opening[at] = op
@@ -906,11 +906,10 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         tst = tiedr.TiedState.start(c, tp, k, b)
         tplans = dict(zip(map(id, live), tp.levels))
         t_site = cls.country_class[c.e_site]
-        exposed_k = np.zeros((k, c.n_components, b))  # today's exposed weight per class
+        exposed_k = np.zeros((k, c.n_components, b))  # highest exposed weight per class
     made_all = np.ones(shape)  # production before stocks, per class
     month = _Months(len(act), n)
     made_first = np.full((len(act), n), -1, dtype=np.int64)
-    exposed = np.zeros((len(act), b))
     single = bool((pm.sum(axis=0) == 1).all())
     pclass = pm.argmax(axis=0)  # (N,) the perspective's class where it is one class
     pick = (pclass[None, :], act[:, None], np.arange(n)[None, :])
@@ -1042,11 +1041,6 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         new = (m_day < SHORT) & (made_first < 0)
         made_first[new] = t
         month.add(m_day, weakest(delivered), length)
-        if tb is not None:  # an untied component is exposed whole when its supply falls short
-            mt = made_all[:, :, tb:]
-            e_k = np.where(tp.tie[None, :, None], exposed_k, (mt < SHORT).astype(float))
-            e_p = np.where(pm[:, None, tb:], e_k[:, act, :], 0.0).max(axis=0)
-            np.maximum(exposed, e_p, out=exposed)
 
     def full(a: np.ndarray, fill) -> np.ndarray:
         out = np.full((c.n_components, a.shape[1]), fill, dtype=a.dtype)
@@ -1073,8 +1067,13 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     ev.recovery = of(rec, "low")
     ev.lost_days = of(lost, "low")
     ev.tied_lost_days = of(lost, "tied")
-    ev.exposed_share = full(exposed, 0.0) if tb is not None else np.where(
-        of(low, "low") < SHORT, 1.0, 0.0)
+    if tb is not None:  # tied groups while they hold; an untied component's buyers share one
+        # pool, exposed whole when its production falls short
+        tied_exp = np.where(pm[:, None, tb:], exposed_k, 0.0).max(axis=0)
+        ev.exposed_share = np.where(tp.tie[:, None], tied_exp,
+                                    (of(made_first, "tied") >= 0).astype(float))
+    else:
+        ev.exposed_share = np.where(of(made_first, "low") >= 0, 1.0, 0.0)
     names = ("low", "high", "tied")  # READINGS, as the blocks are named
     ev.output = np.stack([of(made_low, x) for x in names])
     ev.supply_month = np.stack([of(supply_low, x) for x in names])

@@ -85,6 +85,7 @@ class LevelPlan:
     watch_pairs: np.ndarray  # the makers' pairs they read
     watch_slots: np.ndarray  # the slots whose weights they read
     with_maker: np.ndarray  # bool per split index (edges, then components): has a maker
+    until: float  # the day after which no group reads this level (all have qualified)
     memo: dict = field(default_factory=dict)  # the last day's outputs and what they rest on
 
 
@@ -201,7 +202,10 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             at_inh=np.searchsorted(pairs_a, ints(inh_pairs)), watch=watch.astype(np.int64),
             watch_pairs=watch_pairs, watch_slots=watch_slots.astype(np.int64),
             with_maker=np.concatenate([c.maker[lv.comps][lv.edge_pos] >= 0,
-                                       c.maker[lv.comps] >= 0])))
+                                       c.maker[lv.comps] >= 0]),
+            until=float(max([c.qualify_days[ci] for ci in np.flatnonzero(tie)
+                             if ci in set(lv.comps.tolist())
+                             or space[ci] in set(lv.comps.tolist())], default=0.0))))
     plain = np.concatenate([c.e_share / np.maximum(1.0, np.bincount(
         c.e_comp, weights=c.e_share, minlength=c.n_components))[c.e_comp], c.rest])
     return TiedPlan(len(pair_comp), np.array(pair_comp, dtype=np.int64),
@@ -283,7 +287,7 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     outputs; where, besides, no buyer draws on its stock, it gives the same day again and is
     not computed.
     """
-    if not lp.tied_pos.size and not lp.split:
+    if (not lp.tied_pos.size and not lp.split) or t >= lp.until:
         return None
     grouped_now = t < c.qualify_days  # per component
     ci = lv.comps[lp.tied_pos]
@@ -296,7 +300,9 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
             and all(np.array_equal(u, v) for u, v in zip(sig, memo["sig"])))
     if not same:
         w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now)
-        memo.update(key=key, sig=sig, w=w, o=o, day=None)
+        memo.update(key=key, sig=sig, w=w, o=o, day=None,
+                    empty=None if w is None else np.add.reduceat(w, lp.pair_starts,
+                                                                 axis=1) <= EPS)
     if not lp.tied_pos.size:
         return None
     w, o = memo["w"], memo["o"]
@@ -319,12 +325,18 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         low_b = np.minimum(1.0, oo + np.maximum(0.0, s - (length - 1) * gap))
         s_new = s - used
     d = d_b.mean(axis=2)
-    hp = hold_p[None, :, None]
-    s[...] = np.where(hp[..., None], s_new, s)
-    st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
-    st.last[:, sl] = np.where(hp, w, st.last[:, sl])
-    st.ever[:, sl] |= hp & (o < SHORT)
-    empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS  # no demand left: full supply
+    if hold_p.all():
+        s[...] = s_new
+        st.delivered[:, sl] = d
+        st.last[:, sl] = w
+        st.ever[:, sl] |= o < SHORT
+    else:
+        hp = hold_p[None, :, None]
+        s[...] = np.where(hp[..., None], s_new, s)
+        st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
+        st.last[:, sl] = np.where(hp, w, st.last[:, sl])
+        st.ever[:, sl] |= hp & (o < SHORT)
+    empty = memo["empty"]  # no demand left to share: full supply
 
     def agg(v):
         return np.where(empty, 1.0, np.minimum(1.0, np.add.reduceat(w * v, lp.pair_starts,
@@ -348,12 +360,13 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now):
     cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
     n_e = len(lv.edges)
     if lp.split:
+        new = lp.memo.get("fixed_key") != (id(ep), back.tobytes())
         weight, out = _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut,
                              grouped_now, np.arange(n))
-        # the level's slots: their weights today, for the groups that take them downstream
-        st.weight[:, lv.edges, :] = weight[:, :n_e, :]
-        has = lv.has_supply
-        st.weight[:, c.n_edges + lv.comps[has], :] = weight[:, n_e:, :][:, has, :]
+        if new:  # the level's slots' weights, for the groups that take them downstream
+            st.weight[:, lv.edges, :] = weight[:, :n_e, :]
+            has = lv.has_supply
+            st.weight[:, c.n_edges + lv.comps[has], :] = weight[:, n_e:, :][:, has, :]
     if not lp.tied_pos.size:
         return None, None
     w = np.zeros((k, len(lp.pairs), n))
