@@ -239,7 +239,7 @@ class Network(Model):
                duration: float | None = None, severity: float = 1.0, scope: str = "site",
                scenario: Scenario | str | Path | None = None,
                explain: bool = True) -> WhatIfResult:
-        """What if ``units`` stop supplying? (DESIGN.md section 4.)
+        """What if ``units`` stop supplying? (engine README section 4.)
 
         Parameters
         ----------

@@ -94,7 +94,7 @@ def _producer_user(tmp_path, made, used, other=None, consumers=None):
 
 
 def test_export_stop_with_consumption_design_example(tmp_path):
-    # DESIGN 4.3: a country that makes 98% and uses 80% leaves the rest 0.02 / 0.2 = 10%
+    # engine README 4.3: a country that makes 98% and uses 80% leaves the rest 0.02 / 0.2 = 10%
     model = _producer_user(tmp_path / "a", 0.98, 0.8)
     assert steady(model, Disruption("CHN"))["gallium"] == pytest.approx(0.1)
     assert steady(model, Disruption("CHN"))["chip"] == pytest.approx(0.1)
@@ -254,7 +254,7 @@ def test_batch_equals_one_by_one(small):
                 getattr(single, field)[:, 0].tolist(), abs=1e-12), field
 
 
-# -- random graphs: compiled engine == reference (DESIGN.md section 4) -----------------------
+# -- random graphs: compiled engine == reference (engine README section 4) -----------------------
 
 units = st.sampled_from([*COUNTRIES, "firm0", "firm1", "c0", "c1", "c2", "EU27", "G7"])
 

@@ -1,4 +1,4 @@
-"""Availability under scenarios: DESIGN.md section 4, in batch, on the compiled arrays.
+"""Availability under scenarios: engine README section 4, in batch, on the compiled arrays.
 
 Notes
 -----
@@ -9,7 +9,8 @@ country. Class 0 of every scenario is the rest of the world (ROW): the consumers
 stopping country and every destination list. Arrays are ``(classes, components, columns)``;
 a column is one scenario under one allocation bound (the lower bound first, then the upper).
 
-For each component ``c`` of a topological level, class ``k`` and day ``t`` (DESIGN.md 4.1-4.4)::
+For each component ``c`` of a topological level, class ``k`` and day ``t`` (engine README
+4.1-4.4)::
 
     I_k(c)   = min over requirement groups of (max over the group's inputs of x_k(i))
                (upper bound: each input enters as min(1, x / chain_share))
@@ -26,8 +27,9 @@ A stopping country x counts for ``c`` (its consumption row, ``keep_row``) when i
 exports (a country or bloc) or some of ``c``'s supply made in x.
 
 The stopped supply of a country x is taken as the consumer sees it (``survive_k``, so an
-export ban to the consumer still applies to it; DESIGN.md writes ``survive_x``, which differs
-only when a ban and an export stop hit the same supply, and would let the stop lift the ban).
+export ban to the consumer still applies to it; the stopping country's own ``survive_x`` would
+differ only when a ban and an export stop hit the same supply, and would let the stop lift
+the ban).
 An edge is *stopped* for class k when an active export stop that applies to k (k outside the
 stopping countries) hits it; every other disruption (an outage, an export ban to listed
 destinations) scales ``survive_k``. Stocks cover the gap between made and demand until they
@@ -56,7 +58,7 @@ __all__ = ["READINGS", "ROW", "SHORT", "WINDOW", "Evaluation", "Resolved", "eval
 
 #: Availabilities within this distance of 1 count as full supply (float rounding of shares).
 EPS = 1e-12
-#: Delivered supply below this counts as short (DESIGN.md 4.1).
+#: Delivered supply below this counts as short (engine README 4.1).
 SHORT = 0.99
 #: Class index of the rest of the world in every scenario.
 ROW = 0
@@ -116,7 +118,7 @@ class Resolved:
 
 
 def resolve(model, compiled: Compiled, d: Disruption) -> Resolved:
-    """What a disruption hits, with its mode settled (DESIGN.md 4.3).
+    """What a disruption hits, with its mode settled (engine README 4.3).
 
     Countries and blocs default to ``export``, everything else to ``outage``; a disruption with
     destinations is an export ban to them.
@@ -470,15 +472,15 @@ class Evaluation:
     Attributes
     ----------
     availability, availability_high : lowest delivered supply within the horizon, under
-        proportional rationing and with the chain served first (DESIGN.md 4.2).
+        proportional rationing and with the chain served first (engine README 4.2).
     availability_tied, tied_short_from_day, tied_lost_days : the same in the tied reading
-        (buyers tied to their supplier until they qualify another, DESIGN.md 4.5).
+        (buyers tied to their supplier until they qualify another, engine README 4.5).
     exposed_share : in the tied reading, the weight of the buyer groups whose supplier's
         output fell below 0.99 of normal (1 where the pooled supply itself fell short).
     output, supply_month, output_short_from_day : per reading (:data:`READINGS`: pooled,
         chain first, tied), the lowest 30-day mean of production before stocks, the lowest
         30-day mean of delivered supply, and the first day production fell below 0.99.
-    steady_state : the static bound of DESIGN.md section 4 (stocks gone, nothing restored).
+    steady_state : the static bound of engine README section 4 (stocks gone, nothing restored).
     world : ``availability`` for the rest of the world (class 0).
     time_to_survive : first day delivered < 0.99; recovery: first later day >= 0.99 again.
     lost_days : sum over days of 1 - delivered (lower bound); NaN without ``timeline``.
@@ -566,12 +568,12 @@ def evaluate(model, scenarios: Sequence[Scenario] | Scenario, *, timeline: bool 
     model : Model
     scenarios : Scenario or sequence of Scenario
     timeline : bool
-        Run the day-by-day simulation of DESIGN.md 4.1 over the longest horizon of the batch
+        Run the day-by-day simulation of engine README 4.1 over the longest horizon of the batch
         (default). ``False`` computes only ``steady_state`` (the other fields then equal it).
     bounds : bool
-        Also run the upper allocation bound (DESIGN.md 4.2); ``False`` sets it to the lower.
+        Also run the upper allocation bound (engine README 4.2); ``False`` sets it to the lower.
     tied : bool
-        Also run the tied reading (DESIGN.md 4.5); ``False`` sets it to the lower bound.
+        Also run the tied reading (engine README 4.5); ``False`` sets it to the lower bound.
     series : bool
         Keep the daily values of every class (memory: days x classes x components x columns).
     step : int
@@ -854,7 +856,7 @@ def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, del
 
 def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmask,
               blocks: tuple[str, ...], keep_series: bool, step: int = 1) -> None:
-    """The day-by-day simulation of DESIGN.md 4.1, each reading a block of columns (the
+    """The day-by-day simulation of engine README 4.1, each reading a block of columns (the
     lower bound, the upper bound, the tied reading of 4.5: :func:`_blocks`).
 
     With ``step > 1`` the days between events (a disruption ends, a supply is restored) are

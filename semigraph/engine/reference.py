@@ -1,4 +1,4 @@
-"""A plain, slow statement of DESIGN.md section 4 over the networkx graph.
+"""A plain, slow statement of engine README section 4 over the networkx graph.
 
 It reads the graph directly and computes one consumer at a time, day by day, with plain
 Python numbers, so it shares no code with the compiled engine beyond unit-id resolution.

@@ -50,7 +50,7 @@ class Disruption:
         ``export`` stops the unit's supply to consumers outside the producing countries (its
         own consumers keep it); ``outage`` loses it for everyone. ``None`` (default): export
         for a country or bloc, outage for firms, sites, supply rows and components
-        (DESIGN.md 4.3). A disruption with ``to`` is an export ban to those destinations.
+        (engine README 4.3). A disruption with ``to`` is an export ban to those destinations.
     duration_days : float or None
         The disruption is active while day ``t < duration_days`` (a licence regime lifted,
         exemptions granted); ``None`` means for the whole horizon.

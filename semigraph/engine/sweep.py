@@ -9,7 +9,7 @@ Notes
 -----
 Scenario ids are the cut units joined by ``+`` in the order of the plan's units
 (``CHN+TWN``); a Monte Carlo draw with no unit cut is ``none``. ``measure="headline"`` is the
-simulation of DESIGN.md 4.1 taken ``step`` days at a time between events (step 1: the exact
+simulation of engine README 4.1 taken ``step`` days at a time between events (step 1: the exact
 daily simulation; see :func:`semigraph.engine.propagation.evaluate`); ``"steady"`` is the
 static bound alone. A level's units are those that supply something: countries with
 production sites, blocs, firms with supply rows, every component.

@@ -104,7 +104,7 @@ def unit_space(model, level: str, units: Sequence[str] | None = None) -> UnitSpa
         hit = edge_hits[k]
         own[k, c.e_comp[hit[c.e_share[hit] > 0]]] = True
     if level in ("country", "bloc") and len(c.j_comp):
-        # a country that stops exports still draws its own consumption first (DESIGN 4.3),
+        # a country that stops exports still draws its own consumption first (engine README 4.3),
         # so it reaches what it consumes even where it makes nothing
         for k, u in enumerate(units):
             members = [c.country_index[m] for m in model.members(model.resolve(u).id)]

@@ -140,7 +140,7 @@ def upstream_exposure(model, countries=None, *, mode: str = "outage") -> pd.Data
     default: every country that hosts supply), each country cut in full (site scope) and
     nothing restored (the static bound, one batch of single-country scenarios).
 
-    ``mode`` is the cut's meaning (DESIGN.md 4.3): ``"outage"`` (default) loses the
+    ``mode`` is the cut's meaning (engine README 4.3): ``"outage"`` (default) loses the
     country's supply for everyone, the world view that finds where a component's supply
     passes through one country; ``"export"`` stops its exports, seen from the rest of the
     world (the report's matrix).
@@ -175,7 +175,7 @@ def concentration(model, *, by: str = "country", threshold: float = CHOKEPOINT,
     effective number of suppliers is the inverse Simpson index. The governance-weighted HHI is
     that of the European Commission's criticality assessment (2017 method). Upstream exposure
     cuts one country at a time and propagates the loss through every requirement
-    (DESIGN.md sections 4 and 5), so a component made in many places whose inputs all pass
+    (engine README sections 4 and 5), so a component made in many places whose inputs all pass
     through one country shows that country.
     """
     if not 0 < threshold <= 1:

@@ -2,7 +2,7 @@
 
 A *cut set* of a target component is a set of units (countries, firms, production sites or
 components) whose joint total loss drives the target's world availability below a threshold
-(DESIGN.md section 5). It is *minimal* when no proper subset does so. A cut set of order 1 is a
+(engine README section 5). It is *minimal* when no proper subset does so. A cut set of order 1 is a
 single point of failure (SPOF).
 
 Columns of :func:`cut_sets` (one row per minimal cut set):
@@ -98,7 +98,7 @@ def is_cut(availability, threshold: float):
 
 def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Static world availability (C, B) from edge survival (E, B) and components' own factors
-    (C, B): the steady state of DESIGN.md section 4 for outages, scenarios as columns."""
+    (C, B): the steady state of engine README section 4 for outages, scenarios as columns."""
     b = survive.shape[1]
     nj = len(c.j_comp)
     ep = _Epoch(survive=survive[None], stopped=np.zeros((1, c.n_edges, b), dtype=bool),
@@ -301,7 +301,7 @@ def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarr
 def _search_headline(model, space: UnitSpace, resolved: list, targets: list[int],
                      threshold: float, order: int, horizon: int,
                      progress=None) -> tuple[dict, dict]:
-    """Minimal cut sets on the headline measure (DESIGN.md 4.1): the lowest day within the
+    """Minimal cut sets on the headline measure (engine README 4.1): the lowest day within the
     horizon. The static bound is never above it, so a set whose static bound stays above the
     threshold is no cut set and is not simulated."""
     stats = {"evaluated": 0, "candidates": 0, "simulated": 0}
@@ -410,7 +410,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
         checking and benchmarks (static measure only).
     measure : {"headline", "steady"}
         ``headline`` (default): the lowest daily availability within ``horizon`` of the
-        day-by-day simulation (DESIGN.md 4.1), each unit disrupted in its default mode
+        day-by-day simulation (engine README 4.1), each unit disrupted in its default mode
         (countries stop exports, seen from the rest of the world; firms, sites and
         components fail for everyone). ``steady``: the static bound with every unit lost for
         everyone (no stocks, no restoration), the structural view.
@@ -453,7 +453,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
        interaction graph is disconnected loses only what its worst part loses.
 
     The remaining candidate sets are evaluated in batches of a few hundred scenarios with
-    the compiled propagation (DESIGN.md section 4).
+    the compiled propagation (engine README section 4).
     """
     if not 0 <= threshold <= 1:
         raise ScenarioError(f"threshold must be in [0, 1], not {threshold}")

@@ -25,7 +25,7 @@ __all__ = [
 #: Units evaluated together when marking single points of failure (memory stays bounded).
 _UNITS_AT_ONCE = 256
 #: A unit whose loss alone drives a product below this availability is a single point of
-#: failure (DESIGN.md §5).
+#: failure (engine README §5).
 SPOF_THRESHOLD = 0.5
 
 
@@ -193,7 +193,7 @@ def dependency_matrix(model, products=None, countries=None) -> pd.DataFrame:
 
     Rows are products (default: the end-use components), columns the countries that host
     any supply (default), ordered by their largest exposure; one batch of single-country
-    scenarios (DESIGN.md §5, "Upstream exposure").
+    scenarios (engine README §5, "Upstream exposure").
     """
     comps = model.components
     if products is None:

@@ -92,7 +92,7 @@ def stockpile(model, scenarios: Sequence[Scenario] | None = None, *,
 
     Notes
     -----
-    Follows DESIGN.md section 5: rank by downstream impact times exposed days; recommend extra
+    Follows engine README section 5: rank by downstream impact times exposed days; recommend extra
     days of stock and, where unit value and demand are known, their cost. ``attrs["notes"]``
     states the method and ``attrs["scenarios"]`` the scenarios used.
     """
@@ -122,7 +122,7 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
     for b, scen in enumerate(scenarios):
         first = ev.time_to_survive[:, b]
         rec = ev.recovery[:, b]
-        # what the chain would get if it were served before other industries (DESIGN 4.2):
+        # what the chain would get if it were served before other industries (engine README 4.2):
         # a shortfall that priority allocation alone would close is no case for a stockpile
         chain_first = np.minimum(1.0, ev.availability_high[:, b] / c.chain_share)
         short = eligible & (first >= 0) & down[:, end_use].any(axis=1) & (chain_first < SHORT)

@@ -268,7 +268,7 @@ def parse_measure(text: str, model) -> Scenario:
     Notes
     -----
     An export licence or stop is a disruption with ``mode = "export"``: consumers in the
-    producing countries keep their supply (DESIGN.md 4.3); with destinations it is an export
+    producing countries keep their supply (engine README 4.3); with destinations it is an export
     ban to them only. An outage loses the supply for everyone.
 
     A licence regime without figures is modelled as an export stop with severity
