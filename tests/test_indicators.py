@@ -91,7 +91,8 @@ def test_unknown_governance_and_own_production(model):
     assert chip["wgi_coverage"] == pytest.approx(0.2)
     assert chip["largest_third_country_share"] == pytest.approx(0.7)  # rest in denominator
     assert chip["crma_65_exceeded"]
-    assert math.isnan(chip["stock_days"])
+    assert chip["stock_days"] == 0.0
+    assert math.isnan(f.loc["litho-a", "stock_days"])  # capital equipment holds none
     litho = f.loc["litho-a"]  # all made in NLD: no outside source to measure
     assert math.isnan(litho["import_concentration"])
     assert litho["largest_third_country"] is None
@@ -103,7 +104,7 @@ def test_chosen_components_and_errors(model):
     f = indicators(model, components=["car", "litho-b"])
     assert list(f["component"]) == ["litho-b", "car"]
     car = f.set_index("component").loc["car"]
-    assert math.isnan(car["hhi"]) and car["top_country"] is None and car["sources"] == ""
+    assert math.isnan(car["hhi"]) and car["top_country"] is None and car["sources"] == "src"
     with pytest.raises(UnknownUnitError, match=r"galium.*did you mean 'gallium'"):
         indicators(model, components=["galium"])
     with pytest.raises(UnknownUnitError, match="NDL"):

@@ -251,7 +251,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                 continue
             keep = math.prod(d.keep for d in stops if d.hits(s, c, site))
             out[(s, site)] = (sh / norm, keep * surv(s, site, r) * inputs(site, s, site))
-        shift = 0.0
+        drawn, imported = 0.0, 0.0  # what importing stopping countries draw, now and normally
         for xc in sorted(served):
             xs = [(s, site, sh) for s, site, sh in rows if site == xc and (s, site) in stopped]
             keep = math.prod(d.keep for d in served[xc])
@@ -264,13 +264,15 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             for s, site, sh in xs:
                 out[(s, site)] = ((a * sh / norm / normal, net / a) if a > 1e-12
                                   else (0.0, 0.0))
-            if a <= 1e-12:  # it normally imports: its extra draw falls on every other group
-                shift += net - a
+            if a <= 1e-12:  # it normally imports: its draw falls on every other group
+                drawn += net
+                imported += a
         total = sum(w for w, _ in out.values())
-        if total <= 1e-12:
+        demand = total + imported  # what the groups serve: 1 less the stopping countries' use
+        if total <= 1e-12 or demand <= 1e-12:
             return {}
         cut = own_cut(c, r, act)
-        return {k: (w / total, min(1.0, max(0.0, o + shift / total)) * cut)
+        return {k: (w / total, min(1.0, max(0.0, (total * o + drawn) / demand)) * cut)
                 for k, (w, o) in out.items()}
 
     # the static bound: all disruptions active, nothing restored, no stocks

@@ -399,7 +399,8 @@ class _Fixed:
     pos: np.ndarray | None  # a > 0: its stopped rows form one group
     importer: np.ndarray | None  # (K, rows, N) active rows of countries that import
     ok: np.ndarray  # (K, nL, N) the component has demand left to share
-    total: np.ndarray  # (K, nL, N) the sum of its weights before normalising
+    scale: np.ndarray  # (K, nL, N) its groups' weight over the demand they serve
+    demand: np.ndarray  # (K, nL, N) that demand: 1 less the stopping countries' use
 
 
 def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
@@ -412,7 +413,7 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
     if ep.any_stop:
         stopped = ep.stopped[:, edges, :] & ~back_e
         keep = np.where(stopped, ep.keep_e[:, edges, :] * keep, keep)
-        if lv.cons.size and len(lv.cons_edges):
+        if lv.cons.size:  # rows of countries without supply rows here count too: importers
             active = ep.in_row[:, lv.cons, :] & ~back[lv.cons_pos][None, :, None]
             ce, row = lv.cons_edges, lv.cons_edge_row
             st_ce = stopped[:, ce, :]
@@ -436,12 +437,17 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
     total = rest.copy()
     if n_e:
         total[:, lv.supplied, :] += np.add.reduceat(w, lv.edge_starts, axis=1)
-    ok = total > EPS
+    demand = total.copy()
+    if importer is not None:  # an importing stopping country's normal draw
+        np.add.at(demand, (slice(None), lv.cons_pos, slice(None)), np.where(importer, a, 0.0))
+    ok = (total > EPS) & (demand > EPS)
     safe = np.where(ok, total, 1.0)
+    demand = np.where(ok, demand, 1.0)
     weight = np.concatenate([w / safe[:, lv.edge_pos, :], np.where(ok, rest / safe, 0.0)],
                             axis=1)
     weight[:, :n_e, :] *= ok[:, lv.edge_pos, :]
-    return _Fixed(weight, keep, served, at_home, need, kx, a, pos, importer, ok, safe)
+    return _Fixed(weight, keep, served, at_home, need, kx, a, pos, importer, ok, safe / demand,
+                  demand)
 
 
 def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_now,
@@ -474,6 +480,7 @@ def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_
     i_site = inp[site_class[lv.edges], np.arange(n_e)[:, None], cols[None, :]]
     o = fx.keep * i_site[None]
     lift = np.zeros((k, len(lv.comps), n))
+    rest_o = inp[0, n_e:, :][None]
     if fx.served is not None:
         ce, row = lv.cons_edges, lv.cons_edge_row
         made = np.zeros(fx.a.shape)
@@ -481,9 +488,13 @@ def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_
         net = fx.kx * np.maximum(0.0, made - fx.need) - np.maximum(0.0, fx.need - made)
         per = np.divide(net, fx.a, out=np.zeros_like(net), where=fx.pos)[:, row, :]
         o[:, ce, :] = np.where(fx.served, per, o[:, ce, :])
+        # what importing stopping countries draw falls on every group: the groups serve the
+        # demand left, so their outputs scale by weight over demand, less the draw
         np.add.at(lift, (slice(None), lv.cons_pos, slice(None)),
-                  np.where(fx.importer, net - fx.a, 0.0))
-        lift = np.where(fx.ok, lift / fx.total, 0.0)
-    out = np.concatenate([o + lift[:, lv.edge_pos, :], inp[0, n_e:, :][None] + lift], axis=1)
+                  np.where(fx.importer, net, 0.0))
+        lift = np.where(fx.ok, lift / fx.demand, 0.0)
+        o = o * fx.scale[:, lv.edge_pos, :]
+        rest_o = rest_o * fx.scale
+    out = np.concatenate([o + lift[:, lv.edge_pos, :], rest_o + lift], axis=1)
     out = np.clip(out, 0.0, 1.0) * np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1)
     return fx.weight, out
