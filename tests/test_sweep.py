@@ -21,7 +21,8 @@ from semigraph.engine.sweep import plan_sweep, sweep_units
 from tests.datasets import random_tables, small_tables, write_dataset
 from tests.test_propagation import SETTINGS, _load, _valid, scenarios
 
-FIELDS = ["availability", "availability_high", "steady_state", "lost_days"]
+FIELDS = ["availability", "availability_high", "availability_tied", "steady_state",
+          "lost_days", "exposed_share"]
 
 
 def _one_at_a_time(net, units, *, step=1, measure="headline", horizon=365):
@@ -36,6 +37,8 @@ def _one_at_a_time(net, units, *, step=1, measure="headline", horizon=365):
             rows.append({"scenario": unit, "component": cid,
                          "availability": ev.availability[i, 0],
                          "availability_high": ev.availability_high[i, 0],
+                         "availability_tied": ev.availability_tied[i, 0],
+                         "exposed_share": ev.exposed_share[i, 0],
                          "steady_state": ev.steady_state[i, 0],
                          "lost_days": ev.lost_days[i, 0],
                          "time_to_survive_days": ev.time_to_survive[i, 0]})

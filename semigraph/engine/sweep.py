@@ -43,8 +43,9 @@ LEVELS = ("country", "bloc", "firm", "component")
 MEASURES = ("headline", "steady")
 #: Result fields of each measure, after ``scenario`` (and ``draw``) and ``component``.
 FIELDS = {
-    "headline": ("availability", "availability_high", "steady_state", "time_to_survive_days",
-                 "recovery_day", "recovered", "lost_days"),
+    "headline": ("availability", "availability_high", "availability_tied", "steady_state",
+                 "time_to_survive_days", "tied_short_from_day", "recovery_day", "recovered",
+                 "lost_days", "exposed_share"),
     "steady": ("steady_state",),
 }
 #: Scenarios evaluated at once for the steady measure.
@@ -250,11 +251,16 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
 
         data["availability"] = flat(fields["availability"])
         data["availability_high"] = flat(fields["availability_high"])
+        data["availability_tied"] = flat(fields["availability_tied"])
         data["steady_state"] = flat(fields["steady_state"])
         data["time_to_survive_days"] = days(np.maximum(first, 0), "Int64")
+        tied = flat(fields["tied_short_from_day"])
+        data["tied_short_from_day"] = pd.array(np.maximum(tied, 0), dtype="Int64")
+        data["tied_short_from_day"][tied < 0] = pd.NA
         data["recovery_day"] = days(np.where(rec >= 0, rec, plan.horizon), "Int64")
         data["recovered"] = days(rec >= 0, "boolean")
         data["lost_days"] = flat(fields["lost_days"])
+        data["exposed_share"] = flat(fields["exposed_share"])
     else:
         data["steady_state"] = flat(fields["steady_state"])
     return pd.DataFrame(data)
@@ -264,8 +270,9 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
 #: scenario joins a group when the components the group then simulates for it cost less than
 #: simulating it alone (measured on the synthetic benchmark network).
 GROUP_OVERHEAD = 15000
-_HEADLINE_FIELDS = ("availability", "availability_high", "steady_state", "time_to_survive",
-                    "recovery", "lost_days")
+_HEADLINE_FIELDS = ("availability", "availability_high", "availability_tied", "steady_state",
+                    "time_to_survive", "tied_short_from_day", "recovery", "lost_days",
+                    "exposed_share")
 
 
 def groups_by_overlap(touched: np.ndarray, *, overhead: int = GROUP_OVERHEAD,
@@ -301,8 +308,8 @@ def _simulate_grouped(model, scenarios, batch, step: int) -> dict[str, np.ndarra
     # again for its own members (one pass against the simulation's many)
     quick = evaluate_resolved(model, scenarios, batch, timeline=False, bounds=False)
     touched = (quick.steady < 1.0).any(axis=0)
-    out = {name: np.empty(touched.shape, dtype=np.int64 if name in ("time_to_survive",
-                                                                      "recovery") else float)
+    out = {name: np.empty(touched.shape, dtype=np.int64 if name in (
+               "time_to_survive", "tied_short_from_day", "recovery") else float)
            for name in _HEADLINE_FIELDS}
     for members in groups_by_overlap(touched):
         ev = evaluate_resolved(model, tuple(scenarios[j] for j in members),
