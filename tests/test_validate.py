@@ -231,3 +231,12 @@ def test_unknown_stock_is_a_warning_that_names_the_components(tmp_path):
     result = model.whatif("gallium@CHN")
     assert result.table.attrs["unknown_stock"] == ["car", "chip"]
     assert not result.table.set_index("component").at["car", "stock_known"]
+
+
+def test_captive_rows_are_read_and_said_to_be_pooled(tmp_path):
+    t = small_tables()
+    t["supply"][4]["captive"] = "true"  # asml's litho-a
+    model = semigraph.load(write_dataset(tmp_path / "ds", t))
+    warned = [p for p in model.warnings if p.column == "captive"]
+    assert len(warned) == 1 and "pools it" in warned[0].message
+    assert warned[0].file == "supply.csv" and warned[0].row is not None

@@ -391,6 +391,13 @@ class _Checker:
                      f"stock_days ({shown}): they are read as 0 days of stock, so they go "
                      "short the day their supply does; results that rest on them say so",
                      "warning")
+        sup = self.typed["supply"]
+        captive = sup.index[sup["captive"].fillna(False).astype(bool)]
+        if len(captive):
+            self.add("supply", int(captive[0]), "captive", f"{len(captive)} supply row(s) are "
+                     "marked captive; the engine reads the mark but does not yet keep captive "
+                     "supply for its own firm: every reading pools it with the market",
+                     "warning")
         req = self.typed["requires"]
         capital = set(comps.loc[~consumable, "id"])
         seen: dict[str, int] = {}
