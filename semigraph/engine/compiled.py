@@ -16,7 +16,7 @@ import numpy as np
 #: Buyers per group in the tied reading (at the midpoints of five slices of the stock spread).
 BUYERS = 5
 
-__all__ = ["Compiled", "Level", "compile_model"]
+__all__ = ["BUYERS", "Compiled", "Level", "compile_model", "restrict_level"]
 
 
 @dataclass(eq=False)
@@ -250,3 +250,32 @@ def _compile(model) -> Compiled:
         renewal_days=renewal, qualify_days=qualify, stock_spread=spread,
         stock_unknown=unknown, maker=maker, j_comp=j_comp, j_country=j_country, j_share=j_share,
         levels=levels, groups=groups)
+
+
+def restrict_level(level: Level, keep: np.ndarray) -> Level:
+    """The level with only the components at the positions ``keep`` marks (bool per
+    component of the level), its index arrays renumbered."""
+    if keep.all():
+        return level
+    newpos = np.cumsum(keep) - 1
+    keep_r = keep[level.req_pos]
+    groups_per = np.diff(np.append(level.comp_group_starts, len(level.group_starts)))
+    keep_g = np.repeat(keep_r, groups_per)
+    inputs_per = np.diff(np.append(level.group_starts, len(level.inputs)))
+    keep_i = np.repeat(keep_g, inputs_per)
+    sizes, counts = inputs_per[keep_g], groups_per[keep_r]
+    keep_e = keep[level.edge_pos]
+    edge_pos = newpos[level.edge_pos[keep_e]]
+    supplied, edge_starts = np.unique(edge_pos, return_index=True)
+    keep_c = keep[level.cons_pos]
+    ce = keep_e[level.cons_edges]
+    return Level(
+        comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
+        inputs=level.inputs[keep_i], group_starts=np.cumsum(sizes) - sizes,
+        comp_group_starts=np.cumsum(counts) - counts, edges=level.edges[keep_e],
+        edge_pos=edge_pos, edge_w=level.edge_w[keep_e], edge_starts=edge_starts,
+        supplied=supplied, rest=level.rest[keep], has_supply=level.has_supply[keep],
+        edge_site=level.edge_site[keep_e], in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
+        cons_pos=newpos[level.cons_pos[keep_c]],
+        cons_edges=(np.cumsum(keep_e) - 1)[level.cons_edges[ce]],
+        cons_edge_row=(np.cumsum(keep_c) - 1)[level.cons_edge_row[ce]])

@@ -49,7 +49,7 @@ from itertools import pairwise
 import numpy as np
 
 from semigraph.engine import tied as tiedr
-from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model
+from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model, restrict_level
 from semigraph.engine.scenario import Disruption, Scenario, with_overrides
 from semigraph.errors import ScenarioError
 
@@ -648,7 +648,7 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     for full in c.levels:
         if not affected[full.comps].any():
             continue
-        level = _restrict(full, affected[full.comps])
+        level = restrict_level(full, affected[full.comps])
         made = _made(run1, level, _inputs(run1, level, steady), static, None)
         steady[:, level.comps, :] = np.clip(made * static.factor[:, level.comps, :], 0.0, 1.0)
     _snap(steady)
@@ -757,35 +757,6 @@ def _persp_min(values: np.ndarray, pmask: np.ndarray) -> np.ndarray:
     return np.where(pmask[:, None, :], values, np.inf).min(axis=0)
 
 
-def _restrict(level: Level, keep: np.ndarray) -> Level:
-    """The level with only the components at the positions ``keep`` marks (bool per
-    component of the level), its index arrays renumbered."""
-    if keep.all():
-        return level
-    newpos = np.cumsum(keep) - 1
-    keep_r = keep[level.req_pos]
-    groups_per = np.diff(np.append(level.comp_group_starts, len(level.group_starts)))
-    keep_g = np.repeat(keep_r, groups_per)
-    inputs_per = np.diff(np.append(level.group_starts, len(level.inputs)))
-    keep_i = np.repeat(keep_g, inputs_per)
-    sizes, counts = inputs_per[keep_g], groups_per[keep_r]
-    keep_e = keep[level.edge_pos]
-    edge_pos = newpos[level.edge_pos[keep_e]]
-    supplied, edge_starts = np.unique(edge_pos, return_index=True)
-    keep_c = keep[level.cons_pos]
-    ce = keep_e[level.cons_edges]
-    return Level(
-        comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
-        inputs=level.inputs[keep_i], group_starts=np.cumsum(sizes) - sizes,
-        comp_group_starts=np.cumsum(counts) - counts, edges=level.edges[keep_e],
-        edge_pos=edge_pos, edge_w=level.edge_w[keep_e], edge_starts=edge_starts,
-        supplied=supplied, rest=level.rest[keep], has_supply=level.has_supply[keep],
-        edge_site=level.edge_site[keep_e], in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
-        cons_pos=newpos[level.cons_pos[keep_c]],
-        cons_edges=(np.cumsum(keep_e) - 1)[level.cons_edges[ce]],
-        cons_edge_row=(np.cumsum(keep_c) - 1)[level.cons_edge_row[ce]])
-
-
 def _steps(horizon: int, knots, step: int) -> list[tuple[int, int]]:
     """The simulation's steps as (first day, length): days 0 .. horizon, cut at every knot
     (a disruption ends, a supply is restored) and at most ``step`` days long."""
@@ -828,11 +799,14 @@ def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, del
                 dips) -> None:
     """The tied reading's groups on one level: what its tied components deliver and make
     in the tied block of columns while their buyers' groups hold (:mod:`.tied`)."""
-    day = tiedr.step(c, tp, lp, st, level, seen[:, :, tb:], ep, back, t_site, t, length)
+    if not lp.sub_pos.size:
+        return
+    day = tiedr.step(c, tp, lp, st, lp.sub, seen[:, :, tb:], ep, back[lp.sub_pos], t_site, t,
+                     length)
     if day is None or not day.grouped.any():
         return
     g = day.grouped
-    comps = level.comps[lp.tied_pos[g]]
+    comps = lp.sub.comps[lp.tied_pos[g]]
     at = (slice(None), comps, slice(tb, None))
     d = _snap(day.delivered[:, g, :])
     lo = d if day.lowest is None else _snap(day.lowest[:, g, :])
@@ -900,7 +874,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     # a component whose static bound is 1 for every class is never short (the static bound
     # is never above the lowest day): only the others are simulated
     active = affected & (ev.steady < 1.0).any(axis=(0, 2))
-    live = [_restrict(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
+    live = [restrict_level(lv, active[lv.comps]) for lv in c.levels if active[lv.comps].any()]
     act = np.flatnonzero(active)
     cap_idx = np.flatnonzero(capital & active)
     if tb is not None:
@@ -973,7 +947,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                                             level.group_starts)
                 hit = np.zeros(len(comps), dtype=bool)
                 hit[level.req_pos] = np.add.reduceat(per_group, level.comp_group_starts) > 0
-                low_in = _supplied(run, _restrict(level, hit), seen_low, ep, back[hit])
+                low_in = _supplied(run, restrict_level(level, hit), seen_low, ep, back[hit])
                 made_low = made.copy()
                 made_low[:, hit, :] = np.minimum(made[:, hit, :], low_in)
             last = _snap(np.minimum(1.0, made_low + np.maximum(0.0, have - (length - 1) * gap)))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from semigraph.engine.compiled import BUYERS, Compiled, Level
+from semigraph.engine.compiled import BUYERS, Compiled, Level, restrict_level
 
 __all__ = ["TiedPlan", "TiedState", "plan", "pool", "step"]
 
@@ -75,7 +75,9 @@ class LevelPlan:
     mix_maker: np.ndarray  # the maker component of each
     mix_starts: np.ndarray  # CSR into mix_pairs
     mix_pairs: np.ndarray
-    tied_pos: np.ndarray  # positions of every tied component of the level
+    sub: Level  # the level restricted to its tied components and the spaces they read
+    sub_pos: np.ndarray  # positions of those components in the full level
+    tied_pos: np.ndarray  # positions of every tied component of ``sub``
     pair_starts: np.ndarray  # where each tied component's pairs begin (in ``pairs``)
     pairs: np.ndarray  # the level's pairs, grouped by component in ``tied_pos`` order
     comp_of_pair: np.ndarray  # each pair's tied component (index into ``tied_pos``)
@@ -121,7 +123,11 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
         return None if slot >= e_n else c.e_supplier[slot]
 
     levels = []
-    for lv in live:
+    for full_lv in live:
+        # the level restricted to what the tied reading reads: its tied components and the
+        # components whose rows give groups their weights
+        need = np.isin(full_lv.comps, space[tie]) | tie[full_lv.comps]
+        lv = restrict_level(full_lv, need)
         edge_at = {int(e): i for i, e in enumerate(lv.edges)}
         n_e = len(lv.edges)
         # the requirement group of each maker input
@@ -188,6 +194,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
         watch_slots = np.unique(np.concatenate([ints(inh_slot),
                                                 ints([s for _, s in mix_pairs])]))
         levels.append(LevelPlan(
+            sub=lv, sub_pos=np.flatnonzero(need),
             split=bool(roots.any() and c.has_supply[lv.comps[roots]].any()),
             maker_groups=ints(maker_groups), maker_pos=ints(maker_pos), own_pos=ints(own_pos),
             own_pairs=ints(own_pairs), own_dix=ints(own_dix), inh_pos=ints(inh_pos),
@@ -324,7 +331,7 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         open_b = np.minimum(1.0, oo + s)
         low_b = np.minimum(1.0, oo + np.maximum(0.0, s - (length - 1) * gap))
         s_new = s - used
-    d = d_b.mean(axis=2)
+    d = np.add.reduce(d_b, axis=2) / BUYERS
     if hold_p.all():
         s[...] = s_new
         st.delivered[:, sl] = d
@@ -343,8 +350,8 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
                                                                     axis=1)))
 
     day = Day(delivered=agg(d), output=agg(o),
-              lowest=agg(low_b.mean(axis=2)) if length > 1 else None,
-              opening=agg(open_b.mean(axis=2)) if length > 1 else None,
+              lowest=agg(np.add.reduce(low_b, axis=2) / BUYERS) if length > 1 else None,
+              opening=agg(np.add.reduce(open_b, axis=2) / BUYERS) if length > 1 else None,
               exposed=np.where(empty, 0.0, np.add.reduceat(w * st.ever[:, sl], lp.pair_starts,
                                                            axis=1)),
               grouped=hold)
@@ -496,5 +503,9 @@ def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_
         o = o * fx.scale[:, lv.edge_pos, :]
         rest_o = rest_o * fx.scale
     out = np.concatenate([o + lift[:, lv.edge_pos, :], rest_o + lift], axis=1)
-    out = np.clip(out, 0.0, 1.0) * np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1)
+    np.maximum(out, 0.0, out=out)
+    np.minimum(out, 1.0, out=out)
+    if "cut" not in lp.memo or lp.memo["cut_key"] != key:  # constant with the disruptions
+        lp.memo.update(cut_key=key, cut=np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1))
+    out *= lp.memo["cut"]
     return fx.weight, out
