@@ -74,19 +74,22 @@ def _table_view(frame, scenario, show_all: bool):
         if name in view:
             view[name] = [_tail(chain, comp) for chain, comp in zip(shown[col],
                                                                      shown["component"])]
-    n_end = int(((frame["stage"] == "end_use") & (frame["availability"] < 0.99)).sum())
+    end = frame["stage"] == "end_use"
+    n_end = int((end & (frame["availability"] < 0.99)).sum())
+    n_tied = int((end & (frame["availability_tied"] < 0.99)).sum())
     notes = [
         f"{len(shown)} of {len(frame)} components shown"
         + ("" if show_all else " (those affected; --all shows every one)")
-        + f"; {n_end} end-use product(s) go short within the horizon. End-use products "
-          "first, then by lost days.",
+        + f"; {n_end} end-use product(s) go short within the horizon ({n_tied} with buyers "
+          "tied to their supplier). End-use products first, then by lost days.",
         "avail: lowest daily supply as a share of normal, from rationing every user alike to "
         "serving the chain first; if_never_restored: the static bound (stocks gone, nothing "
         "restored); short_from_day: first day below 99%; recovery_day: day it is back (= "
         "horizon if not within it); lost_days: supply lost, in days of normal demand.",
         "tied: lowest daily supply with buyers tied to their supplier until they qualify "
         "another (each with its own stock); tied_short: when the first tied buyers run out; "
-        "exposed: share of demand tied to a supplier whose output falls short.",
+        "exposed: share of demand tied to a supplier whose output falls below 99% (all of it "
+        "where buyers are not tied and production falls short).",
         "bottleneck: the inputs that set the lowest day when every user is rationed alike; "
         "if served first: what sets it when the chain is served before other industries "
         "(-o FILE or --format json has every chain in full).",
