@@ -102,11 +102,15 @@ class WhatIfResult(Result):
         lowest value per column is ``availability``).
     timeline_high : pandas.DataFrame
         The same with the chain served first (``availability_high``).
+    timeline_tied : pandas.DataFrame
+        The same with buyers tied to their supplier until they qualify another
+        (``availability_tied``; engine README 4.5).
     """
 
     scenario: Scenario | None = None
     timeline: pd.DataFrame | None = None
     timeline_high: pd.DataFrame | None = None
+    timeline_tied: pd.DataFrame | None = None
 
 
 @dataclass(eq=False, repr=False)
@@ -269,7 +273,8 @@ class Network(Model):
         WhatIfResult
             ``table``: one row per component with the columns of
             :data:`semigraph.engine.whatif.COLUMNS`, end-use products first, then by lost
-            days; ``timeline`` / ``timeline_high``: delivered supply per day.
+            days; ``timeline`` / ``timeline_high`` / ``timeline_tied``: delivered supply per
+            day in each reading.
         """
         if scenario is not None:
             if units:
@@ -308,7 +313,8 @@ class Network(Model):
                           perspective=frame.attrs.get("perspective"),
                           disruptions=frame.attrs.get("modes"))
         return WhatIfResult("whatif", frame, meta, title=scen.label, scenario=scen,
-                            timeline=timeline(ev), timeline_high=timeline(ev, high=True))
+                            timeline=timeline(ev), timeline_high=timeline(ev, high=True),
+                            timeline_tied=timeline(ev, reading="tied"))
 
     def backtest(self, paths: Iterable[str | Path] | None = None, *,
                  scenarios: Sequence[Scenario] | None = None) -> Result:

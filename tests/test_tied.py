@@ -252,3 +252,11 @@ def test_more_stock_never_lowers_the_tied_reading(tmp_path_factory, tables, disr
     hi = evaluate(b, Scenario(ds, horizon=40))
     assert (hi.availability_tied >= lo.availability_tied - 1e-12).all()
     assert (hi.tied_lost_days <= lo.tied_lost_days + 1e-9).all()
+
+
+def test_the_api_gives_the_tied_timeline(tmp_path):
+    res = _two_rows(tmp_path, low=4).whatif("a", mode="outage", horizon=40)
+    tied = res.timeline_tied["part"]
+    assert tied.min() == pytest.approx(res.table.set_index("component").at["part",
+                                                                           "availability_tied"])
+    assert tied[5] == pytest.approx(0.952) and res.timeline["part"][5] == 1.0
