@@ -63,11 +63,10 @@ class LevelPlan:
     split: bool  # some component of the level is a space: split its formula by slot
     maker_groups: np.ndarray  # requirement-group indices (in the level) of maker inputs
     maker_pos: np.ndarray  # positions of components with a maker input
-    own_pos: np.ndarray  # positions of tied components with rows of their own
-    own_pairs: np.ndarray  # their pairs, and the split index of each (edge pos, or nE + pos)
+    own_pairs: np.ndarray  # pairs of tied components with rows of their own, and the split
+    # index of each (edge position, or nE + component position)
     own_dix: np.ndarray
-    inh_pos: np.ndarray  # positions of tied components that take their maker's groups
-    inh_pairs: np.ndarray
+    inh_pairs: np.ndarray  # pairs of tied components that take their maker's groups
     inh_slot: np.ndarray  # each pair's slot
     inh_src: np.ndarray  # the maker's pair of the same slot (-1: the maker is not tied)
     inh_comp: np.ndarray  # position of each inherited pair's component (in the level)
@@ -146,8 +145,8 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                     maker_groups.append(g)
                     maker_pos.append(p)
         tied_pos, pairs, pair_starts = [], [], []
-        own_pos, own_pairs, own_dix = [], [], []
-        inh_pos, inh_pairs, inh_slot, inh_src, inh_comp = [], [], [], [], []
+        own_pairs, own_dix = [], []
+        inh_pairs, inh_slot, inh_src, inh_comp = [], [], [], []
         mix_dix, mix_maker, mix_starts, mix_pairs = [], [], [], []
         for p, ci in enumerate(lv.comps.tolist()):
             m = int(c.maker[ci])
@@ -184,9 +183,8 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                     inh_slot.append(slot)
                     inh_src.append(pair_of.get((m, slot), -1) if tie[m] else -1)
                     inh_comp.append(p)
-            (own_pos if c.has_supply[ci] else inh_pos).append(p)
-        roots = np.isin(lv.comps, space[tie]) | tie[lv.comps]
         ints = lambda a: np.array(a, dtype=np.int64)  # noqa: E731
+        here = set(lv.comps.tolist())
         pairs_a = ints(pairs)
         watch = np.unique(np.concatenate([lv.inputs, c.maker[lv.comps][c.maker[lv.comps] >= 0]]))
         watch_pairs = np.unique(ints([p for p in inh_src if p >= 0]
@@ -195,12 +193,11 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                                                 ints([s for _, s in mix_pairs])]))
         levels.append(LevelPlan(
             sub=lv, sub_pos=np.flatnonzero(need),
-            split=bool(roots.any() and c.has_supply[lv.comps[roots]].any()),
-            maker_groups=ints(maker_groups), maker_pos=ints(maker_pos), own_pos=ints(own_pos),
-            own_pairs=ints(own_pairs), own_dix=ints(own_dix), inh_pos=ints(inh_pos),
-            inh_pairs=ints(inh_pairs), inh_slot=ints(inh_slot), inh_src=ints(inh_src),
-            inh_comp=ints(inh_comp), mix_dix=ints(mix_dix), mix_maker=ints(mix_maker),
-            mix_starts=ints(mix_starts),
+            split=bool(c.has_supply[lv.comps].any()),
+            maker_groups=ints(maker_groups), maker_pos=ints(maker_pos),
+            own_pairs=ints(own_pairs), own_dix=ints(own_dix), inh_pairs=ints(inh_pairs),
+            inh_slot=ints(inh_slot), inh_src=ints(inh_src), inh_comp=ints(inh_comp),
+            mix_dix=ints(mix_dix), mix_maker=ints(mix_maker), mix_starts=ints(mix_starts),
             mix_pairs=ints([pair_of[mp] for mp in mix_pairs]),
             tied_pos=ints(tied_pos), pair_starts=ints(pair_starts), pairs=pairs_a,
             comp_of_pair=np.repeat(np.arange(len(tied_pos)),
@@ -211,8 +208,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             with_maker=np.concatenate([c.maker[lv.comps][lv.edge_pos] >= 0,
                                        c.maker[lv.comps] >= 0]),
             until=float(max([c.qualify_days[ci] for ci in np.flatnonzero(tie)
-                             if ci in set(lv.comps.tolist())
-                             or space[ci] in set(lv.comps.tolist())], default=0.0))))
+                             if ci in here or space[ci] in here], default=0.0))))
     plain = np.concatenate([c.e_share / np.maximum(1.0, np.bincount(
         c.e_comp, weights=c.e_share, minlength=c.n_components))[c.e_comp], c.rest])
     return TiedPlan(len(pair_comp), np.array(pair_comp, dtype=np.int64),
