@@ -137,7 +137,8 @@ def spof_suppliers(model, components, targets, *, threshold: float = SPOF_THRESH
         static = evaluate(model, scenarios, timeline=False).availability[keep]
         maybe = [j for j in range(len(part)) if static[t_keep, j].min() < threshold]
         if maybe:
-            sim = evaluate(model, [scenarios[j] for j in maybe], bounds=False).availability
+            sim = evaluate(model, [scenarios[j] for j in maybe], bounds=False,
+                           tied=False).availability
             a[:, [start + j for j in maybe]] = sim[keep]
     out: dict[str, list[str]] = {}
     for j, unit in enumerate(units):
