@@ -283,6 +283,10 @@ def test_summary_is_the_long_table_grouped(small):
     assert (got["components_short"] == short.reindex(got.index)).all()
     lost = t.groupby("scenario")["lost_days"].sum()
     assert np.allclose(got["lost_days"], lost.reindex(got.index))
+    tied = t.groupby("scenario", observed=True)["availability_tied"].min()
+    assert np.allclose(got["lowest_tied"], tied.reindex(got.index))
+    short_tied = t.assign(s=t["availability_tied"] < 0.99).groupby("scenario")["s"].sum()
+    assert (got["components_short_tied"] == short_tied.reindex(got.index)).all()
     assert list(got["lowest"]) == sorted(got["lowest"])  # worst first
 
 

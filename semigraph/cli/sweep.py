@@ -139,7 +139,9 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
               if measure == "headline" else "the static bound")
     notes = [f"lowest: the lowest availability of any reported component ({lowest}); "
              "components_short: how many are below 0.99"
-             + ("; lost_days: their lost supply summed, in days of normal demand."
+             + ("; lost_days: their lost supply summed, in days of normal demand; "
+                "lowest_tied, components_short_tied: the same with buyers tied to their "
+                "supplier until they qualify another."
                 if measure == "headline" else ".")]
     if not output:
         notes.append("Write the whole table (every scenario and component) with "

@@ -404,7 +404,8 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
 class Summary:
     """One row per scenario of a sweep, gathered from its chunks: the lowest reported
     component and its value, how many reported components go short (below 0.99) and, for
-    the headline measure, their lost days summed."""
+    the headline measure, their lost days summed and the same lowest value and count with
+    buyers tied to their supplier (``lowest_tied``, ``components_short_tied``)."""
 
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
@@ -427,6 +428,9 @@ class Summary:
         out["components_short"] = (values < 0.99).sum(axis=1)
         if self.plan.measure == "headline":
             out["lost_days"] = chunk["lost_days"].to_numpy(dtype=float).reshape(-1, n).sum(axis=1)
+            tied = chunk["availability_tied"].to_numpy(dtype=float).reshape(-1, n)
+            out["lowest_tied"] = tied.min(axis=1)
+            out["components_short_tied"] = (tied < 0.99).sum(axis=1)
         self.parts.append(pd.DataFrame(out))
 
     def table(self) -> pd.DataFrame:
