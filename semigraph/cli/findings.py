@@ -50,6 +50,11 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     availability below --threshold, with the availability left. The search is exact: no
     listed set contains another, and none is missing up to the order.
 
+    Readings: the search runs on the pooled reading (every user of an input rationed
+    alike), or on the static bound with --measure steady. With the headline measure each set
+    found also shows the chain served first (the upper bound) and the tied reading (buyers
+    tied to their supplier until they qualify another); they do not decide what is listed.
+
     \b
     Examples:
       semigraph spof --target euv-scanner --level firm
@@ -85,6 +90,7 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
 
         view["availability"] = [value_range(lo, hi, 3) for lo, hi in
                                 zip(frame["availability"], frame["availability_high"])]
+        view["tied"] = [f"{v:.3f}" for v in frame["availability_tied"]]
     view["units"] = [" + ".join(u) + ("*" if e else "")
                      for u, e in zip(frame["units"], frame["estimated"])]
     none = frame.attrs["no_cut_set"]
@@ -95,7 +101,9 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         f"{len(frame.attrs['targets'])} target(s); read a row as: if these units all stop "
         f"supplying, the target is left with `availability` of its normal supply"
         + (" on its lowest day (a range: every user rationed alike .. the chain served "
-           "first)." if measure == "headline" else "."),
+           "first; tied: buyers tied to their supplier until they qualify another). The "
+           "search is on the first figure (every user rationed alike)."
+           if measure == "headline" else "."),
         f"{len(none)} target(s) have none: " + ", ".join(none[:12])
         + (" ..." if len(none) > 12 else "") if none else "Every target has a cut set.",
         (f"Measure: lowest daily availability within {horizon} days (headline). Search: "

@@ -1,0 +1,108 @@
+"""The tied reading in the commands beyond what-if: spof, stockpile, warn, map, report, diff.
+
+Each command's tied figure is held against :func:`semigraph.engine.propagation.evaluate` on
+the small chain with qualification times and stock spreads, where the tied reading differs
+from the pooled one, and each command's ``--help`` says which readings it uses.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import semigraph
+from semigraph.cli import cli
+from semigraph.engine.propagation import evaluate
+from semigraph.engine.scenario import Disruption, Scenario
+from semigraph.findings.cutsets import cut_sets
+from tests.datasets import small_tables, write_dataset
+
+
+def tied_small_tables():
+    """The small chain of tests.datasets with gallium's buyers (30 days of stock, the
+    thinnest 5) tied to their supplier for 100 days and the wafer's (10 days, the thinnest
+    2) for 60: China's stop sends the first tied gallium buyers short on day 10, where the
+    pooled stock lasts to day 33."""
+    t = small_tables()
+    for row in t["components"]:
+        if row["id"] == "gallium":
+            row.update(stock_days=30, stock_days_min=5, qualify_days=100)
+        if row["id"] == "wafer":
+            row.update(stock_days=10, stock_days_min=2, qualify_days=60)
+    return t
+
+
+@pytest.fixture
+def tied_path(tmp_path):
+    return write_dataset(tmp_path / "tied", tied_small_tables())
+
+
+@pytest.fixture
+def tied(tied_path):
+    return semigraph.load(tied_path)
+
+
+@pytest.fixture
+def invoke():
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _one(model, *cuts, horizon=365, perspective=None):
+    """evaluate() of one scenario, as ``{component: (pooled, high, tied, tied short day)}``."""
+    ev = evaluate(model, Scenario(tuple(Disruption(u) for u in cuts), horizon=horizon,
+                                  perspective=perspective))
+    c = ev.compiled
+    return {x: (float(ev.availability[i, 0]), float(ev.availability_high[i, 0]),
+                float(ev.availability_tied[i, 0]), int(ev.tied_short_from_day[i, 0]))
+            for x, i in c.index.items()}
+
+
+def test_the_dataset_separates_the_readings(tied):
+    # the premise of every test below
+    got = _one(tied, "CHN", horizon=40)["gallium"]
+    assert got[0] == pytest.approx(0.1) and got[2] > got[0] + 0.1
+    assert _one(tied, "CHN")["gallium"][3] == 10
+
+
+# ---- spof ----------------------------------------------------------------------------------
+
+def test_spof_reports_the_tied_reading_of_each_set_found(tied):
+    frame = cut_sets(tied, ["gallium", "car"], level="country", horizon=40)
+    assert "availability_tied" in frame.columns
+    rows = {(t, tuple(u)): r for t, u, r in zip(frame["target"], frame["units"],
+                                                  frame.itertuples())}
+    # within 40 days the pooled stock of gallium is gone (day 33) while the thicker tied
+    # buyers still hold some: China is a cut set of gallium on the pooled reading only
+    gallium = rows[("gallium", ("CHN",))]
+    expected = _one(tied, "CHN", horizon=40)["gallium"]
+    assert gallium.availability == pytest.approx(expected[0])
+    assert gallium.availability_high == pytest.approx(expected[1])
+    assert gallium.availability_tied == pytest.approx(expected[2])
+    assert gallium.availability_tied > gallium.availability + 0.1
+    for (target, units), r in rows.items():
+        assert r.availability_tied == pytest.approx(_one(tied, *units, horizon=40)[target][2])
+    # the search stays on the pooled reading: within 30 days China's stop leaves gallium
+    # full pooled (stocks last to day 33) and 0.46 tied, and is no cut set
+    assert _one(tied, "CHN", horizon=30)["gallium"][0] == 1.0
+    assert _one(tied, "CHN", horizon=30)["gallium"][2] < 0.5
+    assert cut_sets(tied, ["gallium"], level="country", horizon=30).empty
+
+
+def test_spof_steady_measure_gives_every_reading_the_static_bound(tied):
+    frame = cut_sets(tied, ["car"], level="country", measure="steady")
+    assert (frame["availability_tied"] == frame["availability"]).all()
+
+
+def test_spof_cli_shows_and_writes_the_tied_column(invoke, tied_path):
+    out = invoke("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path,
+                 "--format", "json")
+    records = {r["units"][0]: r for r in json.loads(out.output)}
+    assert records["CHN"]["availability_tied"] == pytest.approx(
+        _one(semigraph.load(tied_path), "CHN", horizon=40)["gallium"][2])
+    table = invoke("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path)
+    assert "tied" in table.output and "buyers tied to their supplier" in table.output
+    text = " ".join(invoke("spof", "--help").output.split())
+    assert "search runs on the pooled reading" in text and "tied reading" in text
