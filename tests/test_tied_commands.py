@@ -106,3 +106,36 @@ def test_spof_cli_shows_and_writes_the_tied_column(invoke, tied_path):
     assert "tied" in table.output and "buyers tied to their supplier" in table.output
     text = " ".join(invoke("spof", "--help").output.split())
     assert "search runs on the pooled reading" in text and "tied reading" in text
+
+
+# ---- stockpile -----------------------------------------------------------------------------
+
+def test_stockpile_reports_when_the_first_tied_buyers_run_out(tied):
+    from semigraph.findings.stockpile import stockpile
+
+    frame = stockpile(tied).set_index("component")
+    gallium = frame.loc["gallium"]
+    assert gallium["worst_scenario"] == "CHN cut"
+    expected = _one(tied, "CHN", horizon=730)["gallium"]
+    ev = evaluate(tied, Scenario((Disruption("CHN"),), horizon=730, title="CHN cut"))
+    i = ev.compiled.index["gallium"]
+    # pooled, the 30 days last to day 33; tied, the thinnest of the buyers tied to China
+    # (10 days, the first of five between 5 and 55) run out on day 10
+    assert gallium["time_to_survive_days"] == int(ev.time_to_survive[i, 0]) == 33
+    assert gallium["tied_short_from_day"] == expected[3] == 10
+    assert gallium["availability_tied"] == pytest.approx(expected[2])
+    assert gallium["availability"] == pytest.approx(expected[0])
+    # the ranking is the pooled one: the score is product loss x pooled exposed days
+    assert gallium["score"] == pytest.approx(gallium["product_loss"]
+                                             * gallium["exposed_days"])
+    assert str(frame["tied_short_from_day"].dtype) == "Int64"
+
+
+def test_stockpile_cli_shows_the_tied_column_and_says_which_reading(invoke, tied_path):
+    out = invoke("stockpile", "--dataset", tied_path, "--format", "json")
+    rows = {r["component"]: r for r in json.loads(out.output)}
+    assert rows["gallium"]["tied_short_from_day"] == 10
+    table = invoke("stockpile", "--dataset", tied_path, "--limit", 0)
+    assert "tied_short" in table.output and "buyers tied to their supplier" in table.output
+    text = " ".join(invoke("stockpile", "--help").output.split())
+    assert "pooled reading" in text and "tied reading" in text
