@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -52,7 +53,8 @@ def invoke():
 
 def _one(model, *cuts, horizon=365, perspective=None):
     """evaluate() of one scenario, as ``{component: (pooled, high, tied, tied short day)}``."""
-    ev = evaluate(model, Scenario(tuple(Disruption(u) for u in cuts), horizon=horizon,
+    ev = evaluate(model, Scenario(tuple(u if isinstance(u, Disruption) else Disruption(u)
+                                        for u in cuts), horizon=horizon,
                                   perspective=perspective))
     c = ev.compiled
     return {x: (float(ev.availability[i, 0]), float(ev.availability_high[i, 0]),
@@ -139,3 +141,60 @@ def test_stockpile_cli_shows_the_tied_column_and_says_which_reading(invoke, tied
     assert "tied_short" in table.output and "buyers tied to their supplier" in table.output
     text = " ".join(invoke("stockpile", "--help").output.split())
     assert "pooled reading" in text and "tied reading" in text
+
+
+# ---- warn ----------------------------------------------------------------------------------
+
+def test_warn_carries_the_tied_reading_per_product(tied):
+    from semigraph.findings.warn import (
+        PRODUCT_COLUMNS,
+        parse_measure,
+        warning,
+        warning_html,
+        warning_markdown,
+        warning_summary,
+    )
+
+    w = warning(tied, parse_measure("export stop from CHN", tied))
+    p = w.products.set_index("component")
+    assert {"availability_tied", "tied_short_from_day"} <= set(PRODUCT_COLUMNS)
+    assert str(w.products["tied_short_from_day"].dtype) == "Int64"
+    expected = _one(tied, "CHN")
+    for comp in ("gallium", "car"):
+        assert p.at[comp, "availability_tied"] == pytest.approx(expected[comp][2])
+        assert p.at[comp, "tied_short_from_day"] == expected[comp][3]
+    assert (p.at["gallium", "tied_short_from_day"], p.at["car", "tied_short_from_day"]) == \
+        (10, 25)
+    assert "run out earlier, on day 10 (gallium" in warning_summary(w)
+    md = warning_markdown(w)
+    assert "| gallium | Gallium | materials\\_equipment | hit | 33 | 10 | 0.10 | 0.10 |" in md
+    assert "Tied: buyers tied to their supplier until they qualify another" in md
+    page = warning_html(w)
+    assert "<th>first tied buyers short</th>" in page and "buyers tied to their supplier" in page
+
+
+def test_warn_lists_a_product_short_only_in_the_tied_reading(tied):
+    from semigraph.findings.warn import parse_measure, warning, warning_summary
+
+    # a US stop of gallium leaves all of it to the buyers tied to China and none to those
+    # tied to the US (10% of demand): pooled, 30 days of stock would cover the 0.1 gap for
+    # 300 days, and supply is back on day 200
+    w = warning(tied, parse_measure("export stop of gallium from USA", tied), horizon=365)
+    p = w.products.set_index("component")
+    expected = _one(tied, Disruption("gallium@USA", mode="export"))["gallium"]
+    assert expected[0] == 1.0 and expected[2] < 0.99
+    assert p.at["gallium", "availability"] == 1.0
+    assert p.at["gallium", "availability_tied"] == pytest.approx(expected[2])
+    assert p.at["gallium", "tied_short_from_day"] == expected[3] == 10
+    assert pd.isna(p.at["gallium", "time_to_survive_days"])
+    assert warning_summary(w).startswith("Nothing goes short within 365 days with every "
+                                         "user rationed alike; the first buyers tied")
+
+
+def test_warn_cli_csv_and_help(invoke, tied_path, tmp_path):
+    out = tmp_path / "w.csv"
+    invoke("warn", "export stop from CHN", "--dataset", tied_path, "-o", out)
+    frame = pd.read_csv(out).set_index("component")
+    assert frame.at["gallium", "tied_short_from_day"] == 10
+    text = " ".join(invoke("warn", "--help").output.split())
+    assert "tied reading" in text and "pooled" in text

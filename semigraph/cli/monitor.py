@@ -143,6 +143,12 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     export licence is read as an export stop for 60 days (China's 2023 gallium and germanium
     licences stopped exports for about two months). Prints a one-page briefing.
 
+    Readings: each product shows its lowest supply as a range from every user of an input
+    rationed alike (pooled) to the chain served first, and the tied reading (buyers tied to
+    their supplier until they qualify another): its lowest supply and the day the first
+    tied buyers run out. Products are ordered by the pooled first day short; the firms'
+    inputs are judged on the pooled reading.
+
     \b
     Examples:
       semigraph warn "export licence on gallium from CHN"
