@@ -198,3 +198,54 @@ def test_warn_cli_csv_and_help(invoke, tied_path, tmp_path):
     assert frame.at["gallium", "tied_short_from_day"] == 10
     text = " ".join(invoke("warn", "--help").output.split())
     assert "tied reading" in text and "pooled" in text
+
+
+# ---- map and report ------------------------------------------------------------------------
+
+def test_map_labels_nodes_with_the_tied_reading(tied):
+    from semigraph.render import map_source
+
+    scen = Scenario((Disruption("CHN"),), horizon=40)
+    risk = tied.risk(scen)
+    expected = _one(tied, "CHN", horizon=40)
+    for comp in ("gallium", "wafer", "car"):
+        assert risk.table.at[comp, "availability_tied"] == pytest.approx(expected[comp][2])
+        assert risk.table.at[comp, "availability_high"] == pytest.approx(expected[comp][1])
+    src = map_source(tied.map(scen))
+    # gallium: 10% pooled, 28% tied; the wafer is full pooled within 40 days but 57% tied,
+    # so it is drawn (it loses supply in the tied reading) and labelled with it
+    assert f"10% available · tied {expected['gallium'][2]:.0%}" in src
+    assert f"100% available · tied {expected['wafer'][2]:.0%}" in src
+    assert (f"{expected['gallium'][0]:.2f} every user rationed alike, "
+            f"{expected['gallium'][1]:.2f} the chain served first, "
+            f"{expected['gallium'][2]:.2f} buyers tied to their supplier") in src
+    assert "buyers tied to their supplier until they qualify" in src  # the legend
+    assert "lose supply (pooled or tied)" in src
+
+
+def test_map_and_report_help_say_which_reading(invoke):
+    text = " ".join(invoke("map", "--help").output.split())
+    assert "pooled reading" in text and "tied reading" in text
+    text = " ".join(invoke("report", "--help").output.split())
+    assert "tied reading" in text and "buyers tied to their supplier" in text
+
+
+@pytest.mark.skipif(not __import__("shutil").which("dot"), reason="Graphviz dot is not "
+                    "installed (apt-get install graphviz)")
+def test_report_tables_carry_the_tied_reading(tied, tmp_path):
+    import re
+
+    out = tied.report([Scenario((Disruption("CHN"),), title="China stops")],
+                      tmp_path / "r.html")
+    text = out.read_text(encoding="utf-8")
+    assert "<th>available (tied)</th>" in text and "<th>tied short from day</th>" in text
+    assert "buyers tied to their supplier until they qualify another" in text
+    ranked = text[text.index('<table class="ranked"'):]
+    row = re.search(r"<tr><td>gallium</td>(.*?)</tr>", ranked).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    head = re.findall(r"<th>([^<]*)</th>", ranked[:ranked.index("</thead>")])[1:]
+    got = dict(zip(head, cells))
+    expected = _one(tied, "CHN")["gallium"]
+    assert got["available (tied)"] == f"{expected[2]:.0%}"
+    assert got["tied short from day"] == str(expected[3]) == "10"
+    assert got["short from day"] == "33"
