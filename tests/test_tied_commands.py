@@ -249,3 +249,65 @@ def test_report_tables_carry_the_tied_reading(tied, tmp_path):
     assert got["available (tied)"] == f"{expected[2]:.0%}"
     assert got["tied short from day"] == str(expected[3]) == "10"
     assert got["short from day"] == "33"
+
+
+# ---- diff ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def untied_path(tmp_path):
+    """The same chain with gallium's buyers free to change supplier at once."""
+    t = tied_small_tables()
+    for row in t["components"]:
+        if row["id"] == "gallium":
+            row["qualify_days"] = 0
+    return write_dataset(tmp_path / "untied", t)
+
+
+@pytest.mark.parametrize("suffix", ["json", "csv", "parquet"])
+def test_diff_reports_a_change_of_the_tied_reading_alone(tied, untied_path, tmp_path, suffix):
+    # US gallium stops: 30 days of stock cover the pooled gap of 0.1 until supply is back on
+    # day 200, but the buyers tied to the US rows run dry from day 10 while they are tied
+    cut = Disruption("gallium@USA", mode="export")
+    untied = semigraph.load(untied_path)
+    a, b = tmp_path / f"untied.{suffix}", tmp_path / f"tied.{suffix}"
+    untied.whatif(cut).to_file(a)
+    tied.whatif(cut).to_file(b)
+    before, after = _one(untied, cut)["gallium"], _one(tied, cut)["gallium"]
+    assert before[0] == after[0] == 1.0 and before[2] == 1.0 and after[2] < 0.99
+    t = semigraph.diff(a, b).table.set_index("component")
+    row = t.loc["gallium"]
+    assert row["status"] == "changed"
+    assert row["availability_change"] == 0
+    assert row["availability_tied_a"] == pytest.approx(before[2])
+    assert row["availability_tied_b"] == pytest.approx(after[2])
+    assert row["availability_tied_change"] == pytest.approx(after[2] - before[2])
+    # the first tied day short is compared though A has none at all (an empty column)
+    assert pd.isna(row["tied_short_from_day_a"]) and row["tied_short_from_day_b"] == 10
+    for col in ("exposed_share", "tied_lost_days", "output", "output_high", "output_tied"):
+        assert f"{col}_change" in t.columns
+    assert row["why"] == "supply behind it changed (no bottleneck named)"
+    assert t.index[0] == "gallium"  # the largest change of availability in any reading
+
+
+def test_diff_orders_by_the_largest_change_in_any_reading():
+    a = pd.DataFrame({"component": ["x", "y"], "availability": [0.5, 0.5],
+                      "availability_high": [0.6, 0.6], "availability_tied": [0.5, 0.5]})
+    b = pd.DataFrame({"component": ["x", "y"], "availability": [0.6, 0.5],
+                      "availability_high": [0.6, 0.6], "availability_tied": [0.5, 0.1]})
+    t = semigraph.diff(a, b).table
+    assert t["component"].tolist() == ["y", "x"]
+    assert t["status"].tolist() == ["changed", "changed"]
+
+
+def test_diff_cli_on_two_dataset_versions_shows_the_tied_column(invoke, tied_path,
+                                                               untied_path):
+    out = invoke("diff", untied_path, tied_path, "--cut", "gallium@USA")
+    assert "availability_tied_change" in out.output and "gallium" in out.output
+    rows = json.loads(invoke("diff", untied_path, tied_path, "--cut", "gallium@USA",
+                             "--format", "json").output)
+    gallium = next(r for r in rows if r["component"] == "gallium")
+    assert gallium["status"] == "changed"
+    assert gallium["availability_tied_b"] == pytest.approx(
+        _one(semigraph.load(tied_path), "gallium@USA")["gallium"][2])
+    text = " ".join(invoke("diff", "--help").output.split())
+    assert "availability_tied" in text and "buyers tied to their supplier" in text
