@@ -5,6 +5,13 @@ Rows are matched on their key (``scenario`` and ``component`` where both are col
 ``component``, else the first column). For every numeric column the two results share,
 the table gives both values and the change; for what-if results it also says why a figure
 moved: the bottleneck that changed, or the same bottleneck with different supply behind it.
+
+Every reading is compared alike: a change of ``availability`` (every user rationed alike),
+``availability_high`` (the chain served first) or ``availability_tied`` (buyers tied to their
+supplier until they qualify another, engine README 4.5) marks the row changed, is explained
+the same way and orders the rows (largest first). The what-if columns of :data:`MEASURES` are
+compared whatever type a file gives them (a column with no value at all, e.g. a first day
+short that never comes, is read from JSON as text and from CSV as a number).
 """
 
 from __future__ import annotations
@@ -22,8 +29,12 @@ __all__ = ["diff", "read_result"]
 #: Changes smaller than this (in the measure's own unit) count as unchanged.
 TOLERANCE = 0.005
 #: Numeric columns compared first, in this order, when present.
-MEASURES = ("availability", "availability_high", "steady_state", "lost_days",
-            "time_to_survive_days", "recovery_day", "top_share", "hhi", "score")
+MEASURES = ("availability", "availability_high", "availability_tied", "steady_state",
+            "lost_days", "time_to_survive_days", "tied_short_from_day", "recovery_day",
+            "tied_lost_days", "exposed_share", "output", "output_high", "output_tied",
+            "top_share", "hhi", "score")
+#: The readings of availability: a change in any of them is a change of supply.
+READINGS = ("availability", "availability_high", "availability_tied")
 
 
 def read_result(path: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -73,7 +84,7 @@ def _why(row, tol: float) -> str:
         return f"{row['status']} in B"
     if a == b:
         if a is None:
-            return "" if abs(row.get("availability_change", 0) or 0) < tol else \
+            return "" if _moved(row) < tol else \
                 "supply behind it changed (no bottleneck named)"
         return "same bottleneck; supply behind it changed" if row["status"] == "changed" \
             else ""
@@ -82,6 +93,13 @@ def _why(row, tol: float) -> str:
     if b is None:
         return f"no longer short (was: {a})"
     return f"bottleneck moved: {a} -> {b}"
+
+
+def _moved(row) -> float:
+    """The largest change of availability in any reading of a row (0 when none is known)."""
+    changes = [abs(v) for v in (row.get(f"{m}_change") for m in READINGS)
+               if v is not None and not pd.isna(v)]
+    return max(changes, default=0.0)
 
 
 def diff(a, b, *, tolerance: float = TOLERANCE, all_rows: bool = False):
@@ -103,20 +121,25 @@ def diff(a, b, *, tolerance: float = TOLERANCE, all_rows: bool = False):
         ``kind`` ``diff``; ``table`` has the key columns, ``status`` (changed, added,
         removed, unchanged), for each shared numeric measure ``M_a``, ``M_b`` and
         ``M_change`` (b - a), for what-if results ``bottleneck_a``, ``bottleneck_b`` and
-        ``why``; ordered by the largest change of the first measure. ``meta`` holds both
-        results' metadata.
+        ``why``; ordered by the largest change of availability in any reading (pooled,
+        chain first, tied), or of the first measure where there is no availability.
+        ``meta`` holds both results' metadata.
     """
     from semigraph.api import Result
 
     fa, ma = _table(a)
     fb, mb = _table(b)
     key = _key(fa, fb)
-    measures = [c for c in MEASURES if c in fa.columns and c in fb.columns]
+    texts = [c for c in ("name", "stage", "bottleneck") if c in fa.columns and c in fb.columns]
+    measures = [c for c in MEASURES if c in fa.columns and c in fb.columns and c not in key]
+    # other numeric columns; one with no value in a result has no type to go by (an empty
+    # text column reads from CSV as numbers)
     measures += [c for c in fa.columns if c in fb.columns and c not in measures
-                 and c not in key and pd.api.types.is_numeric_dtype(fa[c])
+                 and c not in key and c not in texts
+                 and fa[c].notna().any() and fb[c].notna().any()
+                 and pd.api.types.is_numeric_dtype(fa[c])
                  and pd.api.types.is_numeric_dtype(fb[c])
                  and not pd.api.types.is_bool_dtype(fa[c])]
-    texts = [c for c in ("name", "stage", "bottleneck") if c in fa.columns and c in fb.columns]
     for f in (fa, fb):
         if f.duplicated(key).any():
             dup = f.loc[f.duplicated(key), key].iloc[0].tolist()
@@ -147,7 +170,12 @@ def diff(a, b, *, tolerance: float = TOLERANCE, all_rows: bool = False):
     if "bottleneck" in texts:
         out["why"] = [_why(r, tolerance) for r in out.reset_index().to_dict("records")]
     out = out.reset_index()
-    if measures:
+    readings = [m for m in READINGS if m in measures]
+    if readings:
+        first = out[[f"{m}_change" for m in readings]].abs().max(axis=1, skipna=False)
+        out = out.assign(_o=-first.fillna(np.inf)).sort_values(
+            ["_o", *key], kind="stable").drop(columns="_o")
+    elif measures:
         first = out[f"{measures[0]}_change"].abs().fillna(np.inf)
         out = out.assign(_o=-first).sort_values(["_o", *key], kind="stable").drop(columns="_o")
     if not all_rows:

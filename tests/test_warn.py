@@ -183,8 +183,9 @@ def test_markdown_briefing(small):
     assert md.startswith("# Early warning: export stop of gallium from CHN\n")
     assert "gallium@CHN: export stop" in md
     rows = [line for line in md.splitlines() if line.startswith("| gallium")]
-    assert rows == ["| gallium | Gallium | materials\\_equipment | hit | 33 | 0.10 | 150.0 "
-                    "| 200 |"]
+    # no qualify_days: the tied buyers run out with the pooled stock (day 33, 0.10)
+    assert rows == ["| gallium | Gallium | materials\\_equipment | hit | 33 | 33 | 0.10 | 0.10 "
+                    "| 150.0 | 200 |"]
     assert md.index("| gallium") < md.index("| car")  # in order of impact day
     assert "## Dutch firms" in md and "| subsid | Subsidiary | NLD | CHN | wafer | 33 |" in md
     assert "| fab |" not in md  # only Dutch firms in the briefing

@@ -50,6 +50,11 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     availability below --threshold, with the availability left. The search is exact: no
     listed set contains another, and none is missing up to the order.
 
+    Readings: the search runs on the pooled reading (every user of an input rationed
+    alike), or on the static bound with --measure steady. With the headline measure each set
+    found also shows the chain served first (the upper bound) and the tied reading (buyers
+    tied to their supplier until they qualify another); they do not decide what is listed.
+
     \b
     Examples:
       semigraph spof --target euv-scanner --level firm
@@ -85,6 +90,7 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
 
         view["availability"] = [value_range(lo, hi, 3) for lo, hi in
                                 zip(frame["availability"], frame["availability_high"])]
+        view["tied"] = [f"{v:.3f}" for v in frame["availability_tied"]]
     view["units"] = [" + ".join(u) + ("*" if e else "")
                      for u, e in zip(frame["units"], frame["estimated"])]
     none = frame.attrs["no_cut_set"]
@@ -95,7 +101,9 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         f"{len(frame.attrs['targets'])} target(s); read a row as: if these units all stop "
         f"supplying, the target is left with `availability` of its normal supply"
         + (" on its lowest day (a range: every user rationed alike .. the chain served "
-           "first)." if measure == "headline" else "."),
+           "first; tied: buyers tied to their supplier until they qualify another). The "
+           "search is on the first figure (every user rationed alike)."
+           if measure == "headline" else "."),
         f"{len(none)} target(s) have none: " + ", ".join(none[:12])
         + (" ..." if len(none) > 12 else "") if none else "Every target has a cut set.",
         (f"Measure: lowest daily availability within {horizon} days (headline). Search: "
@@ -227,6 +235,12 @@ def stockpile(perspective, scenario_files, horizon, limit, dataset, fmt, output,
     A candidate is a storable component whose supply takes longer to restore than its stock
     lasts and whose shortfall alone makes end-use products short, in some plausible scenario.
 
+    Readings: candidates, ranking and extra stock use the pooled reading (every user of an
+    input rationed alike), leaving out shortfalls that serving the chain first would close
+    (the upper bound). Beside them, tied_short is the tied reading (buyers tied to their
+    supplier until they qualify another): the day the first tied buyers run out, by when a
+    stockpile must be in place.
+
     \b
     Examples:
       semigraph stockpile
@@ -243,10 +257,11 @@ def stockpile(perspective, scenario_files, horizon, limit, dataset, fmt, output,
         emit(result, fmt=fmt, output=output, force=force)
         return
     view = frame[["rank", "component", "score", "products_protected", "worst_scenario",
-                  "stock_days", "ttr_days", "time_to_survive_days", "exposed_days",
-                  "extra_stock_days", "cost_eur"]].rename(columns={
+                  "stock_days", "ttr_days", "time_to_survive_days", "tied_short_from_day",
+                  "exposed_days", "extra_stock_days", "cost_eur"]].rename(columns={
                       "products_protected": "products", "worst_scenario": "worst",
-                      "time_to_survive_days": "short_from_day", "exposed_days": "exposed",
+                      "time_to_survive_days": "short_from_day",
+                      "tied_short_from_day": "tied_short", "exposed_days": "exposed",
                       "extra_stock_days": "extra_days"}).copy()
     for col in ("stock_days", "ttr_days", "extra_days"):
         view[col] = view[col].round().astype("Int64")
@@ -256,7 +271,9 @@ def stockpile(perspective, scenario_files, horizon, limit, dataset, fmt, output,
     notes = [
         "Read a row as: in its worst scenario this input runs out on short_from_day and stays "
         "short for `exposed` days, making `products` short; holding extra_days more days of "
-        "demand in stock bridges it.",
+        "demand in stock bridges it. tied_short: the day the first buyers tied to their "
+        "supplier until they qualify another run out (each holding its own stock; - = "
+        "never), by when the stockpile must be in place.",
         "Scenarios: " + ", ".join(frame.attrs["scenarios"]) + ".",
         *frame.attrs["notes"],
     ]

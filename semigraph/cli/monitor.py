@@ -32,6 +32,13 @@ def diff(a, b, scenario_file, cuts, tolerance, all_rows, limit, fmt, output, for
     by the largest change of availability, with both values and, for what-if results, the
     bottleneck that changed.
 
+    Readings: every figure the two results share is compared, in each reading they carry:
+    every user rationed alike (availability), the chain served first (availability_high)
+    and buyers tied to their supplier until they qualify another (availability_tied,
+    tied_short_from_day). A change in the tied reading marks a row changed and orders it
+    like a change in the bounds; the table shows the pooled and the tied availability
+    (-o FILE has every column).
+
     \b
     Examples:
       semigraph diff taiwan-2026-10.parquet taiwan-2026-11.parquet
@@ -60,7 +67,9 @@ def diff(a, b, scenario_file, cuts, tolerance, all_rows, limit, fmt, output, for
     view = None
     if fmt == "table":
         cols = [c for c in ("scenario", "component", "status", "availability_a",
-                            "availability_b", "availability_change", "lost_days_change", "why")
+                            "availability_b", "availability_change", "availability_tied_a",
+                            "availability_tied_b", "availability_tied_change",
+                            "lost_days_change", "why")
                 if c in result.table.columns]
         view = result.table[cols] if cols else result.table
     emit(result, fmt=fmt, output=output, force=force, view=view, notes=result.notes,
@@ -142,6 +151,12 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     from CHN to USA", "ban on neon from RUS", "outage at nexperia@CHN for 60 days". An
     export licence is read as an export stop for 60 days (China's 2023 gallium and germanium
     licences stopped exports for about two months). Prints a one-page briefing.
+
+    Readings: each product shows its lowest supply as a range from every user of an input
+    rationed alike (pooled) to the chain served first, and the tied reading (buyers tied to
+    their supplier until they qualify another): its lowest supply and the day the first
+    tied buyers run out. Products are ordered by the pooled first day short; the firms'
+    inputs are judged on the pooled reading.
 
     \b
     Examples:

@@ -94,9 +94,12 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
                 dataset) -> None:
     """Draw a risk map: components by stage, coloured by risk.
 
-    With a scenario, colour is the lowest daily supply within the horizon and only what
-    loses supply is drawn; without one, colour is the share of world supply made in the top
-    country. Single points of failure and cut units are marked; a legend explains every
+    With a scenario, colour is the lowest daily supply within the horizon, every user of an
+    input rationed alike (the pooled reading); a node whose tied reading (buyers tied to
+    their supplier until they qualify another) differs says "tied x%", its tooltip gives
+    the chain-first bound and the tied reading too, and only what loses supply in either
+    reading is drawn. Without a scenario, colour is the share of world supply made in the
+    top country. Single points of failure and cut units are marked; a legend explains every
     colour and mark. Large maps are collapsed and the title says how.
 
     \b
@@ -135,7 +138,10 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
 def report(scenario_files, cuts, output, force, dataset) -> None:
     """Write one self-contained HTML report (no network access needed to read it).
 
-    For each scenario: its summary, the ranked what-if table and the risk map; then the
+    For each scenario: its summary, the ranked what-if table (the lowest supply from every
+    user rationed alike to the chain served first, and the tied reading: buyers tied to
+    their supplier until they qualify another, with the day the first of them run out) and
+    the risk map (coloured by the pooled reading); then the
     dependency matrix (end-use products x countries: the share of each product lost when
     that country is cut) and the sources cited. Maps need Graphviz's dot.
 

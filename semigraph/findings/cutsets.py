@@ -7,17 +7,26 @@ single point of failure (SPOF).
 
 Columns of :func:`cut_sets` (one row per minimal cut set):
 
-==================  =========================================================================
-``target``          target component id
-``target_name``     its name
-``stage``           its value-chain stage
-``order``           number of units in the cut set
-``level``           kind of the units: country, firm, site or component
-``units``           the unit ids (sorted list)
-``availability``    target's availability when all the units stop supplying (0..1)
-``shortfall``       1 - availability
-``estimated``       the result rests on a supply share that is an estimate
-==================  =========================================================================
+=====================  ======================================================================
+``target``             target component id
+``target_name``        its name
+``stage``              its value-chain stage
+``order``              number of units in the cut set
+``level``              kind of the units: country, firm, site or component
+``units``              the unit ids (sorted list)
+``availability``       target's availability when all the units stop supplying (0..1): the
+                       lowest day, every user rationed alike (pooled), or the static bound
+``availability_high``  the same with the chain served first (upper bound; headline only)
+``availability_tied``  the same with buyers tied to their supplier until they qualify
+                       another (engine README 4.5; headline only)
+``shortfall``          1 - availability
+``estimated``          the result rests on a supply share that is an estimate
+=====================  ======================================================================
+
+The search runs on ``availability`` alone: a set is a cut set when the pooled reading (or,
+with ``measure="steady"``, the static bound) falls below the threshold. The other two readings
+are reported for the sets found, both from one further day-by-day evaluation of those sets,
+and do not decide what is listed (with the steady measure all three are the static bound).
 
 Units at each level: ``country`` = every country where something is produced (site scope);
 ``firm`` = every supplying firm; ``site`` = a firm's production in one country
@@ -85,6 +94,8 @@ COLUMNS = {
                     "lowest day within the horizon, every user rationed alike (headline), or "
                     "the static bound (steady)",
     "availability_high": "the same with the chain served first (upper bound; headline only)",
+    "availability_tied": "the same with buyers tied to their supplier until they qualify "
+                         "another (engine README 4.5; headline only); reported, not searched",
     "shortfall": "1 - availability",
     "estimated": "the result rests on a supply share that is an estimate",
 }
@@ -273,7 +284,7 @@ def _search(model, space: UnitSpace, targets: list[int], threshold: float, order
 
 
 def _evaluate_sets(model, resolved: list, sets: list[tuple[int, ...]], horizon: int, *,
-                   timeline: bool, bounds: bool):
+                   timeline: bool, bounds: bool, tied: bool):
     """Each set of units disrupted with its default mode, in chunks: yields
     ``(start, chunk, evaluation)``."""
     for start in range(0, len(sets), CHUNK):
@@ -282,7 +293,7 @@ def _evaluate_sets(model, resolved: list, sets: list[tuple[int, ...]], horizon: 
                                    horizon=horizon) for combo in chunk)
         batch = [[resolved[u] for u in combo] for combo in chunk]
         yield start, chunk, evaluate_resolved(model, scenarios, batch, timeline=timeline,
-                                              bounds=bounds)
+                                              bounds=bounds, tied=tied)
 
 
 def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarray,
@@ -290,8 +301,9 @@ def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarr
     """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
     when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
     out = np.ones((len(rows), len(sets)))
+    # the search is on the pooled reading: the other readings' columns are not simulated
     for start, chunk, ev in _evaluate_sets(model, resolved, sets, horizon, timeline=timeline,
-                                           bounds=False):
+                                           bounds=False, tied=False):
         out[:, start:start + len(chunk)] = ev.availability[rows]
         if progress is not None:
             progress(len(chunk))
@@ -341,16 +353,18 @@ def _search_headline(model, space: UnitSpace, resolved: list, targets: list[int]
     return found, stats
 
 
-def _upper_bounds(model, resolved: list, found: dict, horizon: int) -> dict:
-    """The upper allocation bound of every cut set found: {(target, units): availability}."""
+def _other_readings(model, resolved: list, found: dict, horizon: int) -> dict:
+    """The upper allocation bound and the tied reading of every cut set found, from one
+    evaluation: {(target, units): (availability_high, availability_tied)}."""
     sets = sorted({combo for sets in found.values() for combo in sets})
     out = {}
     for _, chunk, ev in _evaluate_sets(model, resolved, sets, horizon, timeline=True,
-                                       bounds=True):
+                                       bounds=True, tied=True):
         for j, combo in enumerate(chunk):
             for t, sets_t in found.items():
                 if combo in sets_t:
-                    out[(t, combo)] = float(ev.availability_high[t, j])
+                    out[(t, combo)] = (float(ev.availability_high[t, j]),
+                                       float(ev.availability_tied[t, j]))
     return out
 
 
@@ -482,7 +496,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     comps = model.components.set_index("id")
     down = downstream(c)
     rows = []
-    high = _upper_bounds(model, resolved, found, horizon) if measure == "headline" else {}
+    other = _other_readings(model, resolved, found, horizon) if measure == "headline" else {}
     for t in names:
         ti = c.index[t]
         for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), round(kv[1], 12),
@@ -496,7 +510,8 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
                 "level": level,
                 "units": sorted(space.units[u] for u in combo),
                 "availability": a,
-                "availability_high": high.get((ti, combo), a),
+                "availability_high": other.get((ti, combo), (a, a))[0],
+                "availability_tied": other.get((ti, combo), (a, a))[1],
                 "shortfall": 1.0 - a,
                 "estimated": _estimated(c, space, down, combo, ti),
             })
@@ -504,6 +519,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     frame["order"] = frame["order"].astype("int64")
     frame["availability"] = frame["availability"].astype(float)
     frame["availability_high"] = frame["availability_high"].astype(float)
+    frame["availability_tied"] = frame["availability_tied"].astype(float)
     frame["shortfall"] = frame["shortfall"].astype(float)
     frame["estimated"] = frame["estimated"].astype(bool)
     frame.attrs["no_cut_set"] = [t for t in names if not found[c.index[t]]]

@@ -33,10 +33,13 @@ SPOF_THRESHOLD = 0.5
 class Risk:
     """Per-component figures (``table``, indexed by component id) and the scenario's cuts.
 
-    ``table`` columns: ``name``, ``stage``, ``availability`` (NaN without a scenario),
-    ``top_country``, ``top_share`` (share of world supply made in the top country; NaN where
-    the component has no supply rows), ``estimated`` (a share is an estimate), ``has_supply``,
-    ``directly_hit`` (the scenario cuts the component's own supply).
+    ``table`` columns: ``name``, ``stage``, ``availability`` (the lowest day, every user of
+    an input rationed alike; NaN without a scenario), ``availability_high`` (the chain served
+    first) and ``availability_tied`` (buyers tied to their supplier until they qualify
+    another, engine README 4.5), NaN likewise, ``top_country``, ``top_share`` (share of
+    world supply made in the top country; NaN where the component has no supply rows),
+    ``estimated`` (a share is an estimate), ``has_supply``, ``directly_hit`` (the scenario
+    cuts the component's own supply).
     ``cut_shares`` maps each disruption's unit to ``{component: share of its supply lost}``.
     """
 
@@ -57,7 +60,8 @@ def component_risk(model, scenario: Scenario | None = None,
         The scenario whose cut units are marked.
     result : DataFrame, optional
         The scenario's what-if table (:func:`semigraph.engine.whatif.whatif`), whose
-        ``availability`` colours the map; it is computed when not given.
+        ``availability`` colours the map (its ``availability_high`` and
+        ``availability_tied`` label it beside); it is computed when not given.
     """
     comps = model.components.set_index("id")
     supply = model.supply
@@ -66,7 +70,8 @@ def component_risk(model, scenario: Scenario | None = None,
     top_share = by_country.groupby(level=0).max()
     estimated = supply.groupby("component")["share_estimated"].any()
     table = pd.DataFrame({"name": comps["name"], "stage": comps["stage"]})
-    table["availability"] = np.nan
+    for col in ("availability", "availability_high", "availability_tied"):
+        table[col] = np.nan
     table["top_country"] = [top[c][1] if c in top.index else None for c in table.index]
     table["top_share"] = [float(top_share[c]) if c in top_share.index else np.nan
                           for c in table.index]
@@ -80,8 +85,9 @@ def component_risk(model, scenario: Scenario | None = None,
             from semigraph.engine.whatif import whatif
 
             result = whatif(model, scenario, explain=False)
-        avail = result.set_index("component")["availability"]
-        table["availability"] = avail.reindex(table.index).astype(float)
+        by_id = result.set_index("component")
+        for col in ("availability", "availability_high", "availability_tied"):
+            table[col] = by_id[col].reindex(table.index).astype(float)
         perspective = result.attrs.get("perspective", perspective)
         c = compile_model(model)
         edge_hit = np.zeros(c.n_edges, dtype=bool)

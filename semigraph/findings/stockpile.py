@@ -15,9 +15,14 @@ Columns of :func:`stockpile` (one row per candidate component, best first):
 ``worst_scenario``         the scenario with the highest score
 ``scenarios``              every scenario in which the candidate runs short
 ``availability``           the candidate's availability in the worst scenario
+``availability_tied``      the same with buyers tied to their supplier until they qualify
+                           another (engine README 4.5), in the same scenario
 ``stock_days``             consumers' normal stock, days (0 when unknown)
 ``ttr_days``               time to restore its supply, days (empty = unknown: no recovery)
 ``time_to_survive_days``   day its stock runs out in the worst scenario
+``tied_short_from_day``    in the same scenario, the day the first tied buyers run out (the
+                           thinnest stocks of those tied to the lost supply): when a stockpile
+                           must be there; empty when the tied reading never falls short
 ``exposed_days``           days from then until supply is full again (capped at the horizon)
 ``extra_stock_days``       recommended extra stock, in days of normal demand: the cumulative
                            shortfall of its worst scenario (covers every scenario)
@@ -25,6 +30,11 @@ Columns of :func:`stockpile` (one row per candidate component, best first):
 ``cost_eur``               its value, where ``unit_value_eur`` and ``demand_per_year`` are known
 ``estimated``              the figures rest on an estimated supply share
 =========================  ====================================================================
+
+Candidates, the worst scenario, the score and the extra stock are those of the pooled reading
+(every user of an input rationed alike), with shortfalls that serving the chain first would
+close left out (the upper bound); the tied columns are reported beside them and change
+neither the candidates nor the ranking.
 """
 
 from __future__ import annotations
@@ -46,9 +56,9 @@ __all__ = ["COLUMNS", "HORIZON", "METHOD", "default_scenarios", "stockpile"]
 HORIZON = 730
 
 COLUMNS = ["rank", "component", "name", "stage", "score", "product_loss", "products_protected",
-           "worst_scenario", "scenarios", "availability", "stock_days", "ttr_days",
-           "time_to_survive_days", "exposed_days", "extra_stock_days", "extra_stock_units",
-           "cost_eur", "estimated"]
+           "worst_scenario", "scenarios", "availability", "availability_tied", "stock_days",
+           "ttr_days", "time_to_survive_days", "tied_short_from_day", "exposed_days",
+           "extra_stock_days", "extra_stock_units", "cost_eur", "estimated"]
 
 METHOD = (
     "Method: each scenario is simulated day by day (stocks drawn down, installed equipment "
@@ -62,7 +72,9 @@ METHOD = (
     "exposed days (from stock-out to full supply, capped at the horizon), in the worst "
     "scenario. Extra stock = the supply it loses in its worst case (lost days, the sum of "
     "daily shortfalls over the horizon), in days of demand; cost = extra days / 365 x "
-    "demand_per_year x unit_value_eur."
+    "demand_per_year x unit_value_eur. Beside them, the tied reading of the worst scenario "
+    "(buyers tied to their supplier until they qualify another, each with its own stock): "
+    "its lowest day and the day its first buyers run out."
 )
 
 
@@ -118,7 +130,8 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
     end_use = stage == "end_use"
     storable = np.array([_num(comps.at[x, "storable"]) == 1.0 for x in c.components])
     eligible = storable & ~end_use & (c.ttr_days > c.stock_days) & ~c.capital
-    cases = []  # (scenario, candidate, availability, first short day, exposed days, extra)
+    cases = []  # (scenario, candidate, availability, first short day, exposed days, extra,
+    #              tied availability, tied first short day)
     for b, scen in enumerate(scenarios):
         first = ev.time_to_survive[:, b]
         rec = ev.recovery[:, b]
@@ -129,14 +142,16 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
         for i in np.flatnonzero(short):
             back = int(rec[i]) if rec[i] >= 0 else scen.horizon
             cases.append((b, int(i), float(ev.availability[i, b]), int(first[i]),
-                          back - int(first[i]), float(ev.lost_days[i, b])))
+                          back - int(first[i]), float(ev.lost_days[i, b]),
+                          float(ev.availability_tied[i, b]),
+                          int(ev.tied_short_from_day[i, b])))
     # what the candidate's shortfall alone does downstream: cut it to its scenario availability
     factor = np.ones((c.n_components, len(cases)))
     for col, (_, i, a_i, *_rest) in enumerate(cases):
         factor[i, col] = a_i
     alone = propagate_world(c, np.ones((c.n_edges, len(cases))), factor) if cases else None
     best: dict[int, dict] = {}
-    for col, (b, i, a_i, first, exposed, extra) in enumerate(cases):
+    for col, (b, i, a_i, first, exposed, extra, tied, tied_first) in enumerate(cases):
         loss = 1.0 - alone[:, col]
         hurt = np.flatnonzero(end_use & (loss > ZERO))
         if not len(hurt):
@@ -150,7 +165,8 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
         if score > entry["score"]:
             entry.update(score=score, loss=product_loss, worst=label, availability=a_i,
                          products=[c.components[j] for j in hurt], first=first,
-                         exposed=exposed)
+                         exposed=exposed, tied=tied,
+                         tied_first=tied_first if tied_first >= 0 else None)
     hit = np.zeros(c.n_edges, dtype=bool)
     for resolved in ev.resolved:
         for r in resolved:
@@ -173,9 +189,11 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
             "worst_scenario": e["worst"],
             "scenarios": e["scenarios"],
             "availability": e["availability"],
+            "availability_tied": e["tied"],
             "stock_days": float(c.stock_days[i]),
             "ttr_days": None if np.isinf(c.ttr_days[i]) else float(c.ttr_days[i]),
             "time_to_survive_days": e["first"],
+            "tied_short_from_day": e["tied_first"],
             "exposed_days": e["exposed"],
             "extra_stock_days": float(np.ceil(e["extra"])),
             "extra_stock_units": units,
@@ -186,10 +204,11 @@ def _rank(model, scenarios: list[Scenario], comps: pd.DataFrame) -> pd.DataFrame
     frame = frame.sort_values(["score", "extra_stock_days", "component"],
                               ascending=[False, False, True]).reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-    for col in ("ttr_days", "extra_stock_units", "cost_eur"):
+    for col in ("ttr_days", "extra_stock_units", "cost_eur", "availability_tied"):
         frame[col] = frame[col].astype(float)
     for col in ("time_to_survive_days", "exposed_days"):
         frame[col] = frame[col].astype("int64")
+    frame["tied_short_from_day"] = frame["tied_short_from_day"].astype("Int64")
     return frame
 
 

@@ -14,8 +14,12 @@ Columns of :attr:`EarlyWarning.products` (:data:`PRODUCT_COLUMNS`):
 ``role``                  object   ``hit``: its own supply is cut by the measure; ``end
                                    product``: an end-use product downstream that goes short
 ``time_to_survive_days``  Int64    first day supply falls below 99% (NA: not within horizon)
+``tied_short_from_day``   Int64    the same with buyers tied to their supplier until they
+                                   qualify another (engine README 4.5): the day the first
+                                   tied buyers run out (NA: not within horizon)
 ``availability``          float64  lowest daily supply, every user rationed alike (0..1)
 ``availability_high``     float64  the same with the chain served first (upper bound)
+``availability_tied``     float64  the same with buyers tied to their supplier
 ``steady_state``          float64  supply if never restored (the static bound)
 ``lost_days``             float64  supply lost over the horizon, days of normal demand
 ``recovery_day``          Int64    day supply is back at 99% (the horizon if not within it)
@@ -82,8 +86,9 @@ DUTCH = "NLD"
 
 PRODUCT_COLUMNS = {
     "component": "object", "name": "object", "stage": "object", "role": "object",
-    "time_to_survive_days": "Int64", "availability": "float64",
-    "availability_high": "float64", "steady_state": "float64", "lost_days": "float64",
+    "time_to_survive_days": "Int64", "tied_short_from_day": "Int64", "availability": "float64",
+    "availability_high": "float64", "availability_tied": "float64", "steady_state": "float64",
+    "lost_days": "float64",
     "recovery_day": "Int64", "stock_days": "float64", "ttr_days": "float64",
     "bottleneck": "object", "sources": "object",
 }
@@ -355,7 +360,7 @@ def _hit(model, scenario: Scenario) -> tuple[set[str], set[int]]:
 
 
 def _products(frame: pd.DataFrame, hit: set[str], below: set[str]) -> pd.DataFrame:
-    short = frame["availability"] < 1.0
+    short = (frame["availability"] < 1.0) | (frame["availability_tied"] < 1.0)
     touched = short | (frame["steady_state"] < 1.0)
     is_hit = frame["component"].isin(hit) & touched
     is_end = frame["component"].isin(below) & (frame["stage"] == "end_use") & short
@@ -380,7 +385,8 @@ def _firms(model, scenario: Scenario, hit: set[str], hit_edges: set[int],
         return pd.DataFrame(columns=list(FIRM_COLUMNS)).astype(FIRM_COLUMNS)
     c = compile_model(model)
     sites = sorted(set(rows["site"]))
-    ev = evaluate(model, [scenario.with_(perspective=s) for s in sites], bounds=False)
+    ev = evaluate(model, [scenario.with_(perspective=s) for s in sites], bounds=False,
+                  tied=False)
     col = {s: j for j, s in enumerate(sites)}
     inputs: dict[str, list[str]] = {}
     for comp, inp in zip(model.requires["component"], model.requires["input"]):
@@ -447,10 +453,11 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
     Returns
     -------
     EarlyWarning
-        ``products``: the components the measure hits (those it leaves short or would
-        leave short if never restored) and the end-use products downstream that go short
-        within the horizon, ordered by the first day short (never short last), then lost
-        days (most first), hit components before end products, then id. ``firms``: every
+        ``products``: the components the measure hits (those it leaves short, in the pooled
+        or the tied reading, or would leave short if never restored) and the end-use
+        products downstream that go short within the horizon in either reading, ordered by
+        the first day short in the pooled reading (never short last), then lost days (most
+        first), hit components before end products, then id. ``firms``: every
         firm that makes a hit component or one downstream of it (so uses a hit component,
         directly or through its inputs), with the first day one of its inputs goes short
         where it makes them, ordered by that day (none last), Dutch firms first on a tie.
@@ -458,9 +465,11 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
     Notes
     -----
     The product figures are those of :func:`semigraph.engine.whatif.whatif` for the
-    perspective. The firm figures are judged from each firm's production sites: every site
-    country is evaluated as a perspective of its own (lower bound), so that a firm in a
-    country that stops exports keeps its home supply.
+    perspective, in its three readings: every user rationed alike (pooled, the lower bound),
+    the chain served first (the upper bound) and buyers tied to their supplier until they
+    qualify another (tied). The firm figures are judged from each firm's production sites:
+    every site country is evaluated as a perspective of its own (pooled reading), so that a
+    firm in a country that stops exports keeps its home supply.
     """
     changes: dict = {"horizon": horizon}
     if perspective is not None:
@@ -495,15 +504,19 @@ def _title(w: EarlyWarning) -> str:
 
 
 def warning_summary(w: EarlyWarning) -> str:
-    """One sentence on what the warning says: how many products go short, the first one,
-    and the first Dutch firm whose inputs go short."""
+    """One sentence on what the warning says: how many products go short, the first one
+    (pooled reading), the first tied buyers to run out where they do so earlier, and the
+    first Dutch firm whose inputs go short."""
     p, h = w.products, w.scenario.horizon
     short = p[p["time_to_survive_days"].notna()]
     ends = short[short["stage"] == "end_use"]
     dutch = w.firms[w.firms["dutch"] & w.firms["inputs_short_day"].notna()] \
         if len(w.firms) else w.firms
+    tied = p[p["tied_short_from_day"].notna()].sort_values("tied_short_from_day",
+                                                           kind="stable")
     if not len(short):
-        text = f"Nothing goes short within {h} days"
+        text = f"Nothing goes short within {h} days" + (
+            " with every user rationed alike" if len(tied) else "")
     else:
         first = short.iloc[0]
         text = (f"{len(ends)} end-use product(s) and {len(short) - len(ends)} other "
@@ -511,6 +524,12 @@ def warning_summary(w: EarlyWarning) -> str:
                 f"{int(first['time_to_survive_days'])}, down to "
                 f"{_avail(first['availability'], first['availability_high'])} of normal "
                 "supply")
+    if len(tied) and (not len(short) or tied.iloc[0]["tied_short_from_day"]
+                      < short.iloc[0]["time_to_survive_days"]):
+        t = tied.iloc[0]
+        text += (f"; the first buyers tied to their supplier run out earlier, on day "
+                 f"{int(t['tied_short_from_day'])} ({t['component']}, down to "
+                 f"{t['availability_tied']:.2f})")
     if len(dutch):
         d = dutch.iloc[0]
         text += (f"; {len(dutch)} Dutch firm(s) see inputs go short, first {d['firm']} on "
@@ -525,13 +544,20 @@ def warning_summary(w: EarlyWarning) -> str:
 
 def _product_rows(w: EarlyWarning) -> list[list[str]]:
     return [[r.component, r.name, r.stage, r.role, _day(r.time_to_survive_days),
-             _avail(r.availability, r.availability_high), f"{r.lost_days:.1f}",
-             _day(r.recovery_day)]
+             _day(r.tied_short_from_day), _avail(r.availability, r.availability_high),
+             f"{r.availability_tied:.2f}", f"{r.lost_days:.1f}", _day(r.recovery_day)]
             for r in w.products.itertuples(index=False)]
 
 
-_PRODUCT_HEAD = ["component", "name", "stage", "role", "first day short", "lowest supply",
+_PRODUCT_HEAD = ["component", "name", "stage", "role", "first day short",
+                 "first tied buyers short", "lowest supply", "lowest supply, tied",
                  "lost days", "recovery day"]
+#: The product table's legend, in the Markdown and the HTML briefing.
+_PRODUCT_LEGEND = ("Lowest supply: share of normal on the worst day, every user rationed "
+                   "alike to the chain served first. Tied: buyers tied to their supplier "
+                   "until they qualify another, each with its own stock; first tied buyers "
+                   "short: the day the first of them run out, often before the first day "
+                   "short of the pooled supply.")
 _FIRM_HEAD = ["firm", "name", "hq", "controlled by", "makes", "inputs short from day",
               "short inputs", "hit directly"]
 
@@ -598,8 +624,7 @@ def warning_markdown(w: EarlyWarning) -> str:
               "## Products, in order of impact day", ""]
     rows = _product_rows(w)
     lines += _md_table(_PRODUCT_HEAD, rows) if rows else ["Nothing goes short."]
-    lines += ["", "Lowest supply: share of normal on the worst day, every user rationed alike "
-              "to the chain served first.", "", "## Dutch firms", ""]
+    lines += ["", _PRODUCT_LEGEND, "", "## Dutch firms", ""]
     dutch = _dutch_rows(w)
     lines += _md_table(_FIRM_HEAD, dutch) if dutch else [
         "No Dutch firm makes a component hit by the measure or downstream of one."]
@@ -663,10 +688,9 @@ def warning_html(w: EarlyWarning) -> str:
     parts.append(f'<p class="summary"><strong>Summary.</strong> {_e(warning_summary(w))}</p>')
     parts.append("<h2>Products, in order of impact day</h2>")
     rows = _product_rows(w)
-    parts.append(_html_table(_PRODUCT_HEAD, rows, {4, 5, 6, 7}) if rows
+    parts.append(_html_table(_PRODUCT_HEAD, rows, {4, 5, 6, 7, 8, 9}) if rows
                  else "<p>Nothing goes short.</p>")
-    parts.append('<p class="note">Lowest supply: share of normal on the worst day, every user '
-                 "rationed alike to the chain served first.</p>")
+    parts.append(f'<p class="note">{_e(_PRODUCT_LEGEND)}</p>')
     parts.append("<h2>Dutch firms</h2>")
     dutch = _dutch_rows(w)
     parts.append(_html_table(_FIRM_HEAD, dutch, {5}) if dutch else

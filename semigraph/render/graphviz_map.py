@@ -4,6 +4,11 @@ Colour is availability under a scenario, or, without one, the share of world sup
 the top country (concentration). Edge width is the share of supply an edge carries; single
 points of failure and cut units are marked, and a legend explains every colour and mark.
 A graph too large to read is collapsed automatically and the title says how.
+
+Under a scenario the fill is the pooled reading (every user of an input rationed alike); a
+node whose tied reading (buyers tied to their supplier until they qualify another, engine
+README 4.5) differs as printed says "tied x%" too, and every node's tooltip gives the three
+readings. A component that loses supply in either reading is drawn.
 """
 
 from __future__ import annotations
@@ -185,9 +190,11 @@ def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, dept
         comps = [c for c in comps if table.at[c, "stage"] in stages or c == target]
         notes.append("stages: " + ", ".join(stages))
     scenario_mode = risk.scenario is not None and risk.scenario.disruptions
-    if scenario_mode:
-        affected = [c for c in comps if table.at[c, "availability"] < 1.0 or c == target]
-        notes.append(f"{len(affected)} of {len(comps)} components lose supply"
+    if scenario_mode:  # what loses supply in the pooled or the tied reading
+        affected = [c for c in comps if table.at[c, "availability"] < 1.0
+                    or table.at[c, "availability_tied"] < 1.0 or c == target]
+        notes.append(f"{len(affected)} of {len(comps)} components lose supply (pooled or "
+                     "tied)"
                      + ("" if len(affected) == len(comps) else "; unaffected ones not drawn"))
         comps = affected
     sel = MapSelection(components=comps, notes=notes)
@@ -233,7 +240,8 @@ def _title(model, risk: Risk, kind: str, notes: list[str]) -> str:
         head = f"Risk map: {scen.label}"
         cuts = "; ".join(str(d) for d in scen.disruptions)
         sub = (f"cut: {cuts} · perspective: {risk.perspective} · colour: lowest daily "
-               f"supply within {scen.horizon} days, share of normal")
+               f"supply within {scen.horizon} days, share of normal, every user rationed "
+               "alike")
     else:
         head = "Risk map: supply concentration (no scenario)"
         sub = "colour: share of world supply made in the top country"
@@ -262,6 +270,10 @@ def _legend(risk: Risk, *, suppliers: bool, chain: bool, has_spof: bool,
         rows += [_legend_row(PALETTE[i], text) for _, i, text in AVAIL_BINS]
         rows.append(_legend_row(NEUTRAL, "unaffected (100%)"))
         rows.append(_legend_row(CUT_FILL, "cut unit (scenario disruption)"))
+        rows.append('<TR><TD>tied</TD><TD ALIGN="LEFT" BALIGN="LEFT">"tied x%": lowest daily '
+                    "supply with buyers tied to their supplier until they qualify<BR/>another, "
+                    "each with its own stock; shown where it differs from the fill's figure "
+                    "(every<BR/>user rationed alike). The tooltip gives every reading.</TD></TR>")
     else:
         rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">Fill: share of world supply made in '
                     'the top country</TD></TR>')
@@ -498,9 +510,17 @@ def _unit_label(model, unit: str, names: dict[str, str]) -> str:
 def _component_attrs(row, scen: bool, spof: list[str], is_target: bool,
                      cut: list[tuple[str, float]] | None = None) -> dict:
     avail, share = row["availability"], row["top_share"]
+    tooltip = None
     if scen:
         fill = _avail_colour(avail)
         figure = f"{_pct(avail)} available" if not pd.isna(avail) else "availability unknown"
+        tied, high = row["availability_tied"], row["availability_high"]
+        if not pd.isna(avail) and not pd.isna(tied):
+            if _pct(tied) != _pct(avail):
+                figure += f" · tied {_pct(tied)}"
+            tooltip = (f"lowest daily supply: {avail:.2f} every user rationed alike, "
+                       f"{high:.2f} the chain served first, {tied:.2f} buyers tied to their "
+                       "supplier until they qualify another")
     else:
         fill = _conc_colour(share)
         figure = (f"{_pct(share)} made in {row['top_country']}" if row["has_supply"]
@@ -525,6 +545,8 @@ def _component_attrs(row, scen: bool, spof: list[str], is_target: bool,
         attrs["penwidth"] = "3"
     attrs["style"] = ",".join(styles)
     attrs["label"] = _html(*lines)
+    if tooltip is not None:
+        attrs["tooltip"] = tooltip
     return attrs
 
 

@@ -31,7 +31,9 @@ th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 _TABLE_COLUMNS = {
     "component": "component", "name": "name", "stage": "stage",
     "availability": "available (low)", "availability_high": "available (high)",
+    "availability_tied": "available (tied)",
     "steady_state": "if never restored", "time_to_survive_days": "short from day",
+    "tied_short_from_day": "tied short from day",
     "recovery_day": "recovery day", "lost_days": "lost days", "bottleneck": "bottleneck (why)",
 }
 
@@ -123,7 +125,7 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
     scenario, frame = section.scenario, section.table
     for srcs in frame["sources"]:
         cited.update(s for s in srcs or [] if s)
-    affected = frame[frame["availability"] < 1.0]
+    affected = frame[(frame["availability"] < 1.0) | (frame["availability_tied"] < 1.0)]
     end = affected[affected["stage"] == "end_use"]
     cuts = "; ".join(str(d) for d in scenario.disruptions)
     parts = [f'<section class="scenario" id="scenario-{k}">',
@@ -135,8 +137,8 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
         f"<li>cut: {_e(cuts)}</li>"
         f"<li>perspective: {_e(frame.attrs.get('perspective', 'world'))}; horizon: "
         f"{scenario.horizon} days</li>"
-        f"<li>{len(affected)} of {len(frame)} components lose supply; {len(end)} end-use "
-        "product(s)"
+        f"<li>{len(affected)} of {len(frame)} components lose supply (every user rationed "
+        f"alike, or buyers tied to their supplier); {len(end)} end-use product(s)"
         + (f", worst: {_e(end.iloc[0]['name'])} at {end.iloc[0]['availability']:.0%} "
            "available" if len(end) else "") + "</li></ul>")
     parts.append("<h3>Ranked: who loses how much, how soon</h3>")
@@ -147,9 +149,12 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
                      "not shown (semigraph whatif -o FILE.csv lists all).</p>")
     parts.append("<p class='muted'>available: the lowest daily supply within the horizon as a "
                  "share of normal, from every user of an input rationed alike (low) to the chain "
-                 "served first (high); if never restored: the static bound; short from day: "
-                 "first day below 99%; recovery day: day supply is back (the horizon if not "
-                 "within it); lost days: supply lost over the horizon, in days of demand.</p>")
+                 "served first (high), and with buyers tied to their supplier until they "
+                 "qualify another, each with its own stock (tied); if never restored: the "
+                 "static bound; short from day: first day below 99%; tied short from day: when "
+                 "the first tied buyers run out; recovery day: day supply is back (the horizon "
+                 "if not within it); lost days: supply lost over the horizon, in days of "
+                 "demand. The map's colour is the low figure.</p>")
     svg = render_bytes(section.map, "svg")
     parts.append(f'<h3>Risk map</h3><div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
     parts.append("</section>")
