@@ -569,3 +569,52 @@ def test_trade_import_with_the_largest_finite_values_still_shares(tmp_path):
                                     hs=["811292"])
     assert dict(zip(result.supply["supplier"], result.supply["share"])) == pytest.approx(
         {"CHN": 10 / 11, "USA": 1 / 11})
+
+
+# -- two runs writing the same new file: the second fails, the first's result is kept ----------
+
+def test_second_of_two_sweeps_to_one_new_file_fails(tmp_path, monkeypatch):
+    from semigraph.io import write
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    out = tmp_path / "same.csv"
+    real_check = write._check_entry
+    calls = []
+
+    def other_run_finishes(dir_fd, shown, **kwargs):  # right after the last check
+        real_check(dir_fd, shown, **kwargs)
+        calls.append(shown)
+        if len(calls) == 2:
+            out.write_text("the other run's result\n")
+
+    monkeypatch.setattr(write, "_check_entry", other_run_finishes)
+    result = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                      "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Wrote" not in result.output
+    assert "same.csv appeared while this result was written" in result.output
+    assert out.read_text() == "the other run's result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "same.csv"]  # no temp file
+    monkeypatch.setattr(write, "_check_entry", real_check)
+    again = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                     "-o", str(out)])
+    assert again.exit_code == 2 and "exists; use --force" in again.output
+    forced = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                      "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert out.read_text().startswith("scenario,")
+
+
+def test_new_file_written_where_hard_links_are_not_supported(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from semigraph.io.write import atomic_write
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    atomic_write(tmp_path / "out.csv", lambda fh: fh.write(b"x"), force=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert (tmp_path / "out.csv").read_bytes() == b"x"

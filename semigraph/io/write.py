@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -245,7 +246,14 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
             os.fsync(fh.fileno())  # the data is on disk before the name points at it
         # checked again: a device or link put at the path meanwhile is not replaced either
         _check_entry(dir_fd, shown, force=force, switch=switch)
-        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if force:
+            os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            _place_new(dir_fd, tmp, shown, switch=switch)
+    except OutputError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
@@ -257,6 +265,31 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
     finally:
         _restore_termination(previous)
     return shown
+
+
+#: What ``link`` says on a file system without hard links.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
+def _place_new(dir_fd: int, tmp: str, shown: Path, *, switch: str) -> None:
+    """Give the finished temporary file its name only if nothing has that name yet: a hard
+    link fails when the name exists, atomically, so of two runs writing the same new file
+    without ``switch`` the second fails instead of replacing the first's result. Where the
+    file system has no hard links, the rename is made after one more check."""
+    try:
+        os.link(tmp, shown.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise OutputError(f"{shown} appeared while this result was written (another run "
+                          f"writing the same file?); it was kept and this result not "
+                          f"written: use {switch} to overwrite it") from None
+    except (NotImplementedError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in _NO_LINKS:
+            raise
+        # no hard links here (some network and FAT file systems): rename after a check
+        _check_entry(dir_fd, shown, force=False, switch=switch)
+        os.rename(tmp, shown.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    os.unlink(tmp, dir_fd=dir_fd)
 
 
 def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool) -> Path:
