@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -618,3 +619,62 @@ def test_new_file_written_where_hard_links_are_not_supported(tmp_path, monkeypat
     atomic_write(tmp_path / "out.csv", lambda fh: fh.write(b"x"), force=False)
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
     assert (tmp_path / "out.csv").read_bytes() == b"x"
+
+
+# -- diff: a file against itself, ids that look missing or numeric, streamed files -------------
+
+def test_diff_of_a_result_with_itself_at_tolerance_zero(tmp_path):
+    out = tmp_path / "a.csv"
+    assert CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--all", "-o",
+                                    str(out)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["diff", str(out), str(out), "--tolerance", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, 0 added, 0 removed" in result.output
+    b = pd.read_csv(out)
+    b.loc[0, "availability"] += 1e-9  # the smallest change counts at tolerance 0
+    b.to_csv(tmp_path / "b.csv", index=False)
+    result = CliRunner().invoke(cli, ["diff", str(out), str(tmp_path / "b.csv"),
+                                      "--tolerance", "0"])
+    assert "1 changed, 0 added, 0 removed" in result.output
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx", "json"])
+def test_diff_reads_ids_as_text(tmp_path, suffix):
+    from semigraph.io.write import write_result
+
+    frame = pd.DataFrame({"component": ["nan", "null", "007", "NA", "1e3"],
+                          "bottleneck": ["none", "", "NULL", "x", "nan"],
+                          "availability": [0.5, 0.25, 1.0, None, 0.0]})
+    for name, fmt in ((f"a.{suffix}", suffix), ("b.parquet", "parquet")):
+        write_result(frame, fmt=fmt, output=str(tmp_path / name))
+    result = semigraph.diff(tmp_path / f"a.{suffix}", tmp_path / "b.parquet", tolerance=0,
+                            all_rows=True)
+    table = result.table
+    assert sorted(table["component"]) == sorted(frame["component"])
+    assert set(table["status"]) == {"unchanged"}, table
+
+
+def test_streamed_csv_and_parquet_hold_the_same_rows(tmp_path):
+    from semigraph.io.write import write_stream
+
+    empty = pd.DataFrame({"scenario": pd.Series([], dtype=object),
+                          "component": pd.Series([], dtype=object),
+                          "availability": pd.Series([], dtype=float)})
+    full = pd.DataFrame({"scenario": ["CHN", "TWN"], "component": ["chip", "chip"],
+                         "availability": [0.5, 0.25]})
+    for fmt in ("csv", "parquet"):  # a first batch that reports nothing
+        assert write_stream(iter([empty, full]), tmp_path / f"s.{fmt}", fmt=fmt) == 2
+    csv_rows, _ = semigraph.compare.read_result(tmp_path / "s.csv")
+    parquet_rows = pd.read_parquet(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(csv_rows, parquet_rows, check_dtype=False)
+
+
+def test_diff_of_monte_carlo_draws_that_repeat_a_scenario(tmp_path):
+    a = tmp_path / "a.csv"
+    args = ["sweep", "--measure", "steady", "--monte-carlo", "40", "--probability", "0.02",
+            "--seed", "3", "-o"]
+    assert CliRunner().invoke(cli, [*args, str(a)]).exit_code == 0
+    assert pd.read_csv(a, keep_default_na=False).duplicated(["scenario", "component"]).any()
+    result = CliRunner().invoke(cli, ["diff", str(a), str(a), "--tolerance", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, 0 added, 0 removed" in result.output

@@ -594,17 +594,23 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
     def write(fh: IO[bytes]) -> None:
         nonlocal rows
         writer = None
+        header = True  # CSV: the header once, even when the first chunk has no rows
+        empty = None  # Parquet: an empty chunk's columns may have no type yet
         try:
             for chunk in chunks:
                 chunk = chunk.reset_index(drop=True)
                 if fmt == "csv":
-                    text = _for_spreadsheet(chunk).to_csv(index=False, header=rows == 0,
+                    text = _for_spreadsheet(chunk).to_csv(index=False, header=header,
                                                           lineterminator="\n")
+                    header = False
                     fh.write(text.encode("utf-8"))
                 else:
                     import pyarrow as pa
                     import pyarrow.parquet as pq
 
+                    if writer is None and chunk.empty:
+                        empty = chunk if empty is None else empty
+                        continue
                     if writer is None:
                         schema = pa.Schema.from_pandas(chunk, preserve_index=False)
                         schema = pa.schema([  # categories as text: chunks differ in them
@@ -615,6 +621,8 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
                     table = pa.Table.from_pandas(chunk, preserve_index=False)
                     writer.write_table(table.cast(writer.schema))
                 rows += len(chunk)
+            if fmt == "parquet" and writer is None and empty is not None:  # no rows at all
+                fh.write(_parquet_bytes(empty, meta))
         finally:
             if writer is not None:
                 writer.close()
