@@ -678,3 +678,45 @@ def test_diff_of_monte_carlo_draws_that_repeat_a_scenario(tmp_path):
     result = CliRunner().invoke(cli, ["diff", str(a), str(a), "--tolerance", "0"])
     assert result.exit_code == 0, result.output
     assert "0 changed, 0 added, 0 removed" in result.output
+
+
+# -- the CSET importer: a damaged file is an error, never a repair -----------------------------
+
+def _cset_source(folder, damage):
+    from tests.test_import_cset import write_source
+
+    source = write_source(folder)
+    name, change = damage
+    path = source / name
+    path.write_bytes(change(path.read_bytes()))
+    return source
+
+
+def _drop_cells(data: bytes) -> bytes:  # row 4 of provision.csv loses its last two cells
+    lines = data.split(b"\r\n")
+    lines[3] = b"CHN,P2,Design,S1"
+    return b"\r\n".join(lines)
+
+
+@pytest.mark.parametrize(("damage", "file", "row", "column", "message"), [
+    (("provision.csv", _drop_cells), "provision.csv", 4, "share_provided", "cut short"),
+    (("provision.csv", lambda d: d[:d.rindex(b",")]), "provision.csv", 20,
+     "negligible_market_share", "cut short"),
+    (("stages.csv", lambda d: d[:d.index(b"A second")]), "stages.csv", 2, "description",
+     "ends inside a quoted cell"),
+    (("inputs.csv", lambda d: d[:d.index(b"with EUV")]), "inputs.csv", 4, "description",
+     "ends inside a quoted cell"),
+    (("provision.csv", lambda d: d[:d.index(b"\r\n") + 2]), "provision.csv", None, None,
+     "header but no rows"),
+    (("sequence.csv", lambda d: b""), "sequence.csv", None, None, "no header row"),
+])
+def test_damaged_cset_file_is_an_error_naming_file_row_column(tmp_path, damage, file, row,
+                                                               column, message):
+    source = _cset_source(tmp_path / "cset", damage)
+    result = CliRunner().invoke(cli, ["import", "cset", str(source), "-o",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    where = file + (f", row {row}" if row else "") + (f", column {column}" if column else "")
+    assert f"{where}: error:" in result.output and message in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cset"]
