@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 import semigraph
 from semigraph.cli import cli
-from semigraph.errors import DatasetError
+from semigraph.errors import DatasetError, OutputError
 from tests.datasets import small_tables, write_dataset
 
 FORMULAS = ['=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-2+3",
@@ -720,3 +720,26 @@ def test_damaged_cset_file_is_an_error_naming_file_row_column(tmp_path, damage, 
     assert f"{where}: error:" in result.output and message in result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cset"]
+
+
+# -- the trade importer never replaces the folder its input is in ------------------------------
+
+@pytest.mark.parametrize("where", ["folder", "file", "parent"])
+def test_trade_import_refuses_to_replace_its_input(tmp_path, where):
+    from tests.test_import_trade import BACI_HEADER, BACI_ROWS, write_csv
+
+    data = tmp_path / "data"
+    data.mkdir()
+    baci = write_csv(data / "baci.csv", BACI_HEADER, BACI_ROWS)
+    before = baci.read_bytes()
+    output = {"folder": data, "file": baci, "parent": tmp_path}[where]
+    result = CliRunner().invoke(cli, ["import", "trade", str(baci), "--component", "gallium",
+                                      "--hs", "811292", "-o", str(output), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "would replace the source file" in result.output
+    assert baci.read_bytes() == before
+    with pytest.raises(OutputError, match="would replace the source file"):
+        semigraph.import_trade(baci, component="gallium", hs=["811292"], output=output,
+                               force=True)
+    assert baci.read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["baci.csv"]

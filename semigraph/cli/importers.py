@@ -85,7 +85,9 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
           --importer EU27 -o neon-eu
     """
     import semigraph
+    from semigraph.io.write import refuse_replacing_source
 
+    refuse_replacing_source(file, output)  # before the file is read, however long it is
     codes = [c.strip() for part in hs for c in part.split(",") if c.strip()]
     net = semigraph.load(dataset) if importer else None
     result = semigraph.import_trade(file, component=component, hs=codes or None,

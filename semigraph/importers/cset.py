@@ -82,9 +82,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from semigraph.errors import DatasetError, OutputError, Problem
+from semigraph.errors import DatasetError, Problem
 from semigraph.io.package import write_package
-from semigraph.io.write import write_folder
+from semigraph.io.write import refuse_replacing_source, write_folder
 from semigraph.schema import columns, iso3_codes
 
 __all__ = ["NON_ISO_CODES", "ImportReport", "fit_to_whole", "import_cset"]
@@ -815,12 +815,6 @@ def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], readme: str,
     (folder / "README.md").write_text(readme, encoding="utf-8")
 
 
-def _check_output(source: Path, output: Path) -> None:
-    src, out = source.resolve(), output.resolve()
-    if out == src or src.is_relative_to(out):
-        raise OutputError(f"{output} would replace the source folder {source}")
-
-
 # -- the import ----------------------------------------------------------------------------
 def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool = False,
                 progress: Callable[[str], None] | None = None) -> ImportReport:
@@ -867,7 +861,7 @@ def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool =
     source, output = Path(source_dir), Path(output_dir)
     if not source.is_dir():
         raise DatasetError([Problem(str(source), None, None, "no such folder")], str(source))
-    _check_output(source, output)
+    refuse_replacing_source(source, output)
     log = _Log()
     say("reading the CSET/ETO files")
     frames = _read_all(source, log)

@@ -29,6 +29,7 @@ __all__ = [
     "check_output",
     "confined_output",
     "format_table",
+    "refuse_replacing_source",
     "terminal_text",
     "to_records",
     "write_dataset",
@@ -290,6 +291,16 @@ def _place_new(dir_fd: int, tmp: str, shown: Path, *, switch: str) -> None:
         os.rename(tmp, shown.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         return
     os.unlink(tmp, dir_fd=dir_fd)
+
+
+def refuse_replacing_source(source: str | Path, output: str | Path) -> None:
+    """An output folder is never the input it is made from, nor holds it: replacing the
+    folder (``--force``) would delete the input before it is read, or while."""
+    src, out = Path(source).resolve(), Path(output).resolve()
+    if out == src or src.is_relative_to(out):
+        what = "folder" if Path(source).is_dir() else "file"
+        raise OutputError(f"{output} would replace the source {what} {source}; write to "
+                          "another folder")
 
 
 def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool) -> Path:
