@@ -743,3 +743,30 @@ def test_trade_import_refuses_to_replace_its_input(tmp_path, where):
                                force=True)
     assert baci.read_bytes() == before
     assert sorted(p.name for p in data.iterdir()) == ["baci.csv"]
+
+
+# -- a damaged cache entry is a miss, and is written anew --------------------------------------
+
+@pytest.mark.parametrize("damage", ["no table", "no meta", "not json"])
+def test_damaged_cache_entry_is_a_miss_and_is_rewritten(tmp_path, monkeypatch, damage):
+    data = write_dataset(tmp_path / "d", small_tables())
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    semigraph.load(data)
+    (entry,) = (tmp_path / "cache").iterdir()
+    about = entry / "about.json"
+    info = json.loads(about.read_text())
+    if damage == "no table":
+        info["tables"].remove("supply")
+        about.write_text(json.dumps(info))
+    elif damage == "no meta":
+        del info["meta"]
+        about.write_text(json.dumps(info))
+    else:
+        about.write_text("{")
+    for _ in range(2):  # not only once: the entry is replaced
+        result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(data)])
+        assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [entry.name]
+    stored = json.loads(about.read_text())  # written anew, whole
+    assert sorted(stored["tables"]) == sorted(semigraph.schema.TABLES)
+    assert isinstance(stored["meta"], dict) and "problems" in stored
