@@ -770,3 +770,21 @@ def test_damaged_cache_entry_is_a_miss_and_is_rewritten(tmp_path, monkeypatch, d
     stored = json.loads(about.read_text())  # written anew, whole
     assert sorted(stored["tables"]) == sorted(semigraph.schema.TABLES)
     assert isinstance(stored["meta"], dict) and "problems" in stored
+
+
+# -- a name too long for the file system is the analyst's error, not a crash -------------------
+
+@pytest.mark.parametrize("where", ["output", "dataset", "scenario", "scenario output",
+                                   "dataset folder"])
+def test_name_too_long_is_a_clear_error(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    long = "a" * 300
+    args = {"output": ["whatif", "--cut", "TWN", "-o", f"{long}.csv"],
+            "dataset": ["info", "--dataset", long],
+            "dataset folder": ["concentration", "--dataset", f"{tmp_path}/{long}/x"],
+            "scenario": ["run", f"{long}.toml"],
+            "scenario output": ["run", _scenario(tmp_path, f'path = "{long}.csv"')]}[where]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "Internal error" not in result.output and "Traceback" not in result.output
+    assert ("too long" in result.output) or ("File name too long" in result.output)
