@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 
@@ -788,3 +789,65 @@ def test_name_too_long_is_a_clear_error(tmp_path, monkeypatch, where):
     assert result.exit_code == 2, result.output
     assert "Internal error" not in result.output and "Traceback" not in result.output
     assert ("too long" in result.output) or ("File name too long" in result.output)
+
+
+# -- only regular files are read: a named pipe or a link to a device is an error ----------------
+
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    """Fail instead of waiting forever (a named pipe read without a writer)."""
+    import signal
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still reading after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _special(path, kind):
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize(("table", "kind"), [("consumption.csv", "fifo"),
+                                             ("supply.csv", "link to /dev/zero"),
+                                             ("datapackage.json", "fifo")])
+def test_dataset_file_that_is_not_a_regular_file_is_an_error(tmp_path, monkeypatch, cache,
+                                                             table, kind):
+    data = write_dataset(tmp_path / "d", small_tables())
+    (data / table).unlink(missing_ok=True)
+    _special(data / table, kind)
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    with _deadline(20):
+        result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
+    assert result.exit_code == 2, result.output
+    what = "named pipe (FIFO)" if kind == "fifo" else "character device"
+    assert f"{table}: error: cannot be read: is a {what}, not a regular file" in result.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+@pytest.mark.parametrize("command", ["run", "stockpile", "probabilities", "trade"])
+def test_input_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, command):
+    path = tmp_path / "in.toml"
+    _special(path, kind)
+    args = {"run": ["run", str(path)],
+            "stockpile": ["stockpile", "--scenario", str(path)],
+            "probabilities": ["sweep", "--monte-carlo", "2", "--probabilities", str(path)],
+            "trade": ["import", "trade", str(path), "--component", "gallium", "--hs",
+                      "811292", "-o", str(tmp_path / "out")]}[command]
+    with _deadline(20):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "in.toml" in result.output and "not a regular file" in result.output

@@ -7,6 +7,7 @@ import sys
 import click
 
 from semigraph.cli.options import (
+    InputFile,
     dataset_option,
     emit,
     horizon_option,
@@ -212,7 +213,7 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
               help="Consumer country or bloc whose supply is judged. Default: world (or each "
                    "scenario file's own).")
 @click.option("--scenario", "scenario_files", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="Scenario file (TOML) to include; repeatable. Default: each country holding "
                    "a chokepoint (65% of some component) cut in full.")
 @click.option("--horizon", type=click.IntRange(1, 3650), default=730, show_default=True,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import dataset_option
+from semigraph.cli.options import InputFile, dataset_option
 
 
 @click.group("import")
@@ -54,7 +54,7 @@ def cset(source_dir, output, force) -> None:
 
 
 @import_group.command("trade")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("file", type=InputFile(exists=True, dir_okay=False, path_type=str))
 @click.option("--component", required=True, metavar="ID",
               help="The component the shares are for (e.g. gallium).")
 @click.option("--hs", "hs", multiple=True, metavar="CODE",

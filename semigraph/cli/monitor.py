@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, load_model, output_options
+from semigraph.cli.options import InputFile, dataset_option, emit, load_model, output_options
 
 
 @click.command()
 @click.argument("a", type=click.Path(exists=True, path_type=str))
 @click.argument("b", type=click.Path(exists=True, path_type=str))
 @click.option("--scenario", "scenario_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="With two dataset folders: the scenario run on both.")
 @click.option("--cut", "cuts", multiple=True, metavar="UNIT",
               help="With two dataset folders: units cut on both (instead of --scenario).")
@@ -122,7 +122,7 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
 @click.command()
 @click.argument("measure", required=False)
 @click.option("--scenario", "scenario_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="A scenario file instead of a measure in words.")
 @click.option("--perspective", metavar="REGION",
               help="Consumer country or bloc (default: the rest of the world).")

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 
 import click
 
+from semigraph._text import terminal_text
+
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+
+
+class InputFile(click.Path):
+    """A file the command reads (a scenario, a table of probabilities, a trade file): a
+    regular file, or a link to one. A named pipe, a device (a link to ``/dev/zero``) or a
+    socket is refused, since reading it could wait forever or never end."""
+
+    def convert(self, value, param, ctx):
+        import stat
+
+        value = super().convert(value, param, ctx)
+        try:
+            st = os.stat(value)
+        except OSError:
+            return value  # missing or unreadable: the reader says so, naming the file
+        if stat.S_ISREG(st.st_mode) or (stat.S_ISDIR(st.st_mode) and self.dir_okay):
+            return value
+        from semigraph.io.write import describe_kind
+
+        self.fail(f"{terminal_text(str(value))} is a {describe_kind(st)}, not a regular file; "
+                  "give a file to read", param, ctx)
 
 
 def dataset_option(func):

@@ -7,6 +7,7 @@ import csv
 import click
 
 from semigraph.cli.options import (
+    InputFile,
     dataset_option,
     emit,
     horizon_option,
@@ -80,7 +81,7 @@ def _probabilities(path: str) -> dict[str, float]:
                    "probability, independently.")
 @click.option("--probability", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Monte Carlo: the probability that a unit is cut in a draw.")
-@click.option("--probabilities", "probabilities_file", type=click.Path(dir_okay=False),
+@click.option("--probabilities", "probabilities_file", type=InputFile(dir_okay=False),
               metavar="FILE.csv",
               help="Monte Carlo: per-unit probabilities (columns unit,probability; units not "
                    "listed are never cut).")

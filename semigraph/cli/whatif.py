@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, horizon_option, load_model, output_options
+from semigraph.cli.options import (
+    InputFile,
+    dataset_option,
+    emit,
+    horizon_option,
+    load_model,
+    output_options,
+)
 
 _TABLE_COLUMNS = {
     "component": "component",
@@ -180,7 +187,7 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
 
 
 @click.command()
-@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("scenario_file", type=InputFile(dir_okay=False, path_type=str))
 @click.option("--perspective", metavar="REGION", help="Override the file's perspective.")
 @click.option("--horizon", type=click.IntRange(0, 3650), default=None,
               help="Override the file's horizon (days).")
@@ -268,7 +275,7 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
+@click.argument("paths", nargs=-1, type=InputFile(exists=True, path_type=str))
 @click.option("--limit", type=click.IntRange(0), default=0, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option

@@ -78,6 +78,13 @@ _KINDS = {stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
           stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFSOCK: "socket", stat.S_IFLNK: "link"}
 
 
+def describe_kind(st: os.stat_result) -> str:
+    """What a file that is not a regular file is, in words ("named pipe (FIFO)")."""
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    return _KINDS.get(stat.S_IFMT(st.st_mode), "special file")
+
+
 def _refuse_special(path: Path, st: os.stat_result) -> None:
     """An output path holds a regular file or nothing: a folder, a link, a device, a named
     pipe or a socket there is refused, never replaced (``--force`` only replaces files)."""
