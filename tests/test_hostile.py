@@ -851,3 +851,46 @@ def test_input_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, comman
         result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert "in.toml" in result.output and "not a regular file" in result.output
+
+
+# -- every line printed goes through one filter of control characters -------------------------
+
+ESCAPES = "\x1b]0;owned\x07\x1b[31m\x9b2J"
+
+
+def _clean(text: str) -> bool:
+    return not any(c in text for c in ("\x1b", "\x07", "\x9b"))
+
+
+def test_info_prints_no_control_characters(tmp_path):
+    data = write_dataset(tmp_path / "d", small_tables())
+    package = {"name": "d" + ESCAPES, "title": "T" + ESCAPES, "version": "1" + ESCAPES,
+               "licenses": [{"name": "L" + ESCAPES}]}
+    (data / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
+    assert result.exit_code == 0, result.output
+    assert _clean(result.output) and "owned" in result.output
+    as_json = CliRunner().invoke(cli, ["info", "--dataset", str(data), "--format", "json"])
+    assert _clean(as_json.output)
+    assert "\x9b" in json.dumps(json.loads(as_json.output), ensure_ascii=False)  # data kept
+
+
+def test_warnings_and_wrote_lines_print_no_control_characters(tmp_path, monkeypatch):
+    from semigraph.errors import Problem
+
+    real_load = semigraph.load
+
+    def with_warning(*args, **kwargs):
+        net = real_load(*args, **kwargs)
+        object.__setattr__(net, "warnings", (Problem("x.csv", 2, "name", ESCAPES,
+                                                     "warning"),))
+        return net
+
+    monkeypatch.setattr(semigraph, "load", with_warning)
+    monkeypatch.chdir(tmp_path)
+    name = _scenario(tmp_path, 'path = "out\\u001b[31m.csv"')
+    result = CliRunner().invoke(cli, ["run", name])
+    assert result.exit_code == 0, result.output
+    assert "Warning: x.csv, row 2" in result.output and "Wrote " in result.output
+    assert _clean(result.output)
+

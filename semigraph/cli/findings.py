@@ -9,6 +9,7 @@ import click
 from semigraph.cli.options import (
     InputFile,
     dataset_option,
+    echo,
     emit,
     horizon_option,
     load_model,
@@ -62,7 +63,7 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     if fmt == "mef":
         xml = net.fault_tree(targets, level=level)
         if threshold is not None and threshold > 0:
-            click.echo("Note: the fault tree states total loss (threshold 0); --threshold "
+            echo("Note: the fault tree states total loss (threshold 0); --threshold "
                        "does not apply to it.", err=True)
         _write_text(xml, output, force)
         return

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import InputFile, dataset_option
+from semigraph.cli.options import InputFile, dataset_option, echo
 
 
 @click.group("import")
@@ -43,13 +43,13 @@ def cset(source_dir, output, force) -> None:
 
     show = sys.stderr.isatty()
     report = semigraph.import_cset(source_dir, output, force=force,
-                                   progress=(lambda msg: click.echo(msg, err=True))
+                                   progress=(lambda msg: echo(msg, err=True))
                                    if show else None)
     counts = ", ".join(f"{v:,} {k}" for k, v in report.counts.items())
-    click.echo(f"Wrote {report.path}: {counts}", err=True)
+    echo(f"Wrote {report.path}: {counts}", err=True)
     kinds = getattr(report, "repair_kinds", None) or {}
     if kinds:
-        click.echo(f"{len(report.repairs)} repair(s), listed in {report.path}/README.md: "
+        echo(f"{len(report.repairs)} repair(s), listed in {report.path}/README.md: "
                    + "; ".join(f"{k} {v}" for k, v in kinds.items()), err=True)
 
 
@@ -94,12 +94,12 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
                                     importer=importer, years=list(years) or None,
                                     weight=weight, output=output, force=force, network=net)
     rep = result.report
-    click.echo(f"Wrote {output}: {len(result.supply)} supply row(s)"
+    echo(f"Wrote {output}: {len(result.supply)} supply row(s)"
                + (f", {len(result.consumption)} consumption row(s)"
                   if result.consumption is not None else "")
                + f"; {rep.get('rows_used', 0):,} of {rep.get('rows_read', 0):,} trade rows "
                  "used", err=True)
     if rep.get("unmapped_value"):
-        click.echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
+        echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
                    f"not in the ISO table ({', '.join(map(str, rep.get('unmapped_codes', [])))})"
                    "; it is left unattributed", err=True)

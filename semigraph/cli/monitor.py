@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from semigraph.cli.options import InputFile, dataset_option, emit, load_model, output_options
+from semigraph.cli.options import InputFile, dataset_option, echo, emit, load_model, output_options
 
 
 @click.command()
@@ -168,8 +168,8 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     text = result.html() if fmt == "html" else result.markdown()
     if output and output != "-":
         atomic_write(output, lambda fh: fh.write(text.encode("utf-8")), force=force)
-        click.echo(f"Wrote {output}", err=True)
+        echo(f"Wrote {output}", err=True)
     else:
         from semigraph._text import terminal_text
 
-        click.echo(terminal_text(text), nl=False)
+        echo(terminal_text(text), nl=False)

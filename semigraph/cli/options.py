@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sys
 
 import click
@@ -12,6 +13,22 @@ import click
 from semigraph._text import terminal_text
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print a line for the terminal: every message the commands print goes through here,
+    so that text from datasets, scenario files, trade files or paths cannot send control
+    characters (escape sequences that recolour, move the cursor or retitle the window)."""
+    click.echo(terminal_text(message), err=err, nl=nl)
+
+
+def echo_json(text: str) -> None:
+    """Print JSON: C1 control characters (which ``json.dumps`` leaves as they are) written as
+    ``\\u`` escapes, so the data stays the same and the terminal is left alone."""
+    click.echo(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_C1 = re.compile("[\x7f-\x9f]")
 
 
 class InputFile(click.Path):
@@ -101,7 +118,7 @@ def load_model(dataset: str | None):
 
     net = semigraph.load(dataset)
     for problem in net.warnings:
-        click.echo(f"Warning: {problem}", err=True)
+        echo(f"Warning: {problem}", err=True)
     return net
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import InputFile, dataset_option, load_model
+from semigraph.cli.options import InputFile, dataset_option, echo, load_model
 
 _STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics", "quantum",
            "end_use")
@@ -119,7 +119,7 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
                     direction="upstream" if upstream else "downstream", depth=depth,
                     max_nodes=max_nodes)
     write_map(graph, output, force=force)
-    click.echo(f"Wrote {output}", err=True)
+    echo(f"Wrote {output}", err=True)
 
 
 @click.command()
@@ -158,4 +158,4 @@ def report(scenario_files, cuts, output, force, dataset) -> None:
     for s in scenarios:
         net.check(s)
     net.report(scenarios, output, force=force)
-    click.echo(f"Wrote {output}", err=True)
+    echo(f"Wrote {output}", err=True)

@@ -9,6 +9,7 @@ import click
 from semigraph.cli.options import (
     InputFile,
     dataset_option,
+    echo,
     emit,
     horizon_option,
     load_model,
@@ -134,7 +135,7 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                            workers=workers, progress=progress)
     if output:
         meta = result.meta
-        click.echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "
+        echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "
                    f"{meta['components']:,} components) to {output}", err=True)
     lowest = ("the lowest day within the horizon, every user rationed alike"
               if measure == "headline" else "the static bound")

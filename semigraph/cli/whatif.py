@@ -7,6 +7,7 @@ import click
 from semigraph.cli.options import (
     InputFile,
     dataset_option,
+    echo,
     emit,
     horizon_option,
     load_model,
@@ -232,7 +233,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
-        click.echo(terminal_text(scenario.description.strip()) + "\n")
+        echo(terminal_text(scenario.description.strip()) + "\n")
     try:
         emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all,
                     limit=limit)
@@ -240,7 +241,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
             # written into the folder opened when it was checked
             emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
                         output=target, force=overwrite_outputs, show_all=True, limit=0)
-            click.echo(f"Wrote {out['path']}", err=True)
+            echo(f"Wrote {out['path']}", err=True)
     finally:
         for target in targets:
             target.close()
