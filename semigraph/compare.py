@@ -47,11 +47,12 @@ def read_result(path: str | Path) -> tuple[pd.DataFrame, dict]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, **_text_ids(pd.read_csv(path, nrows=0).columns))
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name="result")
+            head = pd.read_excel(path, sheet_name="result", nrows=0).columns
+            frame = pd.read_excel(path, sheet_name="result", **_text_ids(head))
         elif suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
             frame = pd.DataFrame(data["rows"] if isinstance(data, dict) else data)
@@ -67,13 +68,40 @@ def read_result(path: str | Path) -> tuple[pd.DataFrame, dict]:
     return frame, meta
 
 
+#: Columns read as text from CSV and XLSX, whatever their cells look like: ids such as
+#: ``nan``, ``null`` or ``007`` are ids, never a missing value or a number.
+TEXT_COLUMNS = ("scenario", "component", "bottleneck", "name", "stage")
+#: What pandas reads as missing by default, kept for every other column.
+_MISSING = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def _text_ids(columns) -> dict:
+    """``read_csv``/``read_excel`` options reading the key and text columns (and the first
+    column, the key of other results) as text, with only an empty cell missing."""
+    columns = [str(c) for c in columns]
+    text = {c for c in columns if c in TEXT_COLUMNS} | set(columns[:1])
+    return {"dtype": {c: str for c in text}, "keep_default_na": False,
+            "na_values": {c: ([""] if c in text else _MISSING) for c in columns}}
+
+
 def _key(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     common = [c for c in a.columns if c in b.columns]
     if not common:
         raise OutputError("the two results share no column: they are not the same analysis")
     if "component" in common:
-        return ["scenario", "component"] if "scenario" in common else ["component"]
+        if "scenario" not in common:
+            return ["component"]
+        # Monte Carlo draws may cut the same units twice: the draw tells them apart
+        return ["scenario", "draw", "component"] if "draw" in common else \
+            ["scenario", "component"]
     return [common[0]]
+
+
+def _beyond(change, tol: float):
+    """Whether a change (its absolute value) counts: at least ``tol`` and never zero, so that
+    ``--tolerance 0`` reports every change and nothing else."""
+    return (change >= tol) & (change > 0)
 
 
 def _why(row, tol: float) -> str:
@@ -84,7 +112,7 @@ def _why(row, tol: float) -> str:
         return f"{row['status']} in B"
     if a == b:
         if a is None:
-            return "" if _moved(row) < tol else \
+            return "" if not _beyond(_moved(row), tol) else \
                 "supply behind it changed (no bottleneck named)"
         return "same bottleneck; supply behind it changed" if row["status"] == "changed" \
             else ""
@@ -161,7 +189,8 @@ def diff(a, b, *, tolerance: float = TOLERANCE, all_rows: bool = False):
         out[f"{m}_change"] = vb - va
         both_nan = va.isna() & vb.isna()
         one_nan = va.isna() ^ vb.isna()
-        moved |= (((vb - va).abs() >= tolerance) & ~both_nan).to_numpy() | one_nan.to_numpy()
+        moved |= (_beyond((vb - va).abs(), tolerance) & ~both_nan).to_numpy() | \
+            one_nan.to_numpy()
     if "bottleneck" in texts:
         out["bottleneck_a"] = joined["bottleneck_a"]
         out["bottleneck_b"] = joined["bottleneck_b"]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import semigraph
 from semigraph.cli import cli
-from semigraph.errors import DatasetError
+from semigraph.errors import DatasetError, OutputError
 from tests.datasets import small_tables, write_dataset
 
 FORMULAS = ['=HYPERLINK("http://example.invalid","x")', "+cmd|' /C calc'!A0", "-2+3",
@@ -569,3 +571,326 @@ def test_trade_import_with_the_largest_finite_values_still_shares(tmp_path):
                                     hs=["811292"])
     assert dict(zip(result.supply["supplier"], result.supply["share"])) == pytest.approx(
         {"CHN": 10 / 11, "USA": 1 / 11})
+
+
+# -- two runs writing the same new file: the second fails, the first's result is kept ----------
+
+def test_second_of_two_sweeps_to_one_new_file_fails(tmp_path, monkeypatch):
+    from semigraph.io import write
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    out = tmp_path / "same.csv"
+    real_check = write._check_entry
+    calls = []
+
+    def other_run_finishes(dir_fd, shown, **kwargs):  # right after the last check
+        real_check(dir_fd, shown, **kwargs)
+        calls.append(shown)
+        if len(calls) == 2:
+            out.write_text("the other run's result\n")
+
+    monkeypatch.setattr(write, "_check_entry", other_run_finishes)
+    result = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                      "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Wrote" not in result.output
+    assert "same.csv appeared while this result was written" in result.output
+    assert out.read_text() == "the other run's result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "same.csv"]  # no temp file
+    monkeypatch.setattr(write, "_check_entry", real_check)
+    again = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                     "-o", str(out)])
+    assert again.exit_code == 2 and "exists; use --force" in again.output
+    forced = CliRunner().invoke(cli, ["sweep", "--dataset", str(data), "--measure", "steady",
+                                      "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert out.read_text().startswith("scenario,")
+
+
+def test_new_file_written_where_hard_links_are_not_supported(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from semigraph.io.write import atomic_write
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    atomic_write(tmp_path / "out.csv", lambda fh: fh.write(b"x"), force=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert (tmp_path / "out.csv").read_bytes() == b"x"
+
+
+# -- diff: a file against itself, ids that look missing or numeric, streamed files -------------
+
+def test_diff_of_a_result_with_itself_at_tolerance_zero(tmp_path):
+    out = tmp_path / "a.csv"
+    assert CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--all", "-o",
+                                    str(out)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["diff", str(out), str(out), "--tolerance", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, 0 added, 0 removed" in result.output
+    b = pd.read_csv(out)
+    b.loc[0, "availability"] += 1e-9  # the smallest change counts at tolerance 0
+    b.to_csv(tmp_path / "b.csv", index=False)
+    result = CliRunner().invoke(cli, ["diff", str(out), str(tmp_path / "b.csv"),
+                                      "--tolerance", "0"])
+    assert "1 changed, 0 added, 0 removed" in result.output
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx", "json"])
+def test_diff_reads_ids_as_text(tmp_path, suffix):
+    from semigraph.io.write import write_result
+
+    frame = pd.DataFrame({"component": ["nan", "null", "007", "NA", "1e3"],
+                          "bottleneck": ["none", "", "NULL", "x", "nan"],
+                          "availability": [0.5, 0.25, 1.0, None, 0.0]})
+    for name, fmt in ((f"a.{suffix}", suffix), ("b.parquet", "parquet")):
+        write_result(frame, fmt=fmt, output=str(tmp_path / name))
+    result = semigraph.diff(tmp_path / f"a.{suffix}", tmp_path / "b.parquet", tolerance=0,
+                            all_rows=True)
+    table = result.table
+    assert sorted(table["component"]) == sorted(frame["component"])
+    assert set(table["status"]) == {"unchanged"}, table
+
+
+def test_streamed_csv_and_parquet_hold_the_same_rows(tmp_path):
+    from semigraph.io.write import write_stream
+
+    empty = pd.DataFrame({"scenario": pd.Series([], dtype=object),
+                          "component": pd.Series([], dtype=object),
+                          "availability": pd.Series([], dtype=float)})
+    full = pd.DataFrame({"scenario": ["CHN", "TWN"], "component": ["chip", "chip"],
+                         "availability": [0.5, 0.25]})
+    for fmt in ("csv", "parquet"):  # a first batch that reports nothing
+        assert write_stream(iter([empty, full]), tmp_path / f"s.{fmt}", fmt=fmt) == 2
+    csv_rows, _ = semigraph.compare.read_result(tmp_path / "s.csv")
+    parquet_rows = pd.read_parquet(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(csv_rows, parquet_rows, check_dtype=False)
+
+
+def test_diff_of_monte_carlo_draws_that_repeat_a_scenario(tmp_path):
+    a = tmp_path / "a.csv"
+    args = ["sweep", "--measure", "steady", "--monte-carlo", "40", "--probability", "0.02",
+            "--seed", "3", "-o"]
+    assert CliRunner().invoke(cli, [*args, str(a)]).exit_code == 0
+    assert pd.read_csv(a, keep_default_na=False).duplicated(["scenario", "component"]).any()
+    result = CliRunner().invoke(cli, ["diff", str(a), str(a), "--tolerance", "0"])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, 0 added, 0 removed" in result.output
+
+
+# -- the CSET importer: a damaged file is an error, never a repair -----------------------------
+
+def _cset_source(folder, damage):
+    from tests.test_import_cset import write_source
+
+    source = write_source(folder)
+    name, change = damage
+    path = source / name
+    path.write_bytes(change(path.read_bytes()))
+    return source
+
+
+def _drop_cells(data: bytes) -> bytes:  # row 4 of provision.csv loses its last two cells
+    lines = data.split(b"\r\n")
+    lines[3] = b"CHN,P2,Design,S1"
+    return b"\r\n".join(lines)
+
+
+@pytest.mark.parametrize(("damage", "file", "row", "column", "message"), [
+    (("provision.csv", _drop_cells), "provision.csv", 4, "share_provided", "cut short"),
+    (("provision.csv", lambda d: d[:d.rindex(b",")]), "provision.csv", 20,
+     "negligible_market_share", "cut short"),
+    (("stages.csv", lambda d: d[:d.index(b"A second")]), "stages.csv", 2, "description",
+     "ends inside a quoted cell"),
+    (("inputs.csv", lambda d: d[:d.index(b"with EUV")]), "inputs.csv", 4, "description",
+     "ends inside a quoted cell"),
+    (("provision.csv", lambda d: d[:d.index(b"\r\n") + 2]), "provision.csv", None, None,
+     "header but no rows"),
+    (("sequence.csv", lambda d: b""), "sequence.csv", None, None, "no header row"),
+])
+def test_damaged_cset_file_is_an_error_naming_file_row_column(tmp_path, damage, file, row,
+                                                               column, message):
+    source = _cset_source(tmp_path / "cset", damage)
+    result = CliRunner().invoke(cli, ["import", "cset", str(source), "-o",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    where = file + (f", row {row}" if row else "") + (f", column {column}" if column else "")
+    assert f"{where}: error:" in result.output and message in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cset"]
+
+
+# -- the trade importer never replaces the folder its input is in ------------------------------
+
+@pytest.mark.parametrize("where", ["folder", "file", "parent"])
+def test_trade_import_refuses_to_replace_its_input(tmp_path, where):
+    from tests.test_import_trade import BACI_HEADER, BACI_ROWS, write_csv
+
+    data = tmp_path / "data"
+    data.mkdir()
+    baci = write_csv(data / "baci.csv", BACI_HEADER, BACI_ROWS)
+    before = baci.read_bytes()
+    output = {"folder": data, "file": baci, "parent": tmp_path}[where]
+    result = CliRunner().invoke(cli, ["import", "trade", str(baci), "--component", "gallium",
+                                      "--hs", "811292", "-o", str(output), "--force"])
+    assert result.exit_code == 2, result.output
+    assert "would replace the source file" in result.output
+    assert baci.read_bytes() == before
+    with pytest.raises(OutputError, match="would replace the source file"):
+        semigraph.import_trade(baci, component="gallium", hs=["811292"], output=output,
+                               force=True)
+    assert baci.read_bytes() == before
+    assert sorted(p.name for p in data.iterdir()) == ["baci.csv"]
+
+
+# -- a damaged cache entry is a miss, and is written anew --------------------------------------
+
+@pytest.mark.parametrize("damage", ["no table", "no meta", "not json"])
+def test_damaged_cache_entry_is_a_miss_and_is_rewritten(tmp_path, monkeypatch, damage):
+    data = write_dataset(tmp_path / "d", small_tables())
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache"))
+    semigraph.load(data)
+    (entry,) = (tmp_path / "cache").iterdir()
+    about = entry / "about.json"
+    info = json.loads(about.read_text())
+    if damage == "no table":
+        info["tables"].remove("supply")
+        about.write_text(json.dumps(info))
+    elif damage == "no meta":
+        del info["meta"]
+        about.write_text(json.dumps(info))
+    else:
+        about.write_text("{")
+    for _ in range(2):  # not only once: the entry is replaced
+        result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(data)])
+        assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [entry.name]
+    stored = json.loads(about.read_text())  # written anew, whole
+    assert sorted(stored["tables"]) == sorted(semigraph.schema.TABLES)
+    assert isinstance(stored["meta"], dict) and "problems" in stored
+
+
+# -- a name too long for the file system is the analyst's error, not a crash -------------------
+
+@pytest.mark.parametrize("where", ["output", "dataset", "scenario", "scenario output",
+                                   "dataset folder"])
+def test_name_too_long_is_a_clear_error(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    long = "a" * 300
+    args = {"output": ["whatif", "--cut", "TWN", "-o", f"{long}.csv"],
+            "dataset": ["info", "--dataset", long],
+            "dataset folder": ["concentration", "--dataset", f"{tmp_path}/{long}/x"],
+            "scenario": ["run", f"{long}.toml"],
+            "scenario output": ["run", _scenario(tmp_path, f'path = "{long}.csv"')]}[where]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "Internal error" not in result.output and "Traceback" not in result.output
+    assert ("too long" in result.output) or ("File name too long" in result.output)
+
+
+# -- only regular files are read: a named pipe or a link to a device is an error ----------------
+
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    """Fail instead of waiting forever (a named pipe read without a writer)."""
+    import signal
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still reading after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _special(path, kind):
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize(("table", "kind"), [("consumption.csv", "fifo"),
+                                             ("supply.csv", "link to /dev/zero"),
+                                             ("datapackage.json", "fifo")])
+def test_dataset_file_that_is_not_a_regular_file_is_an_error(tmp_path, monkeypatch, cache,
+                                                             table, kind):
+    data = write_dataset(tmp_path / "d", small_tables())
+    (data / table).unlink(missing_ok=True)
+    _special(data / table, kind)
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    with _deadline(20):
+        result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
+    assert result.exit_code == 2, result.output
+    what = "named pipe (FIFO)" if kind == "fifo" else "character device"
+    assert f"{table}: error: cannot be read: is a {what}, not a regular file" in result.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
+@pytest.mark.parametrize("command", ["run", "stockpile", "probabilities", "trade"])
+def test_input_file_that_is_not_a_regular_file_is_refused(tmp_path, kind, command):
+    path = tmp_path / "in.toml"
+    _special(path, kind)
+    args = {"run": ["run", str(path)],
+            "stockpile": ["stockpile", "--scenario", str(path)],
+            "probabilities": ["sweep", "--monte-carlo", "2", "--probabilities", str(path)],
+            "trade": ["import", "trade", str(path), "--component", "gallium", "--hs",
+                      "811292", "-o", str(tmp_path / "out")]}[command]
+    with _deadline(20):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "in.toml" in result.output and "not a regular file" in result.output
+
+
+# -- every line printed goes through one filter of control characters -------------------------
+
+ESCAPES = "\x1b]0;owned\x07\x1b[31m\x9b2J"
+
+
+def _clean(text: str) -> bool:
+    return not any(c in text for c in ("\x1b", "\x07", "\x9b"))
+
+
+def test_info_prints_no_control_characters(tmp_path):
+    data = write_dataset(tmp_path / "d", small_tables())
+    package = {"name": "d" + ESCAPES, "title": "T" + ESCAPES, "version": "1" + ESCAPES,
+               "licenses": [{"name": "L" + ESCAPES}]}
+    (data / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
+    assert result.exit_code == 0, result.output
+    assert _clean(result.output) and "owned" in result.output
+    as_json = CliRunner().invoke(cli, ["info", "--dataset", str(data), "--format", "json"])
+    assert _clean(as_json.output)
+    assert "\x9b" in json.dumps(json.loads(as_json.output), ensure_ascii=False)  # data kept
+
+
+def test_warnings_and_wrote_lines_print_no_control_characters(tmp_path, monkeypatch):
+    from semigraph.errors import Problem
+
+    real_load = semigraph.load
+
+    def with_warning(*args, **kwargs):
+        net = real_load(*args, **kwargs)
+        object.__setattr__(net, "warnings", (Problem("x.csv", 2, "name", ESCAPES,
+                                                     "warning"),))
+        return net
+
+    monkeypatch.setattr(semigraph, "load", with_warning)
+    monkeypatch.chdir(tmp_path)
+    name = _scenario(tmp_path, 'path = "out\\u001b[31m.csv"')
+    result = CliRunner().invoke(cli, ["run", name])
+    assert result.exit_code == 0, result.output
+    assert "Warning: x.csv, row 2" in result.output and "Wrote " in result.output
+    assert _clean(result.output)
+

@@ -6,6 +6,7 @@ does not pay for pandas and networkx.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -78,13 +79,38 @@ class LazyGroup(click.Group):
             raise ExitError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:
+            if ctx.params.get("debug"):
+                raise
+            if exc.errno in _PATH_ERRORS:
+                raise ExitError(_path_message(exc)) from None
+            self._internal(ctx, exc)
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
-            click.echo(f"Internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in semigraph; run again with --debug for the traceback "
-                       "and report it.", err=True)
-            ctx.exit(1)
+            self._internal(ctx, exc)
+
+    @staticmethod
+    def _internal(ctx: click.Context, exc: Exception) -> None:
+        from semigraph._text import terminal_text
+
+        click.echo(terminal_text(f"Internal error: {type(exc).__name__}: {exc}\n"
+                                 "This is a bug in semigraph; run again with --debug for the "
+                                 "traceback and report it."), err=True)
+        ctx.exit(1)
+
+
+#: Errors of a path as given (a name too long for the file system, a loop of links): the
+#: analyst's to fix, wherever the path is first used.
+_PATH_ERRORS = {errno.ENAMETOOLONG, errno.ELOOP}
+
+
+def _path_message(exc: OSError) -> str:
+    name = str(exc.filename) if exc.filename is not None else "a path"
+    shown = name if len(name) <= 80 else f"{name[:40]}...{name[-20:]} ({len(name)} characters)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{shown}: the name is too long for the file system; use a shorter one"
+    return f"{shown}: {exc.strerror or exc}"
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],

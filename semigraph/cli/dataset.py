@@ -6,7 +6,7 @@ import json
 
 import click
 
-from semigraph.cli.options import dataset_option, load_model
+from semigraph.cli.options import dataset_option, echo, echo_json, load_model
 
 
 def _info_text(rec: dict) -> str:
@@ -55,9 +55,9 @@ def info(dataset: str | None, fmt: str) -> None:
     """
     rec = load_model(dataset).info()
     if fmt == "json":
-        click.echo(json.dumps(rec, indent=1, ensure_ascii=False))
+        echo_json(json.dumps(rec, indent=1, ensure_ascii=False))
     else:
-        click.echo(_info_text(rec), nl=False)
+        echo(_info_text(rec), nl=False)
 
 
 @click.command()
@@ -82,15 +82,15 @@ def validate(path: str | None, dataset: str | None, strict: bool, fmt: str) -> N
     folder, problems = semigraph.validate(path or dataset)
     errors = [p for p in problems if p.severity == "error" or strict]
     if fmt == "json":
-        click.echo(json.dumps([{"file": p.file, "row": p.row, "column": p.column,
+        echo_json(json.dumps([{"file": p.file, "row": p.row, "column": p.column,
                                 "severity": p.severity, "message": p.message}
                                for p in problems], indent=1, ensure_ascii=False))
     else:
         for p in problems:
-            click.echo(str(p), err=bool(errors))
+            echo(str(p), err=bool(errors))
     if errors:
-        click.echo(f"Error: {folder}: {len(errors)} error(s), "
+        echo(f"Error: {folder}: {len(errors)} error(s), "
                    f"{len(problems) - len(errors)} warning(s)", err=True)
         raise SystemExit(2)
     if fmt == "table":
-        click.echo(f"OK: {folder} is valid ({len(problems)} warning(s))")
+        echo(f"OK: {folder} is valid ({len(problems)} warning(s))")

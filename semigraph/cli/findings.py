@@ -7,7 +7,9 @@ import sys
 import click
 
 from semigraph.cli.options import (
+    InputFile,
     dataset_option,
+    echo,
     emit,
     horizon_option,
     load_model,
@@ -66,7 +68,7 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
     if fmt == "mef":
         xml = net.fault_tree(targets, level=level)
         if threshold is not None and threshold > 0:
-            click.echo("Note: the fault tree states total loss (threshold 0); --threshold "
+            echo("Note: the fault tree states total loss (threshold 0); --threshold "
                        "does not apply to it.", err=True)
         _write_text(xml, output, force)
         return
@@ -220,7 +222,7 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
               help="Consumer country or bloc whose supply is judged. Default: world (or each "
                    "scenario file's own).")
 @click.option("--scenario", "scenario_files", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="Scenario file (TOML) to include; repeatable. Default: each country holding "
                    "a chokepoint (65% of some component) cut in full.")
 @click.option("--horizon", type=click.IntRange(1, 3650), default=730, show_default=True,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from semigraph.cli.options import dataset_option
+from semigraph.cli.options import InputFile, dataset_option, echo
 
 
 @click.group("import")
@@ -43,18 +43,18 @@ def cset(source_dir, output, force) -> None:
 
     show = sys.stderr.isatty()
     report = semigraph.import_cset(source_dir, output, force=force,
-                                   progress=(lambda msg: click.echo(msg, err=True))
+                                   progress=(lambda msg: echo(msg, err=True))
                                    if show else None)
     counts = ", ".join(f"{v:,} {k}" for k, v in report.counts.items())
-    click.echo(f"Wrote {report.path}: {counts}", err=True)
+    echo(f"Wrote {report.path}: {counts}", err=True)
     kinds = getattr(report, "repair_kinds", None) or {}
     if kinds:
-        click.echo(f"{len(report.repairs)} repair(s), listed in {report.path}/README.md: "
+        echo(f"{len(report.repairs)} repair(s), listed in {report.path}/README.md: "
                    + "; ".join(f"{k} {v}" for k, v in kinds.items()), err=True)
 
 
 @import_group.command("trade")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=str))
+@click.argument("file", type=InputFile(exists=True, dir_okay=False, path_type=str))
 @click.option("--component", required=True, metavar="ID",
               help="The component the shares are for (e.g. gallium).")
 @click.option("--hs", "hs", multiple=True, metavar="CODE",
@@ -85,19 +85,21 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
           --importer EU27 -o neon-eu
     """
     import semigraph
+    from semigraph.io.write import refuse_replacing_source
 
+    refuse_replacing_source(file, output)  # before the file is read, however long it is
     codes = [c.strip() for part in hs for c in part.split(",") if c.strip()]
     net = semigraph.load(dataset) if importer else None
     result = semigraph.import_trade(file, component=component, hs=codes or None,
                                     importer=importer, years=list(years) or None,
                                     weight=weight, output=output, force=force, network=net)
     rep = result.report
-    click.echo(f"Wrote {output}: {len(result.supply)} supply row(s)"
+    echo(f"Wrote {output}: {len(result.supply)} supply row(s)"
                + (f", {len(result.consumption)} consumption row(s)"
                   if result.consumption is not None else "")
                + f"; {rep.get('rows_used', 0):,} of {rep.get('rows_read', 0):,} trade rows "
                  "used", err=True)
     if rep.get("unmapped_value"):
-        click.echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
+        echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
                    f"not in the ISO table ({', '.join(map(str, rep.get('unmapped_codes', [])))})"
                    "; it is left unattributed", err=True)

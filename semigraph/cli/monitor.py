@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, load_model, output_options
+from semigraph.cli.options import InputFile, dataset_option, echo, emit, load_model, output_options
 
 
 @click.command()
 @click.argument("a", type=click.Path(exists=True, path_type=str))
 @click.argument("b", type=click.Path(exists=True, path_type=str))
 @click.option("--scenario", "scenario_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="With two dataset folders: the scenario run on both.")
 @click.option("--cut", "cuts", multiple=True, metavar="UNIT",
               help="With two dataset folders: units cut on both (instead of --scenario).")
@@ -131,7 +131,7 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
 @click.command()
 @click.argument("measure", required=False)
 @click.option("--scenario", "scenario_file", metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="A scenario file instead of a measure in words.")
 @click.option("--perspective", metavar="REGION",
               help="Consumer country or bloc (default: the rest of the world).")
@@ -183,8 +183,8 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     text = result.html() if fmt == "html" else result.markdown()
     if output and output != "-":
         atomic_write(output, lambda fh: fh.write(text.encode("utf-8")), force=force)
-        click.echo(f"Wrote {output}", err=True)
+        echo(f"Wrote {output}", err=True)
     else:
         from semigraph._text import terminal_text
 
-        click.echo(terminal_text(text), nl=False)
+        echo(terminal_text(text), nl=False)

@@ -4,11 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import re
 import sys
 
 import click
 
+from semigraph._text import terminal_text
+
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+
+
+def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """Print a line for the terminal: every message the commands print goes through here,
+    so that text from datasets, scenario files, trade files or paths cannot send control
+    characters (escape sequences that recolour, move the cursor or retitle the window)."""
+    click.echo(terminal_text(message), err=err, nl=nl)
+
+
+def echo_json(text: str) -> None:
+    """Print JSON: C1 control characters (which ``json.dumps`` leaves as they are) written as
+    ``\\u`` escapes, so the data stays the same and the terminal is left alone."""
+    click.echo(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+class InputFile(click.Path):
+    """A file the command reads (a scenario, a table of probabilities, a trade file): a
+    regular file, or a link to one. A named pipe, a device (a link to ``/dev/zero``) or a
+    socket is refused, since reading it could wait forever or never end."""
+
+    def convert(self, value, param, ctx):
+        import stat
+
+        value = super().convert(value, param, ctx)
+        try:
+            st = os.stat(value)
+        except OSError:
+            return value  # missing or unreadable: the reader says so, naming the file
+        if stat.S_ISREG(st.st_mode) or (stat.S_ISDIR(st.st_mode) and self.dir_okay):
+            return value
+        from semigraph.io.write import describe_kind
+
+        self.fail(f"{terminal_text(str(value))} is a {describe_kind(st)}, not a regular file; "
+                  "give a file to read", param, ctx)
 
 
 def dataset_option(func):
@@ -77,7 +118,7 @@ def load_model(dataset: str | None):
 
     net = semigraph.load(dataset)
     for problem in net.warnings:
-        click.echo(f"Warning: {problem}", err=True)
+        echo(f"Warning: {problem}", err=True)
     return net
 
 

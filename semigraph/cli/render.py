@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import dataset_option, load_model
+from semigraph.cli.options import InputFile, dataset_option, echo, load_model
 
 _STAGES = ("materials_equipment", "design", "front_end", "back_end", "photonics", "quantum",
            "end_use")
@@ -43,7 +43,7 @@ def scenario_options(func):
     ``--duration``, ``--horizon``, ``--perspective``."""
     for opt in reversed([
         click.option("--scenario", "scenario_file", metavar="FILE",
-                     type=click.Path(dir_okay=False, path_type=str),
+                     type=InputFile(dir_okay=False, path_type=str),
                      help="Scenario file (TOML, see queries/): colour by availability."),
         click.option("--cut", "cuts", multiple=True, metavar="UNIT",
                      help="Unit that stops supplying (country, firm, site such as "
@@ -122,12 +122,12 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
                     direction="upstream" if upstream else "downstream", depth=depth,
                     max_nodes=max_nodes)
     write_map(graph, output, force=force)
-    click.echo(f"Wrote {output}", err=True)
+    echo(f"Wrote {output}", err=True)
 
 
 @click.command()
 @click.option("--scenario", "scenario_files", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=str),
+              type=InputFile(dir_okay=False, path_type=str),
               help="Scenario file (TOML). Repeatable: one section per scenario.")
 @click.option("--cut", "cuts", multiple=True, metavar="UNIT",
               help="Unit that stops supplying; all --cut units form one scenario.")
@@ -164,4 +164,4 @@ def report(scenario_files, cuts, output, force, dataset) -> None:
     for s in scenarios:
         net.check(s)
     net.report(scenarios, output, force=force)
-    click.echo(f"Wrote {output}", err=True)
+    echo(f"Wrote {output}", err=True)

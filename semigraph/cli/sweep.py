@@ -7,7 +7,9 @@ import csv
 import click
 
 from semigraph.cli.options import (
+    InputFile,
     dataset_option,
+    echo,
     emit,
     horizon_option,
     load_model,
@@ -80,7 +82,7 @@ def _probabilities(path: str) -> dict[str, float]:
                    "probability, independently.")
 @click.option("--probability", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Monte Carlo: the probability that a unit is cut in a draw.")
-@click.option("--probabilities", "probabilities_file", type=click.Path(dir_okay=False),
+@click.option("--probabilities", "probabilities_file", type=InputFile(dir_okay=False),
               metavar="FILE.csv",
               help="Monte Carlo: per-unit probabilities (columns unit,probability; units not "
                    "listed are never cut).")
@@ -133,7 +135,7 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                            workers=workers, progress=progress)
     if output:
         meta = result.meta
-        click.echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "
+        echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "
                    f"{meta['components']:,} components) to {output}", err=True)
     lowest = ("the lowest day within the horizon, every user rationed alike"
               if measure == "headline" else "the static bound")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from semigraph.cli.options import dataset_option, emit, horizon_option, load_model, output_options
+from semigraph.cli.options import (
+    InputFile,
+    dataset_option,
+    echo,
+    emit,
+    horizon_option,
+    load_model,
+    output_options,
+)
 
 _TABLE_COLUMNS = {
     "component": "component",
@@ -183,7 +191,7 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
 
 
 @click.command()
-@click.argument("scenario_file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("scenario_file", type=InputFile(dir_okay=False, path_type=str))
 @click.option("--perspective", metavar="REGION", help="Override the file's perspective.")
 @click.option("--horizon", type=click.IntRange(0, 3650), default=None,
               help="Override the file's horizon (days).")
@@ -228,7 +236,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
-        click.echo(terminal_text(scenario.description.strip()) + "\n")
+        echo(terminal_text(scenario.description.strip()) + "\n")
     try:
         emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all,
                     limit=limit)
@@ -236,7 +244,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
             # written into the folder opened when it was checked
             emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
                         output=target, force=overwrite_outputs, show_all=True, limit=0)
-            click.echo(f"Wrote {out['path']}", err=True)
+            echo(f"Wrote {out['path']}", err=True)
     finally:
         for target in targets:
             target.close()
@@ -271,7 +279,7 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
+@click.argument("paths", nargs=-1, type=InputFile(exists=True, path_type=str))
 @click.option("--limit", type=click.IntRange(0), default=0, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option

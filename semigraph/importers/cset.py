@@ -46,6 +46,10 @@ unattributed (no row). Any other unknown code is an error.
 
 Notes
 -----
+A damaged file is an error naming its file, row and column, never a repair: a row with
+fewer or more cells than the header, a file ending inside a quoted cell, a file with a header
+and no rows.
+
 Repairs, each logged with file, row (header = row 1), column, what and action:
 
 - byte-order marks and multi-line quoted text are read and normalised;
@@ -65,6 +69,7 @@ Repairs, each logged with file, row (header = row 1), column, what and action:
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -74,11 +79,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from semigraph.errors import DatasetError, OutputError, Problem
+from semigraph.errors import DatasetError, Problem
 from semigraph.io.package import write_package
-from semigraph.io.write import write_folder
+from semigraph.io.write import refuse_replacing_source, write_folder
 from semigraph.schema import columns, iso3_codes
 
 __all__ = ["NON_ISO_CODES", "ImportReport", "fit_to_whole", "import_cset"]
@@ -182,31 +188,114 @@ class _Supply:
 
 # -- reading -------------------------------------------------------------------------------
 def _read(folder: Path, name: str, log: _Log, problems: list[Problem]) -> pd.DataFrame | None:
-    """One file as text cells, indexed by the row a spreadsheet shows (header = row 1)."""
+    """One file as text cells, indexed by the row a spreadsheet shows (header = row 1).
+
+    A damaged file is an error naming the file, row and column, never a repair: a row with
+    fewer or more cells than the header (a file cut short, a stray comma), or a file that ends
+    inside a quoted cell.
+    """
     path = folder / name
     if not path.is_file():
         problems.append(Problem(name, None, None, f"missing file: expected {name} in {folder}"))
         return None
     data = path.read_bytes()
     try:
-        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str,
-                            keep_default_na=False)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         problems.append(Problem(name, line, None, "not UTF-8 text; save the file as UTF-8"))
         return None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.append(Problem(name, None, None, f"not readable as CSV: {exc}"))
+    records = _records(name, text, problems)
+    if records is None:
+        return None
+    if not records:
+        problems.append(Problem(name, None, None, "empty file: no header row"))
         return None
     if data.startswith(codecs.BOM_UTF8):
         log.add("byte-order mark", name, 1, None, "the file starts with a UTF-8 byte-order mark",
                 "read without it")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in _FILES[name] if c not in frame.columns]
+    header = [c.strip() for c in records[0]]
+    width = len(header)
+    damaged = False
+    for number, cells in enumerate(records[1:], start=2):
+        if len(cells) < width:
+            problems.append(Problem(name, number, header[len(cells)],
+                                    f"the row has {len(cells)} cell(s), the header {width}: "
+                                    f"{header[len(cells)]!r} and after are missing (is the "
+                                    "file cut short?)"))
+            damaged = True
+        elif len(cells) > width:
+            problems.append(Problem(name, number, None,
+                                    f"the row has {len(cells)} cells, the header {width}: "
+                                    "a stray comma or an unquoted cell?"))
+            damaged = True
+    if damaged:
+        return None
+    if len(records) == 1:
+        problems.append(Problem(name, None, None, "the file has a header but no rows (the "
+                                "publisher's files all have rows: is it cut short?)"))
+    missing = [c for c in _FILES[name] if c not in header]
     problems += [Problem(name, 1, c, f"missing column {c!r}") for c in missing]
-    frame = frame.fillna("").map(lambda v: str(v).strip())
+    frame = pd.DataFrame([[c.strip() for c in r] for r in records[1:]], columns=header,
+                         dtype=object)
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     return _join_lines(frame, name, log)
+
+
+def _records(name: str, text: str, problems: list[Problem]) -> list[list[str]] | None:
+    """The file's records (blank lines left out), or ``None`` with a problem where the CSV
+    is broken: a quoted cell never closed (the file ends inside it) or text after a closing
+    quote."""
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(iter(lines), strict=True)
+    records: list[list[str]] = []
+    done = 0  # lines read by the complete records
+    try:
+        for cells in reader:
+            done = reader.line_num
+            if cells:
+                records.append(cells)
+    except csv.Error as exc:
+        row = len(records) + 1  # the record being read (the header is row 1)
+        rest = "".join(lines[done:])
+        index = _open_quote(rest)
+        header = [c.strip() for c in records[0]] if records else []
+        column = header[index] if index is not None and index < len(header) else None
+        if index is not None:
+            what = ("the file ends inside a quoted cell that is never closed (is the file cut "
+                    "short?)")
+        else:
+            what = f"not readable as CSV: {exc}"
+        problems.append(Problem(name, row, column, what))
+        return None
+    return records
+
+
+def _open_quote(text: str) -> int | None:
+    """The index of the cell whose opening quote is never closed in this record's text,
+    else ``None``."""
+    cell, quoted, opened, at_start = 0, False, None, True
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text[i + 1:i + 2] == '"':
+                    i += 1
+                else:
+                    quoted = False
+        elif ch == '"' and at_start:
+            quoted, opened = True, cell
+        elif ch == ",":
+            cell += 1
+            at_start = True
+            i += 1
+            continue
+        elif ch in "\r\n":
+            return None  # the record ended with every quote closed
+        at_start = False
+        i += 1
+    return opened if quoted else None
 
 
 def _join_lines(frame: pd.DataFrame, name: str, log: _Log) -> pd.DataFrame:
@@ -235,7 +324,7 @@ def _drop_duplicates(frame: pd.DataFrame, name: str, key: tuple[str, ...],
             continue
         first[whole] = int(row)
         keep.append(True)
-    frame = frame[keep]
+    frame = frame.loc[np.asarray(keep, dtype=bool)]  # rows, also when there are none
     if not key:
         return frame
     seen: dict[tuple, int] = {}
@@ -251,7 +340,7 @@ def _drop_duplicates(frame: pd.DataFrame, name: str, key: tuple[str, ...],
             continue
         seen[k] = int(row)
         keep.append(True)
-    return frame[keep]
+    return frame.loc[np.asarray(keep, dtype=bool)]
 
 
 def _read_all(folder: Path, log: _Log) -> dict[str, pd.DataFrame]:
@@ -726,12 +815,6 @@ def _write_tables(folder: Path, tables: dict[str, pd.DataFrame], readme: str,
     (folder / "README.md").write_text(readme, encoding="utf-8")
 
 
-def _check_output(source: Path, output: Path) -> None:
-    src, out = source.resolve(), output.resolve()
-    if out == src or src.is_relative_to(out):
-        raise OutputError(f"{output} would replace the source folder {source}")
-
-
 # -- the import ----------------------------------------------------------------------------
 def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool = False,
                 progress: Callable[[str], None] | None = None) -> ImportReport:
@@ -778,7 +861,7 @@ def import_cset(source_dir: str | Path, output_dir: str | Path, *, force: bool =
     source, output = Path(source_dir), Path(output_dir)
     if not source.is_dir():
         raise DatasetError([Problem(str(source), None, None, "no such folder")], str(source))
-    _check_output(source, output)
+    refuse_replacing_source(source, output)
     log = _Log()
     say("reading the CSET/ETO files")
     frames = _read_all(source, log)

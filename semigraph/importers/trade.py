@@ -55,7 +55,7 @@ from semigraph.errors import (
     SemigraphError,
     UnknownUnitError,
 )
-from semigraph.io.write import write_folder
+from semigraph.io.write import refuse_replacing_source, write_folder
 
 __all__ = [
     "LAYOUTS",
@@ -119,6 +119,7 @@ class TradeImport:
     consumption: pd.DataFrame | None
     source: dict
     report: dict = field(default_factory=dict)
+    path: Path | None = None  # the trade file read
 
 
 # --- reference tables ---------------------------------------------------------------------
@@ -832,7 +833,8 @@ def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
     supply = _supply_table(shares, component, source["id"])
     consumption = (None if consumption_shares is None else
                    _consumption_table(consumption_shares, component, source["id"]))
-    return TradeImport(supply=supply, consumption=consumption, source=source, report=report)
+    return TradeImport(supply=supply, consumption=consumption, source=source, report=report,
+                       path=Path(path))
 
 
 def _by_code(frame: pd.DataFrame, column: str) -> dict[str, float]:
@@ -894,9 +896,12 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
     Raises
     ------
     OutputError
-        When ``output_dir`` exists and ``force`` is false, its parent folder does not exist,
-        or a file cannot be written.
+        When ``output_dir`` exists and ``force`` is false, it is or holds the trade file
+        read, its parent folder does not exist, or a file cannot be written.
     """
+    if result.path is not None:
+        refuse_replacing_source(result.path, output_dir)
+
     def fill(folder: Path) -> None:
         _write_csv(result.supply, folder / "supply.csv")
         if result.consumption is not None:

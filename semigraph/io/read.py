@@ -159,13 +159,51 @@ def read_files(path: str | Path) -> dict[str, bytes | OSError]:
                            path=str(folder)) from None
     files: dict[str, bytes | OSError] = {}
     for name in names:
-        if not _wanted(name) or not (folder / name).is_file():
-            continue
-        try:
-            files[name] = (folder / name).read_bytes()
-        except OSError as exc:
-            files[name] = exc
+        if _wanted(name):
+            files[name] = _read_regular(folder / name)
     return files
+
+
+class NotRegularFile(OSError):
+    """A dataset file that is a named pipe, a device, a socket or a folder: never read."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _read_regular(path: Path) -> bytes | OSError:
+    """The bytes of a regular file (or of a link to one). The file is opened without waiting
+    (a named pipe would wait for a writer) and what was opened is checked before reading:
+    a pipe, a device (a link to ``/dev/zero`` never ends) or a folder is an error."""
+    import stat
+
+    from semigraph.io.write import describe_kind
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if isinstance(exc, IsADirectoryError):
+            return NotRegularFile(exc.errno, "is a folder, not a regular file")
+        return exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return NotRegularFile(0, f"is a {describe_kind(st)}, not a regular file; a "
+                                     "dataset table is read from a regular file only")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            return fh.read()
+    except OSError as exc:
+        return exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _why(exc: OSError) -> str:
+    return str(exc) if isinstance(exc, NotRegularFile) else (exc.strerror or str(exc))
 
 
 def read_folder(path: str | Path, files: dict[str, bytes | OSError] | None = None
@@ -188,7 +226,7 @@ def read_folder(path: str | Path, files: dict[str, bytes | OSError] | None = Non
     package = files.get("datapackage.json")
     if isinstance(package, OSError):
         data.problems.append(Problem("datapackage.json", None, None,
-                                     f"cannot be read: {package}"))
+                                     f"cannot be read: {_why(package)}"))
     elif package is not None:
         data.meta, problem = _read_package(package)
         if problem:
@@ -227,6 +265,9 @@ def read_folder(path: str | Path, files: dict[str, bytes | OSError] | None = Non
                 frame = _read_parquet(content)
         except _FileProblem as exc:
             data.problems.append(Problem(file.name, exc.row, None, str(exc)))
+            continue
+        except OSError as exc:
+            data.problems.append(Problem(file.name, None, None, f"cannot be read: {_why(exc)}"))
             continue
         except Exception as exc:  # any parser failure is the file's fault, reported with its name
             data.problems.append(Problem(file.name, None, None, f"cannot be read: {exc}"))

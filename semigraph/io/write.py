@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -28,6 +29,7 @@ __all__ = [
     "check_output",
     "confined_output",
     "format_table",
+    "refuse_replacing_source",
     "terminal_text",
     "to_records",
     "write_dataset",
@@ -74,6 +76,13 @@ def check_output(output: str | Path | None, *, force: bool) -> None:
 
 _KINDS = {stat.S_IFCHR: "character device", stat.S_IFBLK: "block device",
           stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFSOCK: "socket", stat.S_IFLNK: "link"}
+
+
+def describe_kind(st: os.stat_result) -> str:
+    """What a file that is not a regular file is, in words ("named pipe (FIFO)")."""
+    if stat.S_ISDIR(st.st_mode):
+        return "folder"
+    return _KINDS.get(stat.S_IFMT(st.st_mode), "special file")
 
 
 def _refuse_special(path: Path, st: os.stat_result) -> None:
@@ -245,7 +254,14 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
             os.fsync(fh.fileno())  # the data is on disk before the name points at it
         # checked again: a device or link put at the path meanwhile is not replaced either
         _check_entry(dir_fd, shown, force=force, switch=switch)
-        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if force:
+            os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            _place_new(dir_fd, tmp, shown, switch=switch)
+    except OutputError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+        raise
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
@@ -257,6 +273,41 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
     finally:
         _restore_termination(previous)
     return shown
+
+
+#: What ``link`` says on a file system without hard links.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
+def _place_new(dir_fd: int, tmp: str, shown: Path, *, switch: str) -> None:
+    """Give the finished temporary file its name only if nothing has that name yet: a hard
+    link fails when the name exists, atomically, so of two runs writing the same new file
+    without ``switch`` the second fails instead of replacing the first's result. Where the
+    file system has no hard links, the rename is made after one more check."""
+    try:
+        os.link(tmp, shown.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise OutputError(f"{shown} appeared while this result was written (another run "
+                          f"writing the same file?); it was kept and this result not "
+                          f"written: use {switch} to overwrite it") from None
+    except (NotImplementedError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in _NO_LINKS:
+            raise
+        # no hard links here (some network and FAT file systems): rename after a check
+        _check_entry(dir_fd, shown, force=False, switch=switch)
+        os.rename(tmp, shown.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    os.unlink(tmp, dir_fd=dir_fd)
+
+
+def refuse_replacing_source(source: str | Path, output: str | Path) -> None:
+    """An output folder is never the input it is made from, nor holds it: replacing the
+    folder (``--force``) would delete the input before it is read, or while."""
+    src, out = Path(source).resolve(), Path(output).resolve()
+    if out == src or src.is_relative_to(out):
+        what = "folder" if Path(source).is_dir() else "file"
+        raise OutputError(f"{output} would replace the source {what} {source}; write to "
+                          "another folder")
 
 
 def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool) -> Path:
@@ -561,17 +612,23 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
     def write(fh: IO[bytes]) -> None:
         nonlocal rows
         writer = None
+        header = True  # CSV: the header once, even when the first chunk has no rows
+        empty = None  # Parquet: an empty chunk's columns may have no type yet
         try:
             for chunk in chunks:
                 chunk = chunk.reset_index(drop=True)
                 if fmt == "csv":
-                    text = _for_spreadsheet(chunk).to_csv(index=False, header=rows == 0,
+                    text = _for_spreadsheet(chunk).to_csv(index=False, header=header,
                                                           lineterminator="\n")
+                    header = False
                     fh.write(text.encode("utf-8"))
                 else:
                     import pyarrow as pa
                     import pyarrow.parquet as pq
 
+                    if writer is None and chunk.empty:
+                        empty = chunk if empty is None else empty
+                        continue
                     if writer is None:
                         schema = pa.Schema.from_pandas(chunk, preserve_index=False)
                         schema = pa.schema([  # categories as text: chunks differ in them
@@ -582,6 +639,8 @@ def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str
                     table = pa.Table.from_pandas(chunk, preserve_index=False)
                     writer.write_table(table.cast(writer.schema))
                 rows += len(chunk)
+            if fmt == "parquet" and writer is None and empty is not None:  # no rows at all
+                fh.write(_parquet_bytes(empty, meta))
         finally:
             if writer is not None:
                 writer.close()

@@ -84,15 +84,38 @@ def load_cached(key: str) -> tuple[dict[str, pd.DataFrame], list[Problem], dict]
     root = cache_dir()
     if root is None:
         return None
+    from semigraph.schema import TABLES
+
     entry = root / key
+    if not entry.is_dir():
+        return None
     try:
         info = json.loads((entry / "about.json").read_text(encoding="utf-8"))
+        missing = set(TABLES) - set(info["tables"])
+        if missing:
+            raise ValueError(f"no table {sorted(missing)}")
         tables = {name: _objects(pd.read_parquet(entry / f"{name}.parquet"))
                   for name in info["tables"]}
-    except Exception:  # a missing, partial or foreign entry is a miss
+        problems = [Problem(**p) for p in info["problems"]]
+        meta = info["meta"]
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not a table of names and values")
+    except Exception:  # a partial, damaged or foreign entry is a miss, and is replaced
+        _discard(root, key)
         return None
-    problems = [Problem(**p) for p in info["problems"]]
-    return tables, problems, info["meta"]
+    return tables, problems, meta
+
+
+def _discard(root: Path, key: str) -> None:
+    """Remove a damaged entry, so that the next load stores it anew (moved aside first: a
+    command reading it meanwhile sees it whole or not at all)."""
+    try:
+        aside = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".old", dir=root))
+    except Exception:
+        return
+    with contextlib.suppress(Exception):
+        os.rename(root / key, aside / key)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _objects(frame: pd.DataFrame) -> pd.DataFrame:
