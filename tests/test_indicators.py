@@ -75,7 +75,11 @@ def test_wafer_third_countries_are_outside_the_eu(model):
     # NLD's sources: JPN and DEU as they are; the CRMA counts only JPN (DEU is in the EU)
     assert w["import_concentration"] == pytest.approx(5200)
     assert w["largest_third_country"] == "JPN"
-    assert w["largest_third_country_share"] == pytest.approx(1.0)
+    # no consumption rows: the EU sources like the world, Japan gives it 60%, its own
+    # DEU site 40%; it relies on imports for 60%
+    assert w["largest_third_country_share"] == pytest.approx(0.6)
+    assert w["import_reliance"] == pytest.approx(0.6) and not w["consumption_known"]
+    assert not w["crma_65_exceeded"]
     assert w["eu_crm_status"] == "none" and w["dutch_firms_downstream"] == ""
     eu = indicators(model, perspective="EU27", components=["wafer"]).iloc[0]
     assert eu["import_concentration"] == pytest.approx(10000)
@@ -147,8 +151,15 @@ def test_bundled_against_its_own_tables(bundled):
         assert f.at[comp, "hhi_wgi"] == pytest.approx(expect)
         eu = bundled.members("EU27")
         outside = by_site[~by_site.index.isin(eu)]
+        made = by_site[by_site.index.isin(eu)].sum()
         total = outside.sum() + max(0.0, 1 - by_site.sum())
-        assert f.at[comp, "largest_third_country_share"] == pytest.approx(outside.max() / total)
+        cons = bundled.consumption
+        use = cons[(cons["component"] == comp) & cons["country"].isin(eu)]["share"].sum()
+        if use > 0:  # the EU's own production first, then imports in world proportions
+            expect = max(0.0, use - made) * outside.max() / total / use
+        else:
+            expect = outside.max()
+        assert f.at[comp, "largest_third_country_share"] == pytest.approx(expect)
         assert set(rows["source"]) <= set(f.at[comp, "sources"].split(";"))
     g = f.loc["gallium"]
     assert g["top_country"] == "CHN" and g["crma_65_exceeded"]
@@ -209,3 +220,29 @@ def test_weakest_governance_gives_the_top_bound(tmp_path):
     model = semigraph.load(write_dataset(tmp_path / "weak", tables))
     f = indicators(model)
     assert f["hhi_wgi"].tolist() == pytest.approx((10 * f["hhi"] / 10000).tolist())
+
+
+@pytest.mark.parametrize(("use", "third", "reliance"), [
+    (None, 0.6, 0.6),     # consumption unknown: sourced like the world, own site included
+    (0.5, 0.2, 0.2),      # the EU uses 0.5: its 0.4 first, then 0.1 from Japan
+    (0.3, 0.0, 0.0),      # it makes more than it uses: no third country at all
+    (1.0, 0.6, 0.6),      # it uses everything: Japan's 0.6 of it
+])
+def test_crma_share_is_a_share_of_the_unions_consumption(tmp_path, use, third, reliance):
+    t = small_tables()
+    if use is not None:
+        t["consumption"] = [{"component": "wafer", "country": "DEU", "share": use,
+                             "source": "src"}]
+    model = semigraph.load(write_dataset(tmp_path / "ds", t))
+    w = indicators(model, components=["wafer"]).iloc[0]  # JPN .6, subsid@DEU .4
+    assert w["largest_third_country_share"] == pytest.approx(third)
+    assert w["import_reliance"] == pytest.approx(reliance)
+    assert bool(w["consumption_known"]) == (use is not None)
+    assert bool(w["crma_65_exceeded"]) == (third > 0.65)
+
+
+def test_a_scanner_the_union_makes_itself_raises_no_crma_flag(bundled):
+    row = indicators(bundled, perspective="EU27",
+                     components=["duv-immersion-scanner"]).iloc[0]
+    assert row["top_country"] == "NLD" and not row["crma_65_exceeded"]
+    assert row["largest_third_country_share"] < 0.1 and row["import_reliance"] < 0.1

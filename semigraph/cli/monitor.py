@@ -112,15 +112,19 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
                 "import_concentration": "import_hhi",
                 "largest_third_country": "third_country",
                 "largest_third_country_share": "third_share",
-                "crma_65_exceeded": "crma>65%", "eu_crm_status": "eu_list",
+                "crma_65_exceeded": "crma>65%", "import_reliance": "import_reliance",
+                "eu_crm_status": "eu_list",
                 "stock_days": "stock_days", "ttr_days": "ttr_days"}
         view = t[[c for c in cols if c in t.columns]].rename(columns=cols)
     notes = [
         f"{len(t)} components; perspective {perspective}. hhi: 0..10,000 over producing "
         "countries; hhi_wgi: governance-weighted (EU CRM method: share^2 x scaled WGI, 0..10, "
         "10 = weakest); import_hhi: concentration of the perspective's sources outside it; "
-        "third_share: share from the largest country outside the EU (CRMA benchmark 65%, "
-        "binding for strategic raw materials); eu_list: EU 2024 critical/strategic list.",
+        "third_share: the largest country outside the EU's share of the EU's consumption, its "
+        "own production serving it first (CRMA benchmark 65%, binding for strategic raw "
+        "materials; where the dataset has no EU consumption, the EU is taken to buy from every "
+        "producer in proportion, its own included); import_reliance: net imports over "
+        "consumption; eu_list: EU 2024 critical/strategic list.",
         "-o FILE.xlsx or --format csv gives every column, with end products, Dutch firms "
         "downstream and the sources of each row.",
     ]

@@ -29,9 +29,14 @@ column                          dtype      meaning
 ``largest_third_country``       object     largest producer outside the CRMA bloc (EU27 for
                                            an EU member or the EU itself; see Notes); None
                                            when no producer outside it is known
-``largest_third_country_share`` float64    its share of the supply the bloc draws from
-                                           outside (0 when there is none)
+``largest_third_country_share`` float64    its share of the bloc's consumption (see Notes):
+                                           0 when nothing comes from outside
 ``crma_65_exceeded``            bool       that share is above 65% (the CRMA benchmark)
+``import_reliance``             float64    the bloc's net imports over its consumption,
+                                           0..1 (its own production serves it first)
+``consumption_known``           bool       the bloc's consumption is in the dataset; where
+                                           not, it is taken to source from every producer
+                                           in proportion to world supply, its own included
 ``eu_crm_status``               object     ``strategic``, ``critical`` or ``none`` on the EU
                                            2023 list (Regulation (EU) 2024/1252 Annexes I
                                            and II), from ``semigraph/data/eu_crm_list.csv``
@@ -87,6 +92,7 @@ COLUMNS = {
     "hhi_wgi": "float64", "wgi_coverage": "float64",
     "import_concentration": "float64", "largest_third_country": "object",
     "largest_third_country_share": "float64", "crma_65_exceeded": "bool",
+    "import_reliance": "float64", "consumption_known": "bool",
     "eu_crm_status": "object", "stock_days": "float64", "ttr_days": "float64",
     "end_products": "object", "dutch_firms_downstream": "object", "estimated": "bool",
     "sources": "object",
@@ -175,6 +181,19 @@ def _outside_hhi(shares: pd.Series, inside: set[str], rest: float) -> tuple[floa
     return hhi(frac.to_numpy()), str(frac.index[0]), float(frac.iloc[0])
 
 
+def _third_country(shares: pd.Series, bloc: set[str], rest: float,
+                   use: float | None) -> tuple[str | None, float, float, bool]:
+    """The largest producer outside ``bloc``, its share of the bloc's consumption, the bloc's
+    import reliance, and whether its consumption ``use`` was known (see :func:`indicators`)."""
+    made = float(shares[shares.index.isin(bloc)].sum())
+    _, third, of_outside = _outside_hhi(shares, bloc, rest)
+    outside = max(0.0, float(shares.sum()) - made + rest)
+    if use is None or pd.isna(use) or use <= 0:  # proportional sourcing, own production too
+        return third, of_outside * outside, outside, False
+    imports = max(0.0, use - made)
+    return third, imports * of_outside / use, imports / use, True
+
+
 def indicators(model, *, perspective: str = "NLD",
                components: Iterable[str] | None = None) -> pd.DataFrame:
     """The indicator sheet: concentration, governance, sourcing and exposure per component.
@@ -231,14 +250,21 @@ def indicators(model, *, perspective: str = "NLD",
     every outside producer is assumed to sell to the perspective in proportion to its world
     share.
 
-    ``largest_third_country_share`` does the same for the bloc the CRMA benchmark speaks of:
-    Regulation (EU) 2024/1252, Article 5(1)(b), asks that by 2030 no single third country
-    provides more than 65% of the Union's annual consumption of each strategic raw material.
-    For a perspective that is an EU member (such as NLD) or the EU itself, third countries
-    are those outside ``EU27``, since supply from another member state is intra-EU trade;
-    for any other perspective, those outside its own members. The flag is computed for
-    every row as a screening figure; the benchmark binds only where ``eu_crm_status`` is
-    ``strategic``.
+    ``largest_third_country_share`` is the figure the CRMA benchmark speaks of: Regulation
+    (EU) 2024/1252, Article 5(1)(b), asks that by 2030 no single third country provides more
+    than 65% of the Union's annual consumption of each strategic raw material. For a
+    perspective that is an EU member (such as NLD) or the EU itself, the bloc is ``EU27``
+    (supply from another member state is intra-EU trade); for any other perspective, its
+    own members. Where the bloc's consumption ``C`` is known (consumption rows of its
+    members), its own production ``P`` serves it first and its net imports
+    ``M = max(0, C - P)`` come from the producers outside it in proportion to their world
+    shares (the unattributed rest counting as fragmented supply): a producer x outside
+    provides ``M x s_x / (outside shares + rest) / C`` of its consumption, and
+    ``import_reliance = M / C``. Where ``C`` is unknown the bloc is taken to source from
+    every producer in proportion to world supply, its own included: x provides ``s_x`` and
+    ``import_reliance`` is the share made outside it. A bloc that makes the item itself thus
+    depends on no third country for what it makes. The flag is computed for every row as a
+    screening figure; the benchmark binds only where ``eu_crm_status`` is ``strategic``.
     """
     own = set(model.members(perspective))
     bloc = set(_third_country_bloc(model, perspective))
@@ -262,6 +288,8 @@ def indicators(model, *, perspective: str = "NLD",
     sup = model.supply
     dutch_makes = sup[sup["supplier"].isin(dutch)].groupby("component")["supplier"].agg(set)
     row_sources = sup.groupby("component")["source"].agg(set)
+    cons = model.consumption
+    bloc_use = cons[cons["country"].isin(bloc)].groupby("component")["share"].sum()
 
     rows = []
     for comp in chosen:
@@ -270,7 +298,8 @@ def indicators(model, *, perspective: str = "NLD",
         ranked = s.sort_index().sort_values(ascending=False, kind="stable")
         hw, w_cover = governance_hhi(ranked, known_wgi)
         ic = _outside_hhi(s, own, rest)[0] if len(s) else float("nan")
-        _, third, third_share = _outside_hhi(s, bloc, rest) if len(s) else (None, None, 0.0)
+        third, third_share, reliance, known = _third_country(s, bloc, rest,
+                                                             bloc_use.get(comp))
         below = down[comp]
         firms = set().union(*(dutch_makes.get(d, set()) for d in below)) if below else set()
         srcs = set(row_sources.get(comp, set()))
@@ -290,6 +319,8 @@ def indicators(model, *, perspective: str = "NLD",
             "largest_third_country": third,
             "largest_third_country_share": third_share,
             "crma_65_exceeded": bool(third_share > CRMA_MAX),
+            "import_reliance": reliance,
+            "consumption_known": known,
             "eu_crm_status": crm.get(comp, "none"),
             "stock_days": _num(comps.at[comp, "stock_days"]),
             "ttr_days": _num(comps.at[comp, "ttr_days"]),
