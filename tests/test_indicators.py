@@ -155,10 +155,9 @@ def test_bundled_against_its_own_tables(bundled):
         total = outside.sum() + max(0.0, 1 - by_site.sum())
         cons = bundled.consumption
         use = cons[(cons["component"] == comp) & cons["country"].isin(eu)]["share"].sum()
-        if use > 0:  # the EU's own production first, then imports in world proportions
-            expect = max(0.0, use - made) * outside.max() / total / use
-        else:
-            expect = outside.max()
+        # the EU's own production first, then imports in world proportions
+        expect = (max(0.0, use - made) * outside.max() / total / use if use > 0
+                  else outside.max())
         assert f.at[comp, "largest_third_country_share"] == pytest.approx(expect)
         assert set(rows["source"]) <= set(f.at[comp, "sources"].split(";"))
     g = f.loc["gallium"]
