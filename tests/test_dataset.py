@@ -153,3 +153,15 @@ def test_every_component_has_stock_and_its_tie_parameters_a_source(model):
     assert (c["stock_days_min"].isna() | (c["stock_days_min"] <= c["stock_days"])).all()
     assert (c["qualify_days"].fillna(0) > 0).sum() >= 30
     assert model.requires["maker"].fillna(False).astype(bool).sum() >= 5
+
+
+def test_the_readme_counts_are_the_datasets(model):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`datasets/semiconductors/`, ([\d,]+) components,\s+([\d,]+) firms, "
+                      r"([\d,]+) supply rows", text)
+    assert found, "the README's opening no longer gives the dataset's counts"
+    counts = [int(x.replace(",", "")) for x in found.groups()]
+    assert counts == [len(model.components), len(model.firms), len(model.supply)]

@@ -88,3 +88,17 @@ def test_run_writes_declared_outputs(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["run", "s.toml", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out.csv").read_text().startswith("component,name,stage,availability")
+
+
+def test_a_mistyped_scenario_file_name_gets_a_suggestion(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from semigraph.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "nexperia-2025.toml").write_text(
+        '[[disruption]]\nunit = "nexperia@CHN"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["run", "queries/nexpera-2025.toml"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "did you mean 'queries/nexperia-2025.toml'" in result.output

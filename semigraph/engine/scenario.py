@@ -252,7 +252,10 @@ def read_scenario(path: str | Path) -> Scenario:
         text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is not an error
         data = tomllib.loads(text)
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
+        near = difflib.get_close_matches(path.name, sorted(
+            p.name for p in path.parent.glob("*.toml")) if path.parent.is_dir() else [], n=1)
+        hint = f"; did you mean {str(path.with_name(near[0]))!r}?" if near else ""
+        raise ScenarioError(f"{path}: no such scenario file{hint}") from None
     except IsADirectoryError:
         raise ScenarioError(f"{path}: is a folder, not a scenario file") from None
     except UnicodeDecodeError as exc:
