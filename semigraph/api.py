@@ -234,6 +234,7 @@ class Network(Model):
 
     def _meta(self, kind: str, **params) -> dict:
         return {"dataset": self.name, "dataset_version": self.version,
+                "dataset_path": str(self.path) if self.path else None,
                 "semigraph_version": __version__, "analysis": kind, "created": _now(),
                 **{k: v for k, v in params.items() if v is not None}}
 

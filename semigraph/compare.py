@@ -222,7 +222,9 @@ def diff(a, b, *, tolerance: float = TOLERANCE, all_rows: bool = False):
 
 def _describe(meta: dict) -> str:
     """One line on what a result was computed from."""
-    bits = [f"dataset {meta.get('dataset')} {meta.get('dataset_version')}",
+    where = meta.get("file") or meta.get("dataset_path")
+    bits = [str(where) if where else "",
+            f"dataset {meta.get('dataset')} {meta.get('dataset_version')}",
             str(meta.get("analysis", ""))]
     scen = meta.get("scenario")
     if isinstance(scen, dict):
@@ -236,5 +238,6 @@ def _table(x) -> tuple[pd.DataFrame, dict]:
     if isinstance(x, pd.DataFrame):
         return x, {}
     if isinstance(x, (str, Path)):
-        return read_result(x)
+        table, meta = read_result(x)
+        return table, {**meta, "file": str(x)}
     return x.table, dict(x.meta)

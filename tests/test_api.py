@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,12 @@ def test_diff_command_on_two_files_and_two_datasets(run, small, small_path, tmp_
     same = _records(run("diff", small_path, small_path, "--cut", "TWN", "--format",
                         "json").output)
     assert same.empty  # one dataset against itself: nothing changed
+    table = run("diff", tmp_path / "a.parquet", tmp_path / "b.parquet").output
+    assert f"A: {tmp_path / 'a.parquet'}" in table and f"B: {tmp_path / 'b.parquet'}" in table
+    copy = tmp_path / "copy"
+    shutil.copytree(small_path, copy)
+    folders = run("diff", small_path, copy, "--cut", "TWN").output
+    assert f"A: {small_path}" in folders and f"B: {copy}" in folders  # two sides told apart
 
 
 def test_import_commands_are_the_api_calls(run, tmp_path):
