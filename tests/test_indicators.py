@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 import semigraph
 from semigraph.errors import UnknownUnitError
-from semigraph.findings.indicators import COLUMNS, crm_list, indicators, wgi_scaled
+from semigraph.findings.indicators import (
+    COLUMNS,
+    crm_figures,
+    crm_list,
+    indicators,
+    wgi_scaled,
+)
 from tests.datasets import COUNTRIES, random_tables, small_tables, write_dataset
 
 # governance scores of the small chain: scaled (2.5 - wgi) * 2 in the comments
@@ -133,6 +139,55 @@ def test_crm_list_maps_to_dataset_components(bundled):
     text = resources.files("semigraph").joinpath("data", "eu_crm_list.csv").read_text("utf-8")
     assert next(csv.reader(text.splitlines())) == ["material", "component", "status",
                                                    "source_url"]
+
+
+FIGURES_HEADER = ["material", "component", "supply_risk", "economic_importance", "eol_rir",
+                  "import_reliance", "source", "note"]
+
+
+def test_crm_figures_map_to_dataset_components_with_figures_in_range(bundled):
+    table = crm_figures()
+    text = resources.files("semigraph").joinpath("data", "eu_crm_2023_figures.csv").read_text(
+        "utf-8")
+    assert next(csv.reader(text.splitlines())) == FIGURES_HEADER
+    assert list(table.columns) == FIGURES_HEADER
+    assert set(table["component"]) <= set(bundled.components["id"])
+    assert table["component"].is_unique
+    # every listed material has its figures; indium and neon were assessed, not listed
+    assert set(crm_list()["component"]) | {"indium", "neon"} <= set(table["component"])
+    for col in ("supply_risk", "economic_importance", "eol_rir", "import_reliance"):
+        assert str(table[col].dtype) == "float64"
+    known = table[["supply_risk", "economic_importance"]].stack()
+    assert (known >= 0).all()
+    for col in ("eol_rir", "import_reliance"):
+        rates = table[col].dropna()
+        assert ((rates >= 0) & (rates <= 100)).all()
+    assert table["source"].str.contains("doi:10.2873/725585", regex=False).all()
+    assert (table["source"].str.strip() != "").all()
+    # a figure not given is an empty cell, never a zero standing for unknown
+    rows = list(csv.DictReader(text.splitlines()))
+    assert all(r[c] != "0" for r in rows for c in FIGURES_HEADER[2:6])
+    # a group figure says which group it is
+    ree = table.set_index("component").loc["rare-earths"]
+    assert "light rare earth" in ree["material"].lower() and ree["note"]
+
+
+def test_sheet_carries_the_eu_figures(bundled):
+    f = indicators(bundled, components=["gallium", "rare-earths", "hp-quartz"])
+    f = f.set_index("component")
+    figures = crm_figures().set_index("component")
+    g = f.loc["gallium"]
+    assert math.isfinite(g["eu_supply_risk"]) and math.isfinite(g["eu_economic_importance"])
+    assert g["eu_supply_risk"] == figures.at["gallium", "supply_risk"]
+    assert g["eu_economic_importance"] == figures.at["gallium", "economic_importance"]
+    for col, src in (("eu_eol_rir", "eol_rir"), ("eu_import_reliance", "import_reliance")):
+        want = figures.at["gallium", src]
+        assert (math.isnan(g[col]) and math.isnan(want)) or g[col] == want
+    assert f.at["rare-earths", "eu_supply_risk"] == figures.at["rare-earths", "supply_risk"]
+    # high-purity quartz was not assessed (silica sand is another commodity)
+    q = f.loc["hp-quartz"]
+    assert all(math.isnan(q[c]) for c in ("eu_supply_risk", "eu_economic_importance",
+                                          "eu_eol_rir", "eu_import_reliance"))
 
 
 def test_bundled_against_its_own_tables(bundled):

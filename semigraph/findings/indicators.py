@@ -2,7 +2,8 @@
 
 One row per component, with the concentration of world supply, its governance-weighted form,
 the concentration of the perspective's sources, the EU Critical Raw Materials Act benchmark,
-the component's status on the EU list, stock cover and what depends on it downstream.
+the component's status on the EU list, the EU 2023 assessment's own figures, stock cover and
+what depends on it downstream.
 
 Columns of :func:`indicators` (:data:`COLUMNS`; shares are fractions 0..1):
 
@@ -40,6 +41,14 @@ column                          dtype      meaning
 ``eu_crm_status``               object     ``strategic``, ``critical`` or ``none`` on the EU
                                            2023 list (Regulation (EU) 2024/1252 Annexes I
                                            and II), from ``semigraph/data/eu_crm_list.csv``
+``eu_supply_risk``              float64    supply risk (SR) of the EU 2023 criticality
+                                           assessment (see Notes); NaN where the component
+                                           was not assessed or the figure is not given
+``eu_economic_importance``      float64    economic importance (EI) of that assessment; NaN
+                                           likewise
+``eu_eol_rir``                  float64    its end-of-life recycling input rate, % (0..100);
+                                           NaN likewise
+``eu_import_reliance``          float64    its EU import reliance, % (0..100); NaN likewise
 ``stock_days``                  float64    consumers' normal stock cover, days (NaN: unknown)
 ``ttr_days``                    float64    time to restore lost supply, days (NaN: unknown)
 ``end_products``                object     end-use components downstream, sorted,
@@ -54,6 +63,14 @@ column                          dtype      meaning
 ==============================  =========  ==================================================
 
 Rows are ordered by ``hhi`` (highest first; components without supply last), then id.
+
+The EU figures come from ``semigraph/data/eu_crm_2023_figures.csv`` (:func:`crm_figures`), one
+row per assessed material the dataset models, with the columns ``material`` (as the
+assessment names it), ``component`` (a component id of the bundled dataset, each once),
+``supply_risk`` and ``economic_importance`` (the assessment's SR and EI scores),
+``eol_rir`` and ``import_reliance`` (percentages, 0..100), ``source`` (the publication, with
+the table or pages) and ``note`` (which group figure was used and why, or other caveats).
+An empty cell is a figure not given or not verified against the publication, never zero.
 """
 
 from __future__ import annotations
@@ -76,8 +93,8 @@ from semigraph.findings.concentration import (
     wgi_scaled,
 )
 
-__all__ = ["COLUMNS", "DEFAULT_KINDS", "EU_BLOC", "crm_list", "downstream", "indicators",
-           "wgi_scaled"]
+__all__ = ["COLUMNS", "DEFAULT_KINDS", "EU_BLOC", "EU_FIGURES", "crm_figures", "crm_list",
+           "downstream", "indicators", "wgi_scaled"]
 
 #: Kinds always on the sheet; any other component joins it when it is a chokepoint by country.
 DEFAULT_KINDS = ("raw_material", "material")
@@ -93,7 +110,9 @@ COLUMNS = {
     "import_concentration": "float64", "largest_third_country": "object",
     "largest_third_country_share": "float64", "crma_65_exceeded": "bool",
     "import_reliance": "float64", "consumption_known": "bool",
-    "eu_crm_status": "object", "stock_days": "float64", "ttr_days": "float64",
+    "eu_crm_status": "object", "eu_supply_risk": "float64",
+    "eu_economic_importance": "float64", "eu_eol_rir": "float64",
+    "eu_import_reliance": "float64", "stock_days": "float64", "ttr_days": "float64",
     "end_products": "object", "dutch_firms_downstream": "object", "estimated": "bool",
     "sources": "object",
 }
@@ -119,6 +138,38 @@ def crm_list() -> pd.DataFrame:
     """
     return pd.DataFrame(list(_crm_table()),
                         columns=["material", "component", "status", "source_url"])
+
+
+#: Columns of :func:`crm_figures`' numbers -> the indicator sheet's columns.
+EU_FIGURES = {"supply_risk": "eu_supply_risk", "economic_importance": "eu_economic_importance",
+              "eol_rir": "eu_eol_rir", "import_reliance": "eu_import_reliance"}
+_FIGURE_COLUMNS = ["material", "component", *EU_FIGURES, "source", "note"]
+
+
+@cache
+def _figures_table() -> tuple[tuple, ...]:
+    text = resources.files("semigraph").joinpath("data", "eu_crm_2023_figures.csv").read_text(
+        encoding="utf-8")
+    return tuple((r["material"], r["component"], *(_num(r[c] or None) for c in EU_FIGURES),
+                  r["source"], r["note"])
+                 for r in csv.DictReader(io.StringIO(text)))
+
+
+def crm_figures() -> pd.DataFrame:
+    """The EU 2023 criticality assessment's own figures for the materials the dataset models.
+
+    Columns ``material`` (as the assessment names it), ``component``, ``supply_risk`` (SR),
+    ``economic_importance`` (EI), ``eol_rir`` (end-of-life recycling input rate, %),
+    ``import_reliance`` (%), ``source`` and ``note``; the four figures are floats, NaN where
+    the publication gives none or it was not verified. From *Study on the critical raw
+    materials for the EU 2023: final report* (European Commission, doi:10.2873/725585). Covers
+    every material of :func:`crm_list` and the other assessed materials the dataset models
+    (indium, neon). Where the assessment scores a group, ``note`` says which group figure
+    stands for the component: rare earths take the light rare earths' figure. Components not
+    assessed (high-purity quartz, synthetic graphite, helium-3) are left out.
+    """
+    frame = pd.DataFrame(list(_figures_table()), columns=_FIGURE_COLUMNS)
+    return frame.astype({c: "float64" for c in EU_FIGURES})
 
 
 def downstream(model) -> dict[str, set[str]]:
@@ -265,6 +316,19 @@ def indicators(model, *, perspective: str = "NLD",
     ``import_reliance`` is the share made outside it. A bloc that makes the item itself thus
     depends on no third country for what it makes. The flag is computed for every row as a
     screening figure; the benchmark binds only where ``eu_crm_status`` is ``strategic``.
+
+    ``eu_supply_risk``, ``eu_economic_importance``, ``eu_eol_rir`` and ``eu_import_reliance``
+    are the European Commission's own 2023 figures (:func:`crm_figures`), set beside
+    semigraph's, not computed from the dataset, and they measure other things. The EU's
+    supply risk blends the governance-weighted HHI of global supply and of the EU's actual
+    sourcing countries (weighted by import reliance), each with a trade-restriction factor,
+    and corrects it for end-of-life recycling and substitution, at the stage of extraction or
+    processing with the higher risk; ``hhi_wgi`` is the global-supply term alone, on the
+    dataset's production sites, without trade, recycling or substitution, and on a 0..10
+    scale of its own. The EU's import reliance is measured on EU trade and production
+    statistics for the assessment's reference years; ``import_reliance`` here follows from the
+    dataset's world shares and its consumption rows. Figures for a group (rare earths) stand
+    for the whole group, not the component's own mix.
     """
     own = set(model.members(perspective))
     bloc = set(_third_country_bloc(model, perspective))
@@ -281,6 +345,9 @@ def indicators(model, *, perspective: str = "NLD",
     wgi_source = countries["source"] if "source" in countries else pd.Series(dtype=object)
     comps = model.components.set_index("id")
     crm = {c: s for _, c, s, _ in _crm_table()}
+    eu = {row[1]: dict(zip(EU_FIGURES.values(), row[2:6], strict=True))
+          for row in _figures_table()}
+    unassessed = dict.fromkeys(EU_FIGURES.values(), float("nan"))
     down = downstream(model)
     end_use = set(comps.index[comps["stage"] == "end_use"])
     dutch = set(model.firms.loc[(model.firms["hq"] == DUTCH)
@@ -322,6 +389,7 @@ def indicators(model, *, perspective: str = "NLD",
             "import_reliance": reliance,
             "consumption_known": known,
             "eu_crm_status": crm.get(comp, "none"),
+            **eu.get(comp, unassessed),
             "stock_days": _num(comps.at[comp, "stock_days"]),
             "ttr_days": _num(comps.at[comp, "ttr_days"]),
             "end_products": ";".join(sorted(below & end_use)),
