@@ -166,7 +166,10 @@ def crm_figures() -> pd.DataFrame:
     every material of :func:`crm_list` and the other assessed materials the dataset models
     (indium, neon). Where the assessment scores a group, ``note`` says which group figure
     stands for the component: rare earths take the light rare earths' figure. Components not
-    assessed (high-purity quartz, synthetic graphite, helium-3) are left out.
+    assessed (high-purity quartz, synthetic graphite, helium-3) are left out. SR and EI are
+    the report's Annex 4 results table as transcribed in a CC BY 4.0 collection of the EU
+    assessments' figures (not yet checked against the report's own PDF); EOL-RIR and import
+    reliance are not yet transcribed and stay empty.
     """
     frame = pd.DataFrame(list(_figures_table()), columns=_FIGURE_COLUMNS)
     return frame.astype({c: "float64" for c in EU_FIGURES})
