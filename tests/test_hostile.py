@@ -894,3 +894,97 @@ def test_warnings_and_wrote_lines_print_no_control_characters(tmp_path, monkeypa
     assert "Warning: x.csv, row 2" in result.output and "Wrote " in result.output
     assert _clean(result.output)
 
+
+
+# -- a sweep killed outright leaves no worker processes behind ---------------------------------
+
+_KILLED_SWEEP = """
+import os, sys, time
+import semigraph
+from semigraph.engine import sweep
+
+def stuck(model, plan, cuts, numbers):  # a batch that takes long: the workers are busy
+    open(os.path.join(sys.argv[2], str(os.getpid())), "w").close()
+    time.sleep(300)
+
+sweep.evaluate_batch = stuck
+if sys.argv[3] == "elsewhere":
+    sys.platform = "elsewhere"  # no PR_SET_PDEATHSIG: the watching thread ends the workers
+net = semigraph.load(sys.argv[1])
+plan = sweep.plan_sweep(net, measure="steady")
+for chunk in sweep.sweep_chunks(net, plan, size=1, processes=2):
+    pass
+"""
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie nobody reaps has ended
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="workers are forked")
+@pytest.mark.parametrize("platform", ["here", "elsewhere"])
+def test_sweep_workers_end_when_the_sweep_is_killed(tmp_path, platform):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = {**os.environ, "SEMIGRAPH_CACHE_DIR": "off"}
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_SWEEP, str(data), str(pids),
+                               platform],
+                              env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            assert parent.poll() is None, "the sweep ended early"
+            time.sleep(0.1)
+        workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2 and all(map(_alive, workers))
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if _alive(pid)]
+        assert not left, f"workers {left} outlived the sweep"
+    finally:
+        parent.kill()
+        for p in pids.iterdir():
+            with contextlib.suppress(OSError):
+                os.kill(int(p.name), signal.SIGKILL)
+
+
+# -- any name the file system accepts is a valid output name ----------------------------------
+
+@pytest.mark.parametrize("command", ["whatif", "sweep", "folder"])
+def test_output_name_of_250_characters_is_written(tmp_path, monkeypatch, command):
+    from semigraph.io.write import write_folder
+
+    monkeypatch.chdir(tmp_path)
+    name = "a" * 246 + ".csv"  # 250 bytes: the file system takes up to 255
+    if command == "folder":
+        write_folder(name, lambda f: (f / "x.csv").write_text("x\n"), force=False)
+        assert (tmp_path / name / "x.csv").read_text() == "x\n"
+    else:
+        args = {"whatif": ["whatif", "--cut", "TWN"],
+                "sweep": ["sweep", "--measure", "steady"]}[command]
+        result = CliRunner().invoke(cli, [*args, "-o", name])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_text().count("\n") > 1
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left

@@ -40,6 +40,9 @@ __all__ = [
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 STREAM_FORMATS = ("parquet", "csv")
 _BINARY = {"parquet", "xlsx"}
+#: How temporary files and folders next to an output begin: short random names that never
+#: collide with another run's, and leave the output's name every byte the file system allows.
+TEMP_PREFIX = ".semigraph-"
 _SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
            ".txt": "table"}
 
@@ -236,7 +239,7 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
     _check_entry(dir_fd, shown, force=force, switch=switch)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(100):
-        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = f"{TEMP_PREFIX}{secrets.token_hex(6)}.tmp"  # short: any name the output may have
         try:  # the usual mode: 0666 less the umask
             fd = os.open(tmp, flags, 0o666, dir_fd=dir_fd)
             break
@@ -335,7 +338,7 @@ def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool)
     if not path.parent.is_dir():
         raise OutputError(f"folder {path.parent} does not exist")
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -355,7 +358,7 @@ def _swap_in(tmp: Path, path: Path) -> None:
     """Move a finished folder into place; what it replaces is removed only afterwards."""
     old = None
     if os.path.lexists(path):
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, suffix=".old", dir=path.parent))
         os.rename(path, old / path.name)
     try:
         os.rename(tmp, path)
