@@ -988,3 +988,32 @@ def test_output_name_of_250_characters_is_written(tmp_path, monkeypatch, command
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).read_text().count("\n") > 1
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+
+
+# -- JSON output stays valid JSON: an infinite figure is null, and the result says so ---------
+
+def test_stockpile_json_with_an_overflowing_cost_is_valid_json(tmp_path):
+    t = small_tables()
+    for row in t["components"]:
+        row["demand_per_year"], row["unit_value_eur"] = 1e308, 1e308  # the cost overflows
+    data = write_dataset(tmp_path / "d", t)
+
+    def strict(text):
+        def refuse(constant):
+            raise ValueError(f"{constant} is not JSON")
+        return json.loads(text, parse_constant=refuse)
+
+    result = CliRunner().invoke(cli, ["stockpile", "--dataset", str(data), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: 2 value(s) of cost_eur are too large to hold" in result.output
+    rows = strict(result.stdout)
+    assert [r["cost_eur"] for r in rows] == [None, None]
+    assert all(r["extra_stock_units"] > 1e306 for r in rows)  # finite figures kept
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(cli, ["stockpile", "--dataset", str(data), "-o", str(out),
+                                      "--meta"])
+    assert result.exit_code == 0, result.output
+    about = strict(out.read_text())
+    assert about["meta"]["null_for_infinite"] == {"cost_eur": 2}
+    api = strict(semigraph.load(data).stockpile().to_json())
+    assert [r["cost_eur"] for r in api] == [None, None]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from semigraph._text import terminal_text
@@ -530,11 +531,51 @@ def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes], *, meta: dict | None = None)
     book.save(fh)
 
 
+def _finite(value):
+    """A JSON value with every infinite number (JSON has none) made None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def non_finite(frame: pd.DataFrame) -> dict[str, int]:
+    """Columns holding infinite numbers (a figure too large for a float, such as a cost that
+    overflows), with how many each holds: JSON writes them as null."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            n = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+        elif pd.api.types.is_object_dtype(values):
+            n = sum(1 for v in values if isinstance(v, float) and math.isinf(v))
+        else:
+            continue
+        if n:
+            out[str(col)] = n
+    return out
+
+
 def json_text(frame: pd.DataFrame, *, meta: dict | None = None) -> str:
-    """The rows as a JSON array; with ``meta``, the envelope ``{"meta": ..., "rows": [...]}``."""
-    rows = to_records(frame)
-    data = rows if meta is None else {"meta": _plain(meta), "rows": rows}
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    """The rows as a JSON array; with ``meta``, the envelope ``{"meta": ..., "rows": [...]}``.
+
+    JSON has no infinite numbers: they are written as null, and the envelope's meta says
+    where (``null_for_infinite``: column -> how many; :func:`non_finite`)."""
+    rows = _finite(to_records(frame))
+    if meta is None:
+        data = rows
+    else:
+        meta = _plain(meta)
+        infinite = non_finite(frame)
+        if infinite:
+            meta = {**meta, "null_for_infinite": infinite}
+        data = {"meta": _finite(meta), "rows": rows}
+    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def _schema_meta(schema, meta: dict | None) -> dict:
