@@ -1017,3 +1017,44 @@ def test_stockpile_json_with_an_overflowing_cost_is_valid_json(tmp_path):
     assert about["meta"]["null_for_infinite"] == {"cost_eur": 2}
     api = strict(semigraph.load(data).stockpile().to_json())
     assert [r["cost_eur"] for r in api] == [None, None]
+
+
+# -- a unit given twice in --probabilities is an error, not its last value --------------------
+
+def test_unit_repeated_in_probabilities_is_an_error(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("unit,probability\nCHN,0.5\nTWN,0.1\n CHN ,0.01\n")
+    result = CliRunner().invoke(cli, ["sweep", "--monte-carlo", "5", "--probabilities",
+                                      str(path)])
+    assert result.exit_code == 2, result.output
+    assert (f"{path}, row 4, column unit: CHN is given again (first in row 2)"
+            in result.output)
+    assert "Traceback" not in result.output
+
+
+# -- a share is read as given: never rounded to 0, reported as written -------------------------
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("1e-300", None), ("0.0000000000001", None), ("1e-10%", None),
+    ("0", "chain_share of gallium is 0:"),
+    ("0.0%", "chain_share of gallium is 0.0%:"),
+    ("1e-400", "chain_share of gallium is 1e-400, too small for a number to hold"),
+])
+def test_tiny_chain_share_is_read_as_given(tmp_path, text, said):
+    from semigraph.model.validate import parse_fraction
+
+    t = small_tables()
+    (gallium,) = [r for r in t["components"] if r["id"] == "gallium"]
+    gallium["chain_share"] = text
+    data = write_dataset(tmp_path / "d", t)
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    if said is None:
+        assert result.exit_code == 0, result.output
+        assert parse_fraction(text) > 0
+        net = semigraph.load(data)
+        assert net.tables["components"].set_index("id").at["gallium", "chain_share"] == \
+            parse_fraction(text)
+    else:
+        assert result.exit_code == 2, result.output
+        assert "components.csv, row 2, column chain_share: error: " + said in result.output
+    assert parse_fraction("14.3%") == 0.143 and parse_fraction("61%") == 0.61
