@@ -833,8 +833,11 @@ def test_dataset_file_that_is_not_a_regular_file_is_an_error(tmp_path, monkeypat
     with _deadline(20):
         result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
     assert result.exit_code == 2, result.output
-    what = "named pipe (FIFO)" if kind == "fifo" else "character device"
-    assert f"{table}: error: cannot be read: is a {what}, not a regular file" in result.output
+    if kind == "fifo":
+        assert (f"{table}: error: cannot be read: is a named pipe (FIFO), not a regular file"
+                in result.output)
+    else:  # a link is refused before what it leads to is opened
+        assert f"{table}: error: cannot be read: is a link" in result.output
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
@@ -1058,3 +1061,43 @@ def test_tiny_chain_share_is_read_as_given(tmp_path, text, said):
         assert result.exit_code == 2, result.output
         assert "components.csv, row 2, column chain_share: error: " + said in result.output
     assert parse_fraction("14.3%") == 0.143 and parse_fraction("61%") == 0.61
+
+
+# -- a dataset's files are its own: no links, no paths outside the folder ----------------------
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize("target", ["/etc/passwd", "outside", "inside"])
+def test_dataset_table_that_is_a_link_is_refused(tmp_path, monkeypatch, cache, target):
+    import os
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,name\nSECRET-LINE,x\n")
+    (data / "firms.csv").unlink()
+    to = {"/etc/passwd": "/etc/passwd", "outside": str(secret),
+          "inside": str(data / "sources.csv")}[target]
+    os.symlink(to, data / "firms.csv")
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "firms.csv: error: cannot be read: is a link;" in result.output
+    assert "root:" not in result.output and "SECRET" not in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../secret.csv", "/nonexistent/x.csv",
+                                  "sub/../../secret.csv", "out/secret.csv"])
+def test_datapackage_paths_outside_the_folder_are_never_looked_at(tmp_path, path):
+    import os
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    (tmp_path / "secret.csv").write_text("x\n")
+    os.symlink(tmp_path, data / "out")  # a folder link that leads out
+    package = {"name": "d", "version": "1", "resources": [{"name": "firms", "path": path}]}
+    (data / "datapackage.json").write_text(json.dumps(package))
+    _, problems = semigraph.validate(data)
+    said = [str(p) for p in problems if "resources.firms.path" in str(p)]
+    assert len(said) == 1, problems
+    assert "is not a file of the dataset folder" in said[0]
+    assert "does not exist" not in said[0]  # the same answer whether the file exists or not
