@@ -1101,3 +1101,38 @@ def test_datapackage_paths_outside_the_folder_are_never_looked_at(tmp_path, path
     assert len(said) == 1, problems
     assert "is not a file of the dataset folder" in said[0]
     assert "does not exist" not in said[0]  # the same answer whether the file exists or not
+
+
+# -- two outputs of one run that are one file are refused, however they are spelt -------------
+
+@pytest.mark.parametrize("outputs", [
+    ['path = "a.csv"', 'path = "hard.csv"'],  # hard.csv is a.csv under another name
+    ['path = "sub/x.csv"', 'path = "sub/./x.csv"'],
+])
+def test_two_outputs_that_are_one_file_are_refused(tmp_path, monkeypatch, outputs):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.csv").write_text("old\n")
+    os.link(tmp_path / "a.csv", tmp_path / "hard.csv")
+    name = _scenario(tmp_path, *outputs)
+    result = CliRunner().invoke(cli, ["run", name, "--overwrite-outputs"])
+    assert result.exit_code == 2, result.output
+    assert "output 2" in result.output
+    assert ("is the same file as output 1" in result.output
+            or "named by an earlier output" in result.output)
+    assert (tmp_path / "a.csv").read_text() == "old\n"  # nothing written
+    assert "Traceback" not in result.output
+
+
+def test_output_that_is_the_o_file_through_a_link_is_refused(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink(tmp_path, tmp_path / "here")  # -o through a folder link to this folder
+    name = _scenario(tmp_path, 'path = "a.csv"')
+    result = CliRunner().invoke(cli, ["run", name, "-o", "here/a.csv"])
+    assert result.exit_code == 2, result.output
+    assert "the -o file here/a.csv" in result.output
+    assert not (tmp_path / "a.csv").exists()
