@@ -1136,3 +1136,26 @@ def test_output_that_is_the_o_file_through_a_link_is_refused(tmp_path, monkeypat
     assert result.exit_code == 2, result.output
     assert "the -o file here/a.csv" in result.output
     assert not (tmp_path / "a.csv").exists()
+
+
+# -- a killed cache store leaves nothing for long ----------------------------------------------
+
+def test_stale_temporary_cache_folders_are_removed_on_the_next_store(tmp_path, monkeypatch):
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(cache))
+    left = [cache / ("." + "a" * 64 + ".k1ll3d"), cache / ("." + "b" * 64 + ".x.old")]
+    for folder in left:
+        folder.mkdir(parents=True)
+        (folder / "supply.parquet").write_bytes(b"half")
+    recent = cache / ("." + "c" * 64 + ".busy")  # another run storing now: kept
+    recent.mkdir()
+    hour_ago = time.time() - 2 * 3600
+    for folder in left:
+        os.utime(folder, (hour_ago, hour_ago))
+    semigraph.load(write_dataset(tmp_path / "d", small_tables()))
+    names = sorted(p.name for p in cache.iterdir())
+    assert recent.name in names and not any(f.name in names for f in left)
+    assert len([n for n in names if not n.startswith(".")]) == 1  # the new entry
