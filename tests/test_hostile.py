@@ -1159,3 +1159,22 @@ def test_stale_temporary_cache_folders_are_removed_on_the_next_store(tmp_path, m
     names = sorted(p.name for p in cache.iterdir())
     assert recent.name in names and not any(f.name in names for f in left)
     assert len([n for n in names if not n.startswith(".")]) == 1  # the new entry
+
+
+# -- a cell longer than the csv module's default limit is read ----------------------------------
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_dataset_with_a_cell_of_200000_characters_loads(tmp_path, monkeypatch, cache):
+    import csv as csv_module
+
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    csv_module.field_size_limit(131072)  # the default, whatever an earlier test set
+    t = small_tables()
+    note = "HS " + ", ".join(f"{i:06d}" for i in range(25000))  # 200,000 characters
+    t["sources"][0]["note"] = note
+    data = write_dataset(tmp_path / "d", t)
+    net = semigraph.load(data)
+    assert net.tables["sources"]["note"].iloc[0] == note
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    assert result.exit_code == 0, result.output

@@ -55,6 +55,7 @@ from semigraph.errors import (
     SemigraphError,
     UnknownUnitError,
 )
+from semigraph.io.read import allow_large_fields
 from semigraph.io.write import refuse_replacing_source, write_folder
 
 __all__ = [
@@ -398,6 +399,7 @@ def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) 
     numeric = {c: t for c, t in spec.types.items() if not pa.types.is_string(t)}
     with pa.input_stream(str(path), compression="detect") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        allow_large_fields()
         reader = csv.reader(text, delimiter=delimiter)
         header = [n.strip() for n in next(reader)]
         index = {c: header.index(c) for c in numeric}

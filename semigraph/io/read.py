@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,19 @@ class _FileProblem(Exception):
         self.row = row
 
 
+def allow_large_fields() -> None:
+    """Let the csv module read cells of any length: its default limit (131,072 characters)
+    refuses a long note that pandas writes without complaint. The largest limit the platform
+    takes (a C long: 2**31 - 1 on Windows)."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
+
+
 def _read_csv(data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Every cell of a CSV file's bytes as text, and the rows whose number of fields differs
     from the header.
@@ -76,6 +90,7 @@ def _read_csv(data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
         line = data[:exc.start].count(b"\n") + 1
         raise _FileProblem(line, "not UTF-8 text; save the file as UTF-8 (CSV UTF-8 in a "
                            "spreadsheet program)") from None
+    allow_large_fields()
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
