@@ -1178,3 +1178,50 @@ def test_dataset_with_a_cell_of_200000_characters_loads(tmp_path, monkeypatch, c
     assert net.tables["sources"]["note"].iloc[0] == note
     result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
     assert result.exit_code == 0, result.output
+
+
+# -- trade importer messages: what is wrong, duplicate columns, bounded warning lines -----------
+
+def _trade(tmp_path, text):
+    (tmp_path / "flows.csv").write_text(text)
+    return CliRunner().invoke(cli, ["import", "trade", str(tmp_path / "flows.csv"),
+                                    "--component", "gallium", "--hs", "811292", "-o",
+                                    str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize(("cell", "column", "message"), [
+    ("1.5", "i", "'1.5' is a number, but column i takes whole numbers only"),
+    ("2022.0", "t", "'2022.0' is a number, but column t takes whole numbers only"),
+    ("1e3", "j", "'1e3' is a number, but column j takes whole numbers only"),
+    ("abc", "i", "'abc' is not a number"),
+    ("x5", "v", "'x5' is not a number"),
+])
+def test_trade_cell_refused_says_what_is_wrong(tmp_path, cell, column, message):
+    row = {"t": "2022", "i": "156", "j": "276", "v": "5"}
+    row[column] = cell
+    result = _trade(tmp_path, "t,i,j,k,v\n2022,842,276,811292,1\n"
+                    f"{row['t']},{row['i']},{row['j']},811292,{row['v']}\n")
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, row 3, column {column}: error: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("header", "column", "said"), [
+    ("t,i,j,k,v,v", "v", "column 'v' appears more than once"),
+    ("t,i,j,k,v,V", "V", "columns 'v' and 'V' are one column twice"),
+    ("t,i,j,k,k,v", "k", "column 'k' appears more than once"),
+])
+def test_trade_file_with_a_column_twice_is_refused(tmp_path, header, column, said):
+    result = _trade(tmp_path, f"{header}\n2022,156,276,811292,5,7\n")
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, row 1, column {column}: error: {said}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_trade_warning_lists_a_few_unknown_codes_and_counts_the_rest(tmp_path):
+    rows = "".join(f"2022,{900000 + n},276,811292,1\n" for n in range(5000))
+    result = _trade(tmp_path, "t,i,j,k,v\n2022,156,276,811292,100000\n" + rows)
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Warning:")]
+    assert len(line) < 300, len(line)
+    assert "and 4,990 more" in line
