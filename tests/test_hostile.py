@@ -833,8 +833,11 @@ def test_dataset_file_that_is_not_a_regular_file_is_an_error(tmp_path, monkeypat
     with _deadline(20):
         result = CliRunner().invoke(cli, ["info", "--dataset", str(data)])
     assert result.exit_code == 2, result.output
-    what = "named pipe (FIFO)" if kind == "fifo" else "character device"
-    assert f"{table}: error: cannot be read: is a {what}, not a regular file" in result.output
+    if kind == "fifo":
+        assert (f"{table}: error: cannot be read: is a named pipe (FIFO), not a regular file"
+                in result.output)
+    else:  # a link is refused before what it leads to is opened
+        assert f"{table}: error: cannot be read: is a link" in result.output
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link to /dev/zero"])
@@ -894,3 +897,331 @@ def test_warnings_and_wrote_lines_print_no_control_characters(tmp_path, monkeypa
     assert "Warning: x.csv, row 2" in result.output and "Wrote " in result.output
     assert _clean(result.output)
 
+
+
+# -- a sweep killed outright leaves no worker processes behind ---------------------------------
+
+_KILLED_SWEEP = """
+import os, sys, time
+import semigraph
+from semigraph.engine import sweep
+
+def stuck(model, plan, cuts, numbers):  # a batch that takes long: the workers are busy
+    open(os.path.join(sys.argv[2], str(os.getpid())), "w").close()
+    time.sleep(300)
+
+sweep.evaluate_batch = stuck
+if sys.argv[3] == "elsewhere":
+    sys.platform = "elsewhere"  # no PR_SET_PDEATHSIG: the watching thread ends the workers
+net = semigraph.load(sys.argv[1])
+plan = sweep.plan_sweep(net, measure="steady")
+for chunk in sweep.sweep_chunks(net, plan, size=1, processes=2):
+    pass
+"""
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie nobody reaps has ended
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="workers are forked")
+@pytest.mark.parametrize("platform", ["here", "elsewhere"])
+def test_sweep_workers_end_when_the_sweep_is_killed(tmp_path, platform):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = {**os.environ, "SEMIGRAPH_CACHE_DIR": "off"}
+    parent = subprocess.Popen([sys.executable, "-c", _KILLED_SWEEP, str(data), str(pids),
+                               platform],
+                              env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            assert parent.poll() is None, "the sweep ended early"
+            time.sleep(0.1)
+        workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2 and all(map(_alive, workers))
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if _alive(pid)]
+        assert not left, f"workers {left} outlived the sweep"
+    finally:
+        parent.kill()
+        for p in pids.iterdir():
+            with contextlib.suppress(OSError):
+                os.kill(int(p.name), signal.SIGKILL)
+
+
+# -- any name the file system accepts is a valid output name ----------------------------------
+
+@pytest.mark.parametrize("command", ["whatif", "sweep", "folder"])
+def test_output_name_of_250_characters_is_written(tmp_path, monkeypatch, command):
+    from semigraph.io.write import write_folder
+
+    monkeypatch.chdir(tmp_path)
+    name = "a" * 246 + ".csv"  # 250 bytes: the file system takes up to 255
+    if command == "folder":
+        write_folder(name, lambda f: (f / "x.csv").write_text("x\n"), force=False)
+        assert (tmp_path / name / "x.csv").read_text() == "x\n"
+    else:
+        args = {"whatif": ["whatif", "--cut", "TWN"],
+                "sweep": ["sweep", "--measure", "steady"]}[command]
+        result = CliRunner().invoke(cli, [*args, "-o", name])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_text().count("\n") > 1
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+
+
+# -- JSON output stays valid JSON: an infinite figure is null, and the result says so ---------
+
+def test_stockpile_json_with_an_overflowing_cost_is_valid_json(tmp_path):
+    t = small_tables()
+    for row in t["components"]:
+        row["demand_per_year"], row["unit_value_eur"] = 1e308, 1e308  # the cost overflows
+    data = write_dataset(tmp_path / "d", t)
+
+    def strict(text):
+        def refuse(constant):
+            raise ValueError(f"{constant} is not JSON")
+        return json.loads(text, parse_constant=refuse)
+
+    result = CliRunner().invoke(cli, ["stockpile", "--dataset", str(data), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: 2 value(s) of cost_eur are too large to hold" in result.output
+    rows = strict(result.stdout)
+    assert [r["cost_eur"] for r in rows] == [None, None]
+    assert all(r["extra_stock_units"] > 1e306 for r in rows)  # finite figures kept
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(cli, ["stockpile", "--dataset", str(data), "-o", str(out),
+                                      "--meta"])
+    assert result.exit_code == 0, result.output
+    about = strict(out.read_text())
+    assert about["meta"]["null_for_infinite"] == {"cost_eur": 2}
+    api = strict(semigraph.load(data).stockpile().to_json())
+    assert [r["cost_eur"] for r in api] == [None, None]
+
+
+# -- a unit given twice in --probabilities is an error, not its last value --------------------
+
+def test_unit_repeated_in_probabilities_is_an_error(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("unit,probability\nCHN,0.5\nTWN,0.1\n CHN ,0.01\n")
+    result = CliRunner().invoke(cli, ["sweep", "--monte-carlo", "5", "--probabilities",
+                                      str(path)])
+    assert result.exit_code == 2, result.output
+    assert (f"{path}, row 4, column unit: CHN is given again (first in row 2)"
+            in result.output)
+    assert "Traceback" not in result.output
+
+
+# -- a share is read as given: never rounded to 0, reported as written -------------------------
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("1e-300", None), ("0.0000000000001", None), ("1e-10%", None),
+    ("0", "chain_share of gallium is 0:"),
+    ("0.0%", "chain_share of gallium is 0.0%:"),
+    ("1e-400", "chain_share of gallium is 1e-400, too small for a number to hold"),
+])
+def test_tiny_chain_share_is_read_as_given(tmp_path, text, said):
+    from semigraph.model.validate import parse_fraction
+
+    t = small_tables()
+    (gallium,) = [r for r in t["components"] if r["id"] == "gallium"]
+    gallium["chain_share"] = text
+    data = write_dataset(tmp_path / "d", t)
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    if said is None:
+        assert result.exit_code == 0, result.output
+        assert parse_fraction(text) > 0
+        net = semigraph.load(data)
+        assert net.tables["components"].set_index("id").at["gallium", "chain_share"] == \
+            parse_fraction(text)
+    else:
+        assert result.exit_code == 2, result.output
+        assert "components.csv, row 2, column chain_share: error: " + said in result.output
+    assert parse_fraction("14.3%") == 0.143 and parse_fraction("61%") == 0.61
+
+
+# -- a dataset's files are its own: no links, no paths outside the folder ----------------------
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize("target", ["/etc/passwd", "outside", "inside"])
+def test_dataset_table_that_is_a_link_is_refused(tmp_path, monkeypatch, cache, target):
+    import os
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,name\nSECRET-LINE,x\n")
+    (data / "firms.csv").unlink()
+    to = {"/etc/passwd": "/etc/passwd", "outside": str(secret),
+          "inside": str(data / "sources.csv")}[target]
+    os.symlink(to, data / "firms.csv")
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "firms.csv: error: cannot be read: is a link;" in result.output
+    assert "root:" not in result.output and "SECRET" not in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../secret.csv", "/nonexistent/x.csv",
+                                  "sub/../../secret.csv", "out/secret.csv"])
+def test_datapackage_paths_outside_the_folder_are_never_looked_at(tmp_path, path):
+    import os
+
+    data = write_dataset(tmp_path / "d", small_tables())
+    (tmp_path / "secret.csv").write_text("x\n")
+    os.symlink(tmp_path, data / "out")  # a folder link that leads out
+    package = {"name": "d", "version": "1", "resources": [{"name": "firms", "path": path}]}
+    (data / "datapackage.json").write_text(json.dumps(package))
+    _, problems = semigraph.validate(data)
+    said = [str(p) for p in problems if "resources.firms.path" in str(p)]
+    assert len(said) == 1, problems
+    assert "is not a file of the dataset folder" in said[0]
+    assert "does not exist" not in said[0]  # the same answer whether the file exists or not
+
+
+# -- two outputs of one run that are one file are refused, however they are spelt -------------
+
+@pytest.mark.parametrize("outputs", [
+    ['path = "a.csv"', 'path = "hard.csv"'],  # hard.csv is a.csv under another name
+    ['path = "sub/x.csv"', 'path = "sub/./x.csv"'],
+])
+def test_two_outputs_that_are_one_file_are_refused(tmp_path, monkeypatch, outputs):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.csv").write_text("old\n")
+    os.link(tmp_path / "a.csv", tmp_path / "hard.csv")
+    name = _scenario(tmp_path, *outputs)
+    result = CliRunner().invoke(cli, ["run", name, "--overwrite-outputs"])
+    assert result.exit_code == 2, result.output
+    assert "output 2" in result.output
+    assert ("is the same file as output 1" in result.output
+            or "named by an earlier output" in result.output)
+    assert (tmp_path / "a.csv").read_text() == "old\n"  # nothing written
+    assert "Traceback" not in result.output
+
+
+def test_output_that_is_the_o_file_through_a_link_is_refused(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink(tmp_path, tmp_path / "here")  # -o through a folder link to this folder
+    name = _scenario(tmp_path, 'path = "a.csv"')
+    result = CliRunner().invoke(cli, ["run", name, "-o", "here/a.csv"])
+    assert result.exit_code == 2, result.output
+    assert "the -o file here/a.csv" in result.output
+    assert not (tmp_path / "a.csv").exists()
+
+
+# -- a killed cache store leaves nothing for long ----------------------------------------------
+
+def test_stale_temporary_cache_folders_are_removed_on_the_next_store(tmp_path, monkeypatch):
+    import os
+    import time
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(cache))
+    left = [cache / ("." + "a" * 64 + ".k1ll3d"), cache / ("." + "b" * 64 + ".x.old")]
+    for folder in left:
+        folder.mkdir(parents=True)
+        (folder / "supply.parquet").write_bytes(b"half")
+    recent = cache / ("." + "c" * 64 + ".busy")  # another run storing now: kept
+    recent.mkdir()
+    hour_ago = time.time() - 2 * 3600
+    for folder in left:
+        os.utime(folder, (hour_ago, hour_ago))
+    semigraph.load(write_dataset(tmp_path / "d", small_tables()))
+    names = sorted(p.name for p in cache.iterdir())
+    assert recent.name in names and not any(f.name in names for f in left)
+    assert len([n for n in names if not n.startswith(".")]) == 1  # the new entry
+
+
+# -- a cell longer than the csv module's default limit is read ----------------------------------
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_dataset_with_a_cell_of_200000_characters_loads(tmp_path, monkeypatch, cache):
+    import csv as csv_module
+
+    monkeypatch.setenv("SEMIGRAPH_CACHE_DIR", str(tmp_path / "cache") if cache == "on"
+                       else "off")
+    csv_module.field_size_limit(131072)  # the default, whatever an earlier test set
+    t = small_tables()
+    note = "HS " + ", ".join(f"{i:06d}" for i in range(25000))  # 200,000 characters
+    t["sources"][0]["note"] = note
+    data = write_dataset(tmp_path / "d", t)
+    net = semigraph.load(data)
+    assert net.tables["sources"]["note"].iloc[0] == note
+    result = CliRunner().invoke(cli, ["validate", "--dataset", str(data)])
+    assert result.exit_code == 0, result.output
+
+
+# -- trade importer messages: what is wrong, duplicate columns, bounded warning lines -----------
+
+def _trade(tmp_path, text):
+    (tmp_path / "flows.csv").write_text(text)
+    return CliRunner().invoke(cli, ["import", "trade", str(tmp_path / "flows.csv"),
+                                    "--component", "gallium", "--hs", "811292", "-o",
+                                    str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize(("cell", "column", "message"), [
+    ("1.5", "i", "'1.5' is a number, but column i takes whole numbers only"),
+    ("2022.0", "t", "'2022.0' is a number, but column t takes whole numbers only"),
+    ("1e3", "j", "'1e3' is a number, but column j takes whole numbers only"),
+    ("abc", "i", "'abc' is not a number"),
+    ("x5", "v", "'x5' is not a number"),
+])
+def test_trade_cell_refused_says_what_is_wrong(tmp_path, cell, column, message):
+    row = {"t": "2022", "i": "156", "j": "276", "v": "5"}
+    row[column] = cell
+    result = _trade(tmp_path, "t,i,j,k,v\n2022,842,276,811292,1\n"
+                    f"{row['t']},{row['i']},{row['j']},811292,{row['v']}\n")
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, row 3, column {column}: error: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("header", "column", "said"), [
+    ("t,i,j,k,v,v", "v", "column 'v' appears more than once"),
+    ("t,i,j,k,v,V", "V", "columns 'v' and 'V' are one column twice"),
+    ("t,i,j,k,k,v", "k", "column 'k' appears more than once"),
+])
+def test_trade_file_with_a_column_twice_is_refused(tmp_path, header, column, said):
+    result = _trade(tmp_path, f"{header}\n2022,156,276,811292,5,7\n")
+    assert result.exit_code == 2, result.output
+    assert f"flows.csv, row 1, column {column}: error: {said}" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_trade_warning_lists_a_few_unknown_codes_and_counts_the_rest(tmp_path):
+    rows = "".join(f"2022,{900000 + n},276,811292,1\n" for n in range(5000))
+    result = _trade(tmp_path, "t,i,j,k,v\n2022,156,276,811292,100000\n" + rows)
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Warning:")]
+    assert len(line) < 300, len(line)
+    assert "and 4,990 more" in line

@@ -53,6 +53,17 @@ def cset(source_dir, output, force) -> None:
                    + "; ".join(f"{k} {v}" for k, v in kinds.items()), err=True)
 
 
+#: Items a warning lists before it says how many more there are.
+LISTED = 10
+
+
+def listed(items) -> str:
+    """Items joined with commas, the first :data:`LISTED` of them and how many more."""
+    items = [str(i) for i in items]
+    shown = ", ".join(items[:LISTED])
+    return shown + (f" and {len(items) - LISTED:,} more" if len(items) > LISTED else "")
+
+
 @import_group.command("trade")
 @click.argument("file", type=InputFile(exists=True, dir_okay=False, path_type=str))
 @click.option("--component", required=True, metavar="ID",
@@ -101,5 +112,5 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
                  "used", err=True)
     if rep.get("unmapped_value"):
         echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
-                   f"not in the ISO table ({', '.join(map(str, rep.get('unmapped_codes', [])))})"
-                   "; it is left unattributed", err=True)
+             f"not in the ISO table ({listed(rep.get('unmapped_codes', []))}); it is left "
+             "unattributed", err=True)

@@ -135,6 +135,12 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
         return
     ctx = click.get_current_context(silent=True)
     json_meta = bool(ctx and ctx.meta.get("semigraph.json_meta"))
+    if fmt == "json":
+        from semigraph.io.write import non_finite
+
+        for col, n in non_finite(result.table).items():
+            echo(f"Warning: {n:,} value(s) of {col} are too large to hold (infinite); JSON has "
+                 "no such number, so they are written as null", err=True)
     write_result(result.table, fmt=fmt, output=output, force=force, meta=result.meta,
                  json_meta=json_meta)
 

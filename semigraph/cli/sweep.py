@@ -30,6 +30,7 @@ def _probabilities(path: str) -> dict[str, float]:
     if not rows or [c.strip() for c in rows[0][:2]] != ["unit", "probability"]:
         raise ScenarioError(f"{path}, row 1: the header must be 'unit,probability'")
     out: dict[str, float] = {}
+    first: dict[str, int] = {}  # unit -> the row that gave it
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -44,6 +45,10 @@ def _probabilities(path: str) -> dict[str, float]:
         if not 0.0 <= p <= 1.0:
             raise ScenarioError(f"{path}, row {number}, column probability: {text} is not "
                                 "between 0 and 1")
+        if unit in first:  # which of the two is meant cannot be told
+            raise ScenarioError(f"{path}, row {number}, column unit: {unit} is given again "
+                                f"(first in row {first[unit]}); give each unit once")
+        first[unit] = number
         out[unit] = p
     return out
 

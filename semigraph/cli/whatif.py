@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from semigraph.cli.options import (
@@ -259,6 +261,13 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
 
     protected = [p for p in (scenario.path, model.path) if p is not None]
     main = Path(output).resolve() if output and output != "-" else None
+    # where each file goes, by what it is rather than how it is spelt: the folder (device and
+    # inode) and name, and the file itself where it exists (a hard link, a folder reached
+    # through "..", a case-insensitive file system)
+    written: dict[tuple, str] = {}
+    if main is not None:
+        for key in _identities(None, Path(output)):
+            written[key] = f"the -o file {output}"
     targets = []  # each holds its folder open until written
     try:
         for i, out in enumerate(scenario.outputs, start=1):
@@ -271,11 +280,40 @@ def _scenario_outputs(scenario, model, output, overwrite: bool) -> list:
             if main is not None and target.path == main:
                 raise ScenarioError(f"{scenario.path}: output {i} is the -o file {output}; "
                                     "write one of them elsewhere")
+            for key in _identities(target.dir_fd, target.path):
+                if key in written:
+                    raise ScenarioError(f"{scenario.path}: output {i} ({out['path']!r}) is "
+                                        f"the same file as {written[key]}; write one of "
+                                        "them elsewhere")
+            for key in _identities(target.dir_fd, target.path):
+                written[key] = f"output {i} ({out['path']!r})"
     except BaseException:
         for target in targets:
             target.close()
         raise
     return targets
+
+
+def _identities(dir_fd: int | None, path) -> list[tuple]:
+    """What a file to be written is, whatever the path that names it: its folder's device,
+    inode and the name (case-folded where the file system may ignore case), and the file's
+    own device and inode where it exists."""
+    import os
+
+    try:
+        folder = os.fstat(dir_fd) if dir_fd is not None else os.stat(path.parent)
+    except OSError:
+        return []
+    out = [("entry", folder.st_dev, folder.st_ino, os.path.normcase(path.name))]
+    if sys.platform in ("darwin", "win32"):  # their usual file systems ignore case
+        out.append(("entry", folder.st_dev, folder.st_ino, path.name.casefold()))
+    try:
+        st = (os.stat(path.name, dir_fd=dir_fd, follow_symlinks=False) if dir_fd is not None
+              else os.stat(path, follow_symlinks=False))
+        out.append(("file", st.st_dev, st.st_ino))
+    except OSError:
+        pass
+    return out
 
 
 @click.command()

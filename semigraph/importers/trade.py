@@ -55,6 +55,7 @@ from semigraph.errors import (
     SemigraphError,
     UnknownUnitError,
 )
+from semigraph.io.read import allow_large_fields
 from semigraph.io.write import refuse_replacing_source, write_folder
 
 __all__ = [
@@ -272,8 +273,18 @@ def _header(path: Path) -> tuple[list[str], str]:
                            str(path))
     first = line[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    names = next(csv.reader([first], delimiter=delimiter))
-    return [n.strip() for n in names], delimiter
+    names = [n.strip() for n in next(csv.reader([first], delimiter=delimiter))]
+    seen: dict[str, str] = {}
+    for name in names:  # columns are found by name, case aside: which one is meant?
+        if name.lower() in seen:
+            twice = (f"column {name!r} appears more than once in the header"
+                     if seen[name.lower()] == name else
+                     f"columns {seen[name.lower()]!r} and {name!r} are one column twice "
+                     "(names are read regardless of case)")
+            raise DatasetError([Problem(path.name, 1, name, f"{twice}; which one is meant "
+                                        "cannot be told, so keep one")], str(path))
+        seen[name.lower()] = name
+    return names, delimiter
 
 
 def _missing(path: Path, layout: str, columns: list[str]) -> DatasetError:
@@ -393,11 +404,26 @@ def _bad_cell(cell: str, kind: pa.DataType) -> bool:
     return False
 
 
+def _why_bad(cell: str, column: str, kind: pa.DataType) -> str:
+    """What is wrong with a cell the reader refused: not a number at all, or a number where
+    only whole numbers (years, country codes) are taken."""
+    if pa.types.is_integer(kind):
+        try:
+            float(cell.strip())
+        except ValueError:
+            pass
+        else:
+            return (f"{cell!r} is a number, but column {column} takes whole numbers only, "
+                    "written without a decimal point or exponent (such as 2022 or 156)")
+    return f"{cell!r} is not a number"
+
+
 def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) -> DatasetError:
     """The first bad line from record ``skip`` on: wrong field count or a non-numeric cell."""
     numeric = {c: t for c, t in spec.types.items() if not pa.types.is_string(t)}
     with pa.input_stream(str(path), compression="detect") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        allow_large_fields()
         reader = csv.reader(text, delimiter=delimiter)
         header = [n.strip() for n in next(reader)]
         index = {c: header.index(c) for c in numeric}
@@ -416,7 +442,7 @@ def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) 
                 cell = record[index[col]]
                 if _bad_cell(cell.strip(), kind):
                     return DatasetError([Problem(
-                        path.name, row, col, f"{cell!r} is not a number")], str(path))
+                        path.name, row, col, _why_bad(cell, col, kind))], str(path))
     return DatasetError([Problem(path.name, None, None, f"cannot read the file: {message}")],
                         str(path))
 

@@ -103,6 +103,21 @@ def write_package(folder: Path, package: dict) -> Path:
                         lambda fh: fh.write(text.encode("utf-8")), force=True)
 
 
+def _in_folder(folder: Path, path: str) -> Path | None:
+    """``path`` in ``folder``, or None when it names anything outside it (absolute, ``..``,
+    or through a link that leads out)."""
+    rel = Path(path)
+    if rel.is_absolute() or rel.drive or ".." in rel.parts or not rel.parts:
+        return None
+    try:
+        base = folder.resolve()
+        if not (base / rel).resolve().is_relative_to(base):
+            return None
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return base / rel
+
+
 def check_package(folder: Path, meta: dict, tables_present: set[str]) -> list[Problem]:
     """Where ``datapackage.json`` disagrees with the schema or the files (warnings: the data
     are checked by the validator itself); nothing when there is no descriptor."""
@@ -126,8 +141,14 @@ def check_package(folder: Path, meta: dict, tables_present: set[str]) -> list[Pr
             warn("resources", f"resource {name!r} is not a semigraph table")
             continue
         path = res.get("path")
-        if isinstance(path, str) and not (folder / path).is_file():
-            warn(f"resources.{name}.path", f"{path} does not exist")
+        if isinstance(path, str):
+            inside = _in_folder(folder, path)
+            if inside is None:  # never looked at: validation says nothing of other files
+                warn(f"resources.{name}.path", f"{path!r} is not a file of the dataset "
+                     "folder; a resource's path names a table file in it, such as "
+                     f"{name}.csv")
+            elif not inside.is_file():
+                warn(f"resources.{name}.path", f"{path} does not exist")
         if name not in tables_present and name not in OPTIONAL_TABLES:
             warn(f"resources.{name}", "no such table in the folder")
         schema = res.get("schema")

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,19 @@ class _FileProblem(Exception):
         self.row = row
 
 
+def allow_large_fields() -> None:
+    """Let the csv module read cells of any length: its default limit (131,072 characters)
+    refuses a long note that pandas writes without complaint. The largest limit the platform
+    takes (a C long: 2**31 - 1 on Windows)."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
+
+
 def _read_csv(data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Every cell of a CSV file's bytes as text, and the rows whose number of fields differs
     from the header.
@@ -76,6 +90,7 @@ def _read_csv(data: bytes) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
         line = data[:exc.start].count(b"\n") + 1
         raise _FileProblem(line, "not UTF-8 text; save the file as UTF-8 (CSV UTF-8 in a "
                            "spreadsheet program)") from None
+    allow_large_fields()
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -171,19 +186,30 @@ class NotRegularFile(OSError):
         return self.strerror
 
 
+_LINK = ("is a link; a dataset table is read from a regular file in the dataset folder, never "
+         "through a link (copy the file into the folder)")
+
+
 def _read_regular(path: Path) -> bytes | OSError:
-    """The bytes of a regular file (or of a link to one). The file is opened without waiting
-    (a named pipe would wait for a writer) and what was opened is checked before reading:
-    a pipe, a device (a link to ``/dev/zero`` never ends) or a folder is an error."""
+    """The bytes of a regular file in the folder. A link is an error, wherever it leads (a
+    link to ``/etc/passwd`` would show its lines in validation messages), and so is what
+    lies outside the folder through it. The file is opened without waiting (a named pipe
+    would wait for a writer) and what was opened is checked before reading: a pipe, a
+    device or a folder is an error."""
     import stat
 
     from semigraph.io.write import describe_kind
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return NotRegularFile(0, _LINK)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOFOLLOW", 0))  # a link put there meanwhile: ELOOP
     except OSError as exc:
         if isinstance(exc, IsADirectoryError):
             return NotRegularFile(exc.errno, "is a folder, not a regular file")
+        if os.path.islink(path):
+            return NotRegularFile(0, _LINK)
         return exc
     try:
         st = os.fstat(fd)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from semigraph._text import terminal_text
@@ -40,6 +41,9 @@ __all__ = [
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 STREAM_FORMATS = ("parquet", "csv")
 _BINARY = {"parquet", "xlsx"}
+#: How temporary files and folders next to an output begin: short random names that never
+#: collide with another run's, and leave the output's name every byte the file system allows.
+TEMP_PREFIX = ".semigraph-"
 _SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
            ".txt": "table"}
 
@@ -236,7 +240,7 @@ def _write_into(dir_fd: int, shown: Path, write: Callable[[IO[bytes]], None], *,
     _check_entry(dir_fd, shown, force=force, switch=switch)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(100):
-        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = f"{TEMP_PREFIX}{secrets.token_hex(6)}.tmp"  # short: any name the output may have
         try:  # the usual mode: 0666 less the umask
             fd = os.open(tmp, flags, 0o666, dir_fd=dir_fd)
             break
@@ -335,7 +339,7 @@ def write_folder(path: str | Path, fill: Callable[[Path], None], *, force: bool)
     if not path.parent.is_dir():
         raise OutputError(f"folder {path.parent} does not exist")
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -355,7 +359,7 @@ def _swap_in(tmp: Path, path: Path) -> None:
     """Move a finished folder into place; what it replaces is removed only afterwards."""
     old = None
     if os.path.lexists(path):
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        old = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, suffix=".old", dir=path.parent))
         os.rename(path, old / path.name)
     try:
         os.rename(tmp, path)
@@ -527,11 +531,51 @@ def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes], *, meta: dict | None = None)
     book.save(fh)
 
 
+def _finite(value):
+    """A JSON value with every infinite number (JSON has none) made None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def non_finite(frame: pd.DataFrame) -> dict[str, int]:
+    """Columns holding infinite numbers (a figure too large for a float, such as a cost that
+    overflows), with how many each holds: JSON writes them as null."""
+    out = {}
+    for col in frame.columns:
+        values = frame[col]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            n = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+        elif pd.api.types.is_object_dtype(values):
+            n = sum(1 for v in values if isinstance(v, float) and math.isinf(v))
+        else:
+            continue
+        if n:
+            out[str(col)] = n
+    return out
+
+
 def json_text(frame: pd.DataFrame, *, meta: dict | None = None) -> str:
-    """The rows as a JSON array; with ``meta``, the envelope ``{"meta": ..., "rows": [...]}``."""
-    rows = to_records(frame)
-    data = rows if meta is None else {"meta": _plain(meta), "rows": rows}
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    """The rows as a JSON array; with ``meta``, the envelope ``{"meta": ..., "rows": [...]}``.
+
+    JSON has no infinite numbers: they are written as null, and the envelope's meta says
+    where (``null_for_infinite``: column -> how many; :func:`non_finite`)."""
+    rows = _finite(to_records(frame))
+    if meta is None:
+        data = rows
+    else:
+        meta = _plain(meta)
+        infinite = non_finite(frame)
+        if infinite:
+            meta = {**meta, "null_for_infinite": infinite}
+        data = {"meta": _finite(meta), "rows": rows}
+    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def _schema_meta(schema, meta: dict | None) -> dict:

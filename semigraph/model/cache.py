@@ -127,6 +127,24 @@ def _objects(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: A temporary cache folder (``.KEY.*``) untouched this long is left from a store or a
+#: discard that was killed: no store takes nearly as long.
+STALE_SECONDS = 3600
+
+
+def _remove_stale(root: Path) -> None:
+    """Remove the temporary folders a killed store (or discard) left in the cache."""
+    import time
+
+    limit = time.time() - STALE_SECONDS
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if (entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+                        and entry.stat(follow_symlinks=False).st_mtime < limit):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def store(key: str, tables: dict[str, pd.DataFrame], problems: list[Problem],
           meta: dict) -> None:
     """Keep a validated dataset under ``key`` (atomically; silently skipped on failure)."""
@@ -138,6 +156,7 @@ def store(key: str, tables: dict[str, pd.DataFrame], problems: list[Problem],
         root.mkdir(parents=True, exist_ok=True)
         if (root / key).exists():
             return
+        _remove_stale(root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
         for name, frame in tables.items():
             frame.to_parquet(tmp / f"{name}.parquet")

@@ -11,6 +11,7 @@ import difflib
 import math
 import re
 from collections import defaultdict
+from decimal import Decimal
 
 import pandas as pd
 
@@ -55,8 +56,8 @@ def parse_fraction(text: str) -> float:
     if m is None:
         raise ValueError(f"{text.strip()!r} is not a share: write a fraction such as 0.61 or a "
                          "percent such as 61%")
-    if m.group(2):
-        value = float(m.group(1)) / 100.0
+    if m.group(2):  # the percent divided exactly, then the nearest float: 14.3% is 0.143
+        value = float(Decimal(m.group(1)) / 100)
     else:
         value = float(m.group(1))
         if value > 1:
@@ -65,7 +66,7 @@ def parse_fraction(text: str) -> float:
             )
     if not math.isfinite(value) or value < 0 or value > 1:
         raise ValueError(f"share {text!r} is outside 0..1 (0%..100%)")
-    return round(value, 12)
+    return value  # as given: never rounded, so a tiny share is not made 0
 
 
 def _convert(col: Column, text: str):
@@ -144,6 +145,15 @@ class _Checker:
             severity: str = "error") -> None:
         file = self.raw.tables[table].file if table in self.raw.tables else f"{table}.csv"
         self.problems.append(Problem(file, row, column, message, severity))
+
+    def _as_written(self, table: str, row: int, column: str) -> str:
+        """A cell's text as the file has it (``row``: the file's row number, as the typed
+        tables are indexed)."""
+        raw = self.raw.tables.get(table)
+        try:
+            return str(raw.frame.at[row - 2, column]).strip()
+        except (AttributeError, KeyError):
+            return str(self.typed[table].at[row, column])
 
     # -- per-cell parsing ------------------------------------------------------------------
     def _parse_column(self, table: str, col: Column, rows: list[int], texts: list) -> list:
@@ -320,8 +330,13 @@ class _Checker:
         comps = self.typed["components"]
         for row, cid, share in zip(comps.index, comps["id"], comps["chain_share"]):
             if share == 0:
-                self.add("components", row, "chain_share", f"chain_share of {cid} is 0: give the "
-                         "share the chain uses (above 0), or leave it empty for all of it")
+                given = self._as_written("components", row, "chain_share")
+                m = _FRACTION.fullmatch(given)
+                if m is not None and Decimal(m.group(1)) != 0:
+                    given += ", too small for a number to hold (it reads as 0)"
+                self.add("components", row, "chain_share", f"chain_share of {cid} is {given}: "
+                         "give the share the chain uses (above 0), or leave it empty for all "
+                         "of it")
         renew = comps["renewal_days"].notna()
         for row, cid, kind in zip(comps.index[renew], comps["id"][renew], comps["kind"][renew]):
             if kind != "equipment":
