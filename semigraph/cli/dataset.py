@@ -33,9 +33,9 @@ def _info_text(rec: dict) -> str:
     lines.append("Sources by kind: " + ", ".join(f"{k} {v}"
                                                 for k, v in rec["sources_by_kind"].items()))
     lines.append(f"Share weight on publications: {rec['share_weight_on_publications']:.1%} "
-                 "(supply shares whose row cites a primary or secondary source; of it "
-                 f"{rec['share_weight_site_split_estimated']:.1%} has its split over sites "
-                 "estimated)")
+                 "(supply shares whose row cites a primary or secondary source); "
+                 f"{rec['share_weight_site_split_estimated']:.1%} of all share weight, within "
+                 "that part, has its split over sites estimated")
     if rec["warnings"]:
         lines.append(f"{rec['warnings']} validation warning(s): run semigraph validate")
     return "\n".join(lines) + "\n"
