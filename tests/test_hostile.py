@@ -894,3 +894,30 @@ def test_warnings_and_wrote_lines_print_no_control_characters(tmp_path, monkeypa
     assert "Warning: x.csv, row 2" in result.output and "Wrote " in result.output
     assert _clean(result.output)
 
+
+
+# -- bounds on work and memory -----------------------------------------------------------
+
+COUNTRIES = ["CHN", "TWN", "KOR", "JPN", "USA", "DEU", "NLD", "FRA", "MYS", "SGP"]
+
+
+def test_one_scenario_over_the_memory_budget_is_refused_before_allocating(tmp_path,
+                                                                          monkeypatch):
+    # ten export stops make eleven consumer classes; their daily series over 1,000 days
+    # (about 95 MiB) cannot fit a budget of 16 MiB, and nothing is written
+    monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "16")
+    out = tmp_path / "w.csv"
+    args = ["whatif", *[x for c in COUNTRIES for x in ("--cut", c)], "--horizon", "1000",
+            "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "MiB of arrays" in result.output and "memory budget of 16 MiB" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    from semigraph.engine.propagation import OverBudget, evaluate
+    from semigraph.engine.scenario import Disruption, Scenario
+
+    net = semigraph.load()
+    scenario = Scenario(tuple(Disruption(c) for c in COUNTRIES), horizon=1000)
+    with pytest.raises(OverBudget, match=r"about \d+ MiB of arrays \(11 consumer class"):
+        evaluate(net, scenario, series=True)
+    evaluate(net, scenario, series=False)  # without the series it fits
