@@ -921,3 +921,40 @@ def test_one_scenario_over_the_memory_budget_is_refused_before_allocating(tmp_pa
     with pytest.raises(OverBudget, match=r"about \d+ MiB of arrays \(11 consumer class"):
         evaluate(net, scenario, series=True)
     evaluate(net, scenario, series=False)  # without the series it fits
+
+
+def _chain_dataset(folder, depth: int):
+    """A requirement chain ``depth`` components deep, its raw material made in China."""
+    from tests.datasets import base_tables
+
+    t = base_tables()
+    ids = [f"c{i:04d}" for i in range(depth)]
+    t["components"] = [{"id": c, "name": c, "kind": "raw_material" if i == 0 else "material",
+                        "stage": "end_use" if i == depth - 1 else "materials_equipment",
+                        "stock_days": 0, "ttr_days": 100, "source": "src"}
+                       for i, c in enumerate(ids)]
+    t["supply"] = [{"component": ids[0], "supplier": "CHN", "site": "CHN", "share": 1.0,
+                    "source": "src"}]
+    t["requires"] = [{"component": b, "input": a, "source": "src"}
+                     for a, b in zip(ids, ids[1:])]
+    return write_dataset(folder, t)
+
+
+def test_requirement_chain_deeper_than_the_limit_is_refused(tmp_path):
+    from semigraph.engine.compiled import MAX_DEPTH, ChainTooDeep
+
+    deep = _chain_dataset(tmp_path / "deep", MAX_DEPTH + 1)
+    result = CliRunner().invoke(cli, ["validate", str(deep)])
+    # the warning names the file and row of the chain's end
+    assert f"requires.csv, row {MAX_DEPTH + 1}" in result.output, result.output
+    assert f"{MAX_DEPTH + 1} levels deep, ending at c{MAX_DEPTH:04d}" in result.output
+    out = tmp_path / "w.csv"
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(deep),
+                                      "-o", str(out)])
+    assert result.exit_code == 2 and "deeper than the limit of 200" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    with pytest.raises(ChainTooDeep, match="201 levels deep"):
+        semigraph.load(deep).whatif("CHN")
+    ok = _chain_dataset(tmp_path / "ok", MAX_DEPTH)  # at the limit: simulated
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(ok)])
+    assert result.exit_code == 0, result.output
