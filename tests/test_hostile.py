@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import csv
 import json
 
@@ -936,7 +937,7 @@ def _chain_dataset(folder, depth: int):
     t["supply"] = [{"component": ids[0], "supplier": "CHN", "site": "CHN", "share": 1.0,
                     "source": "src"}]
     t["requires"] = [{"component": b, "input": a, "source": "src"}
-                     for a, b in zip(ids, ids[1:])]
+                     for a, b in itertools.pairwise(ids)]
     return write_dataset(folder, t)
 
 
