@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import csv
+import itertools
 import json
 
 import pandas as pd
