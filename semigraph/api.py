@@ -363,7 +363,7 @@ class Network(Model):
               step: int | None = None, output: str | Path | None = None,
               format: str | None = None, force: bool = False,
               scheduler: str | None = None, workers: int | None = None,
-              batch: int | None = None,
+              batch: int | None = None, max_scenarios: int | None = None,
               progress: Callable[..., None] | None = None) -> Result:
         """Cut every unit of ``level`` in turn (every ``order``-set, or ``monte_carlo``
         random draws), and report each scenario's availability of the end products (every
@@ -376,6 +376,9 @@ class Network(Model):
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
         ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
         processes) run the batches on Dask; both need ``semigraph[distributed]``.
+        A sweep estimated to take more than an hour of work is refused before it starts
+        (:class:`semigraph.engine.sweep.SweepTooLarge`, with the estimate) unless
+        ``max_scenarios`` allows that many scenarios explicitly.
         ``progress(done, more=0)`` is called once with the number of scenarios as ``more``,
         then with the number of scenarios of each finished batch as ``done``.
         """
@@ -386,7 +389,8 @@ class Network(Model):
             self, level=level, order=order, targets=targets, mode=mode, severity=severity,
             duration_days=duration, horizon=horizon, perspective=perspective,
             measure=measure, all_components=all_components, monte_carlo=monte_carlo,
-            probability=probability, seed=seed, step=step or sw.STEP)
+            probability=probability, seed=seed, step=step or sw.STEP,
+            max_scenarios=max_scenarios)
         meta = self._meta("sweep", **plan.record())
         size = batch or sw.batch_size(self, plan)
         if progress is not None:

@@ -959,3 +959,41 @@ def test_requirement_chain_deeper_than_the_limit_is_refused(tmp_path):
     ok = _chain_dataset(tmp_path / "ok", MAX_DEPTH)  # at the limit: simulated
     result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(ok)])
     assert result.exit_code == 0, result.output
+
+
+def test_monte_carlo_draws_are_generated_as_they_are_read():
+    import tracemalloc
+
+    import numpy as np
+
+    from semigraph.engine.sweep import plan_sweep
+
+    net = semigraph.load()
+    tracemalloc.start()
+    plan = plan_sweep(net, monte_carlo=10**9, probability=0.05, seed=3, max_scenarios=10**9)
+    first = list(itertools.islice(plan.unit_sets(), 5000))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(plan) == 10**9 and peak < 20 << 20  # memory does not grow with the draws
+    # the same draws as drawing them all at once, a batch of 4,096 at a time
+    rng = np.random.default_rng(3)
+    hit = np.concatenate([rng.random((4096, len(plan.units))) < 0.05 for _ in range(2)])
+    assert first == [tuple(np.flatnonzero(row).tolist()) for row in hit[:5000]]
+
+
+def test_sweep_estimated_over_the_limit_is_refused_before_it_starts(tmp_path):
+    out = tmp_path / "s.parquet"
+    for args, what in ((["--order", "3", "--level", "firm"], "7,583,156 scenarios"),
+                       (["--monte-carlo", "1000000000"], "1,000,000,000 random draws")):
+        result = CliRunner().invoke(cli, ["sweep", *args, "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert what in result.output and "minutes of work" in result.output
+        assert "--max-scenarios" in result.output and "Traceback" not in result.output
+        assert not out.exists()
+    # an explicit allowance below the count is refused too; one above it goes ahead
+    result = CliRunner().invoke(cli, ["sweep", "--targets", "CHN,TWN,KOR", "--order", "2",
+                                      "--max-scenarios", "2", "--measure", "steady"])
+    assert result.exit_code == 2 and "more than --max-scenarios 2" in result.output
+    result = CliRunner().invoke(cli, ["sweep", "--targets", "CHN,TWN,KOR", "--order", "2",
+                                      "--max-scenarios", "3", "--measure", "steady"])
+    assert result.exit_code == 0, result.output
