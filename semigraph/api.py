@@ -340,6 +340,7 @@ class Network(Model):
     def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,
              level: str = "country", order: int = 1, threshold: float = 0.5,
              measure: str = "headline", horizon: int = 365, max_sets: int | None = 500_000,
+             max_minutes: float | None = 2.0,
              progress: Callable[..., None] | None = None) -> Result:
         """Minimal cut sets: every set of up to ``order`` units of ``level`` whose joint loss
         drives a target below ``threshold`` (exact; see
@@ -349,7 +350,7 @@ class Network(Model):
         targets = [targets] if isinstance(targets, str) else list(targets)
         frame = cut_sets(self, targets, level=level, threshold=threshold, order=order,
                          measure=measure, horizon=horizon, max_sets=max_sets,
-                         progress=progress)
+                         max_minutes=max_minutes, progress=progress)
         meta = self._meta("spof", targets=targets, level=level, order=order,
                           threshold=threshold, measure=measure, horizon=horizon)
         return Result("spof", frame, meta, title=f"Minimal cut sets ({level} level)")

@@ -997,3 +997,21 @@ def test_sweep_estimated_over_the_limit_is_refused_before_it_starts(tmp_path):
     result = CliRunner().invoke(cli, ["sweep", "--targets", "CHN,TWN,KOR", "--order", "2",
                                       "--max-scenarios", "3", "--measure", "steady"])
     assert result.exit_code == 0, result.output
+
+
+def test_spof_search_estimated_over_the_time_limit_is_refused_before_it_starts(tmp_path):
+    from semigraph.findings.cutsets import SearchTooLarge, check_search
+
+    net = semigraph.load()
+    with pytest.raises(SearchTooLarge, match=r"318,003 unit sets .* an estimated \d+ minutes"):
+        check_search(net, ["stage:end_use"], level="site", order=2)
+    check_search(net, ["stage:end_use"], level="site", order=2, max_sets=400_000,
+                 max_minutes=None)  # allowed explicitly
+    out = tmp_path / "s.csv"
+    result = CliRunner().invoke(cli, ["spof", "--level", "site", "--order", "2", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "longer than the limit of 2 minutes" in result.output
+    assert "--max-sets 318003" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    with pytest.raises(SearchTooLarge, match="limit of 2 minutes"):
+        net.spof(level="site", order=2)
