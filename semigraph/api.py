@@ -436,6 +436,17 @@ class Network(Model):
         targets = [targets] if isinstance(targets, str) else list(targets)
         return search_size(self, targets, level=level, order=order)
 
+    def spof_check(self, targets: Sequence[str] | str = ("stage:end_use",), *,
+                   level: str = "country", order: int = 1, max_sets: int | None = 500_000,
+                   max_minutes: float | None = 2.0) -> None:
+        """Raise :class:`semigraph.findings.cutsets.SearchTooLarge`, with the estimate, where
+        :meth:`spof` would refuse the search; nothing is searched."""
+        from semigraph.findings.cutsets import check_search
+
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        check_search(self, targets, level=level, order=order, max_sets=max_sets,
+                     max_minutes=max_minutes)
+
     def fault_tree(self, targets: Sequence[str] | str, *, level: str = "country") -> str:
         """The total-loss problem as an Open-PSA MEF fault tree (XML text)."""
         from semigraph.findings.mef import to_mef

@@ -75,11 +75,9 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         _write_text(xml, output, force)
         return
     threshold = 0.5 if threshold is None else threshold
-    from semigraph.findings.cutsets import MAX_MINUTES, MAX_SETS, check_search
-
-    limits = ({"max_sets": MAX_SETS, "max_minutes": MAX_MINUTES} if max_sets is None
-              else {"max_sets": max_sets, "max_minutes": None})  # given: allowed, however long
-    check_search(net, targets, level=level, order=order, **limits)  # refuse at once
+    # the API's limits, or the sets given: allowed however long they take
+    limits = {} if max_sets is None else {"max_sets": max_sets, "max_minutes": None}
+    net.spof_check(targets, level=level, order=order, **limits)  # refuse at once
     total = net.spof_search_size(targets, level=level, order=order)
     with progress_bar("Unit sets screened and simulated", length=total,
                       show=measure == "headline" and total > 2000) as progress:
