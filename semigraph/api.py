@@ -341,6 +341,7 @@ class Network(Model):
     def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,
              level: str = "country", order: int = 1, threshold: float = 0.5,
              measure: str = "headline", horizon: int = 365, max_sets: int | None = 500_000,
+             max_minutes: float | None = 2.0,
              progress: Callable[..., None] | None = None) -> Result:
         """Minimal cut sets: every set of up to ``order`` units of ``level`` whose joint loss
         drives a target below ``threshold`` (exact; see
@@ -350,7 +351,7 @@ class Network(Model):
         targets = [targets] if isinstance(targets, str) else list(targets)
         frame = cut_sets(self, targets, level=level, threshold=threshold, order=order,
                          measure=measure, horizon=horizon, max_sets=max_sets,
-                         progress=progress)
+                         max_minutes=max_minutes, progress=progress)
         meta = self._meta("spof", targets=targets, level=level, order=order,
                           threshold=threshold, measure=measure, horizon=horizon)
         return Result("spof", frame, meta, title=f"Minimal cut sets ({level} level)")
@@ -364,7 +365,7 @@ class Network(Model):
               step: int | None = None, output: str | Path | None = None,
               format: str | None = None, force: bool = False,
               scheduler: str | None = None, workers: int | None = None,
-              batch: int | None = None,
+              batch: int | None = None, max_scenarios: int | None = None,
               progress: Callable[..., None] | None = None) -> Result:
         """Cut every unit of ``level`` in turn (every ``order``-set, or ``monte_carlo``
         random draws), and report each scenario's availability of the end products (every
@@ -377,6 +378,9 @@ class Network(Model):
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
         ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
         processes) run the batches on Dask; both need ``semigraph[distributed]``.
+        A sweep estimated to take more than an hour of work is refused before it starts
+        (:class:`semigraph.engine.sweep.SweepTooLarge`, with the estimate) unless
+        ``max_scenarios`` allows that many scenarios explicitly.
         ``progress(done, more=0)`` is called once with the number of scenarios as ``more``,
         then with the number of scenarios of each finished batch as ``done``.
         """
@@ -387,7 +391,8 @@ class Network(Model):
             self, level=level, order=order, targets=targets, mode=mode, severity=severity,
             duration_days=duration, horizon=horizon, perspective=perspective,
             measure=measure, all_components=all_components, monte_carlo=monte_carlo,
-            probability=probability, seed=seed, step=step or sw.STEP)
+            probability=probability, seed=seed, step=step or sw.STEP,
+            max_scenarios=max_scenarios)
         meta = self._meta("sweep", **plan.record())
         size = batch or sw.batch_size(self, plan)
         if progress is not None:
@@ -431,6 +436,17 @@ class Network(Model):
 
         targets = [targets] if isinstance(targets, str) else list(targets)
         return search_size(self, targets, level=level, order=order)
+
+    def spof_check(self, targets: Sequence[str] | str = ("stage:end_use",), *,
+                   level: str = "country", order: int = 1, max_sets: int | None = 500_000,
+                   max_minutes: float | None = 2.0) -> None:
+        """Raise :class:`semigraph.findings.cutsets.SearchTooLarge`, with the estimate, where
+        :meth:`spof` would refuse the search; nothing is searched."""
+        from semigraph.findings.cutsets import check_search
+
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        check_search(self, targets, level=level, order=order, max_sets=max_sets,
+                     max_minutes=max_minutes)
 
     def fault_tree(self, targets: Sequence[str] | str, *, level: str = "country") -> str:
         """The total-loss problem as an Open-PSA MEF fault tree (XML text)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -1225,3 +1227,129 @@ def test_trade_warning_lists_a_few_unknown_codes_and_counts_the_rest(tmp_path):
     (line,) = [x for x in result.output.splitlines() if x.startswith("Warning:")]
     assert len(line) < 300, len(line)
     assert "and 4,990 more" in line
+
+
+# -- bounds on work and memory -----------------------------------------------------------
+
+COUNTRIES = ["CHN", "TWN", "KOR", "JPN", "USA", "DEU", "NLD", "FRA", "MYS", "SGP"]
+
+
+def test_one_scenario_over_the_memory_budget_is_refused_before_allocating(tmp_path,
+                                                                          monkeypatch):
+    # ten export stops make eleven consumer classes; their daily series over 1,000 days
+    # (about 95 MiB) cannot fit a budget of 16 MiB, and nothing is written
+    monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "16")
+    out = tmp_path / "w.csv"
+    args = ["whatif", *[x for c in COUNTRIES for x in ("--cut", c)], "--horizon", "1000",
+            "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "MiB of arrays" in result.output and "memory budget of 16 MiB" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    from semigraph.engine.propagation import OverBudget, evaluate
+    from semigraph.engine.scenario import Disruption, Scenario
+
+    net = semigraph.load()
+    scenario = Scenario(tuple(Disruption(c) for c in COUNTRIES), horizon=1000)
+    with pytest.raises(OverBudget, match=r"about \d+ MiB of arrays \(11 consumer class"):
+        evaluate(net, scenario, series=True)
+    evaluate(net, scenario, series=False)  # without the series it fits
+
+
+def _chain_dataset(folder, depth: int):
+    """A requirement chain ``depth`` components deep, its raw material made in China."""
+    from tests.datasets import base_tables
+
+    t = base_tables()
+    ids = [f"c{i:04d}" for i in range(depth)]
+    t["components"] = [{"id": c, "name": c, "kind": "raw_material" if i == 0 else "material",
+                        "stage": "end_use" if i == depth - 1 else "materials_equipment",
+                        "stock_days": 0, "ttr_days": 100, "source": "src"}
+                       for i, c in enumerate(ids)]
+    t["supply"] = [{"component": ids[0], "supplier": "CHN", "site": "CHN", "share": 1.0,
+                    "source": "src"}]
+    t["requires"] = [{"component": b, "input": a, "source": "src"}
+                     for a, b in itertools.pairwise(ids)]
+    return write_dataset(folder, t)
+
+
+def test_requirement_chain_deeper_than_the_limit_is_refused(tmp_path):
+    from semigraph.engine.compiled import MAX_DEPTH, ChainTooDeep
+
+    deep = _chain_dataset(tmp_path / "deep", MAX_DEPTH + 1)
+    result = CliRunner().invoke(cli, ["validate", str(deep)])
+    # the warning names the file and row of the chain's end
+    assert f"requires.csv, row {MAX_DEPTH + 1}" in result.output, result.output
+    assert f"{MAX_DEPTH + 1} levels deep, ending at c{MAX_DEPTH:04d}" in result.output
+    out = tmp_path / "w.csv"
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(deep),
+                                      "-o", str(out)])
+    assert result.exit_code == 2 and "deeper than the limit of 200" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    with pytest.raises(ChainTooDeep, match="201 levels deep"):
+        semigraph.load(deep).whatif("CHN")
+    ok = _chain_dataset(tmp_path / "ok", MAX_DEPTH)  # at the limit: simulated
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "CHN", "--dataset", str(ok)])
+    assert result.exit_code == 0, result.output
+
+
+def test_monte_carlo_draws_are_generated_as_they_are_read():
+    import tracemalloc
+
+    import numpy as np
+
+    from semigraph.engine.sweep import plan_sweep
+
+    net = semigraph.load()
+    tracemalloc.start()
+    plan = plan_sweep(net, monte_carlo=10**9, probability=0.05, seed=3, max_scenarios=10**9)
+    first = list(itertools.islice(plan.unit_sets(), 5000))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(plan) == 10**9 and peak < 20 << 20  # memory does not grow with the draws
+    # the same draws as drawing them all at once, a batch of 4,096 at a time
+    rng = np.random.default_rng(3)
+    hit = np.concatenate([rng.random((4096, len(plan.units))) < 0.05 for _ in range(2)])
+    assert first == [tuple(np.flatnonzero(row).tolist()) for row in hit[:5000]]
+
+
+def test_sweep_estimated_over_the_limit_is_refused_before_it_starts(tmp_path):
+    from semigraph.engine.sweep import sweep_units
+
+    out = tmp_path / "s.parquet"
+    triples = math.comb(len(sweep_units(semigraph.load(), "firm")), 3)  # about 7.6 million
+    for args, what in ((["--order", "3", "--level", "firm"], f"{triples:,} scenarios"),
+                       (["--monte-carlo", "1000000000"], "1,000,000,000 random draws")):
+        result = CliRunner().invoke(cli, ["sweep", *args, "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert what in result.output and "minutes of work" in result.output
+        assert "--max-scenarios" in result.output and "Traceback" not in result.output
+        assert not out.exists()
+    # an explicit allowance below the count is refused too; one above it goes ahead
+    result = CliRunner().invoke(cli, ["sweep", "--targets", "CHN,TWN,KOR", "--order", "2",
+                                      "--max-scenarios", "2", "--measure", "steady"])
+    assert result.exit_code == 2 and "more than --max-scenarios 2" in result.output
+    result = CliRunner().invoke(cli, ["sweep", "--targets", "CHN,TWN,KOR", "--order", "2",
+                                      "--max-scenarios", "3", "--measure", "steady"])
+    assert result.exit_code == 0, result.output
+
+
+def test_spof_search_estimated_over_the_time_limit_is_refused_before_it_starts(tmp_path):
+    from semigraph.findings.cutsets import SearchTooLarge, check_search
+
+    net = semigraph.load()
+    with pytest.raises(SearchTooLarge, match=r"[\d,]{7} unit sets .* an estimated \d+ minutes"):
+        check_search(net, ["stage:end_use"], level="site", order=2)
+    check_search(net, ["stage:end_use"], level="site", order=2, max_sets=400_000,
+                 max_minutes=None)  # allowed explicitly
+    out = tmp_path / "s.csv"
+    result = CliRunner().invoke(cli, ["spof", "--level", "site", "--order", "2", "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "longer than the limit of 2 minutes" in result.output
+    from semigraph.findings.cutsets import search_size
+
+    sets = search_size(net, ["stage:end_use"], level="site", order=2)
+    assert f"--max-sets {sets}" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    with pytest.raises(SearchTooLarge, match="limit of 2 minutes"):
+        net.spof(level="site", order=2)

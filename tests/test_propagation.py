@@ -416,13 +416,14 @@ def test_chunked_batch_equals_one_batch(small, monkeypatch):
     whole = evaluate(small, scenarios)
     monkeypatch.setenv("SEMIGRAPH_MEMORY_MB", "0")
     from semigraph.engine.compiled import compile_model
-    from semigraph.engine.propagation import _budget, _chunk_size, resolve
+    from semigraph.engine.propagation import _budget, _chunk_size, _scenario_bytes, resolve
 
     c = compile_model(small)
     batch = [[resolve(small, c, d) for d in s.disruptions] for s in scenarios]
     assert _budget() == 16 << 20
-    monkeypatch.setattr("semigraph.engine.propagation._budget", lambda: 1)
-    assert _chunk_size(c, batch, True, True, False, 60) == 1
+    one = _scenario_bytes(c, batch, True, 3, False, 60)  # the largest scenario's arrays
+    monkeypatch.setattr("semigraph.engine.propagation._budget", lambda: one)
+    assert _chunk_size(c, batch, True, 3, False, 60) == 1
     parts = evaluate(small, scenarios)
     for field in ("availability", "availability_high", "steady_state", "lost_days",
                   "time_to_survive", "recovery", "world", "worst_day", "worst_class"):

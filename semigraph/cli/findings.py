@@ -36,9 +36,11 @@ from semigraph.cli.options import (
                 "base, restoration; countries stop exports, seen from the rest of the world); "
                 "steady: the static bound, every unit lost for everyone.")
 @horizon_option()
-@click.option("--max-sets", type=click.IntRange(1), default=500_000, show_default=True,
+@click.option("--max-sets", type=click.IntRange(1), default=None,
               help="Refuse, before starting, a search that could screen more unit sets than "
-                   "this (with an estimate and how to narrow it).")
+                   "this (with an estimate and how to narrow it). [default: 500,000, and "
+                   "searches estimated at over 2 minutes are refused too; given, it allows "
+                   "that many sets however long they take]")
 @click.option("--limit", type=click.IntRange(0), default=40, show_default=True,
               help="Table: rows to print (0 = all).")
 @dataset_option
@@ -73,15 +75,14 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         _write_text(xml, output, force)
         return
     threshold = 0.5 if threshold is None else threshold
+    # the API's limits, or the sets given: allowed however long they take
+    limits = {} if max_sets is None else {"max_sets": max_sets, "max_minutes": None}
+    net.spof_check(targets, level=level, order=order, **limits)  # refuse at once
     total = net.spof_search_size(targets, level=level, order=order)
-    if total > max_sets:  # refuse at once, with the estimate
-        net.spof(targets, level=level, threshold=threshold, order=order, measure=measure,
-                 horizon=horizon, max_sets=max_sets)
     with progress_bar("Unit sets screened and simulated", length=total,
                       show=measure == "headline" and total > 2000) as progress:
         result = net.spof(targets, level=level, threshold=threshold, order=order,
-                          measure=measure, horizon=horizon, max_sets=max_sets,
-                          progress=progress)
+                          measure=measure, horizon=horizon, progress=progress, **limits)
     frame = result.table
     if fmt != "table":
         emit(result, fmt=fmt, output=output, force=force)

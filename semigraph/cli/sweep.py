@@ -93,6 +93,10 @@ def _probabilities(path: str) -> dict[str, float]:
                    "listed are never cut).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Monte Carlo: seed of the random draws (same seed, same draws).")
+@click.option("--max-scenarios", type=click.IntRange(1), default=None, metavar="N",
+              help="Allow a sweep of up to N scenarios however long it takes. Without it, a "
+                   "sweep estimated at over an hour of work is refused before it starts, with "
+                   "the estimate and how to narrow it.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on this Dask scheduler (tcp://HOST:8786; default "
                    "$DASK_SCHEDULER_ADDRESS). Needs semigraph[distributed].")
@@ -109,7 +113,7 @@ def _probabilities(path: str) -> dict[str, float]:
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 def sweep(level, order, targets, all_components, mode, severity, duration, horizon,
           perspective, measure, step, monte_carlo, probability, probabilities_file, seed,
-          scheduler, workers, limit, dataset, fmt, output, force) -> None:
+          max_scenarios, scheduler, workers, limit, dataset, fmt, output, force) -> None:
     """Cut every unit of a level in turn (or every pair, or random draws).
 
     Each scenario is evaluated on the compiled engine, many at a time, and written as one
@@ -136,6 +140,7 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                            duration=duration, horizon=horizon, perspective=perspective,
                            measure=measure, all_components=all_components,
                            monte_carlo=monte_carlo, probability=probs, seed=seed, step=step,
+                           max_scenarios=max_scenarios,
                            output=output, format=fmt, force=force, scheduler=scheduler,
                            workers=workers, progress=progress)
     if output:

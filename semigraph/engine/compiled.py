@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from semigraph.errors import ScenarioError
+
 #: Buyers per group in the tied reading (at the midpoints of five slices of the stock spread).
 BUYERS = 5
 
-__all__ = ["BUYERS", "Compiled", "Level", "compile_model", "restrict_level"]
+__all__ = ["BUYERS", "MAX_DEPTH", "ChainTooDeep", "Compiled", "Level", "compile_model",
+           "restrict_level"]
 
 
 @dataclass(eq=False)
@@ -117,6 +120,15 @@ def compile_model(model) -> Compiled:
     return hit
 
 
+#: Most levels (components in the longest requirement chain) the engine simulates: each day
+#: walks the levels one at a time, so a chain thousands deep costs minutes per what-if.
+MAX_DEPTH = 200
+
+
+class ChainTooDeep(ScenarioError):
+    """A dataset's requirement chains are deeper than :data:`MAX_DEPTH` levels."""
+
+
 def topological_generations(nodes, sources, targets) -> list[list[str]]:
     """Nodes in generations (each sorted): a node's predecessors all lie in earlier ones.
 
@@ -149,6 +161,12 @@ def _compile(model) -> Compiled:
     comps = model.components
     generations = topological_generations(comps["id"], model.requires["input"],
                                           model.requires["component"])
+    if len(generations) > MAX_DEPTH:  # every day walks the levels one by one
+        raise ChainTooDeep(
+            f"requirement chains run {len(generations):,} levels deep (component "
+            f"{generations[-1][0]} is at the end of one), deeper than the limit of {MAX_DEPTH}: "
+            "the simulation walks them one level at a time each day; semigraph validate "
+            "names the requires row")
     order = [c for g in generations for c in g]
     index = {c: i for i, c in enumerate(order)}
     countries = tuple(sorted(model.countries["id"]))

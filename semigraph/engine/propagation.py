@@ -53,8 +53,8 @@ from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model, re
 from semigraph.engine.scenario import Disruption, Scenario, with_overrides
 from semigraph.errors import ScenarioError
 
-__all__ = ["READINGS", "ROW", "SHORT", "WINDOW", "Evaluation", "Resolved", "evaluate",
-           "evaluate_resolved", "resolve", "unit_hits"]
+__all__ = ["READINGS", "ROW", "SHORT", "WINDOW", "Evaluation", "OverBudget", "Resolved",
+           "evaluate", "evaluate_resolved", "resolve", "unit_hits"]
 
 #: Availabilities within this distance of 1 count as full supply (float rounding of shares).
 EPS = 1e-12
@@ -68,6 +68,11 @@ MEMORY_MB = 512
 READINGS = ("pooled", "high", "tied")
 #: Days over which history is recorded (a month): monthly measures take the lowest such mean.
 WINDOW = 30
+
+
+class OverBudget(ScenarioError):
+    """One scenario's arrays alone would exceed the memory budget: refused before they are
+    allocated, with the estimate."""
 
 
 def unit_hits(model, compiled: Compiled, disruption: Disruption) -> tuple[np.ndarray, int | None]:
@@ -626,6 +631,9 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     cls = _classes(c, batch)
     b = len(scenarios)
     horizon = max((s.horizon for s in scenarios), default=0) if timeline else 0
+    need = b * _scenario_bytes(c, batch, timeline, len(blocks), series, horizon, k=cls.n)
+    if need > _budget():  # only a single scenario gets here: larger batches were chunked
+        raise OverBudget(_over_budget(c, cls.n, need, series, horizon))
     perspectives = tuple(_perspective(model, s) for s in scenarios)
     pmask = np.zeros((cls.n, b), dtype=bool)
     for j, members in enumerate(perspectives):
@@ -698,8 +706,28 @@ def _static_fields(ev: Evaluation) -> None:
 def _chunk_size(c: Compiled, batch, timeline: bool, times: int, series: bool,
                 horizon: int) -> int:
     """How many scenarios of ``batch`` one evaluation may hold within the budget."""
+    return max(1, _budget() // _scenario_bytes(c, batch, timeline, times, series, horizon))
+
+
+def _over_budget(c: Compiled, k: int, need: int, series: bool, horizon: int) -> str:
+    what = (f"{k} consumer class(es) x {c.n_components:,} components"
+            + (f" x {horizon + 1:,} days of daily series" if series else ""))
+    return (f"one scenario needs about {need / 2**20:,.0f} MiB of arrays ({what}), more than "
+            f"the memory budget of {_budget() >> 20:,} MiB; simulate fewer disruptions that "
+            "treat consumers differently (export stops, bans)"
+            + (", a shorter horizon" if series else "")
+            + " or raise SEMIGRAPH_MEMORY_MB")
+
+
+def _scenario_bytes(c: Compiled, batch, timeline: bool, times: int, series: bool,
+                    horizon: int, k: int | None = None) -> int:
+    """The bytes the arrays of one scenario of ``batch`` take at most: per consumer class
+    (``k``, else the most the batch's disruptions can make), the epochs' per-edge arrays,
+    the simulation's state per component and reading, the tied reading's buyers, and the
+    daily series when kept."""
     varying = max((sum(r.kind != "outage" for r in rs) for rs in batch), default=0)
-    k = min(2 ** min(varying, 20), len(c.countries) + 1)
+    if k is None:
+        k = min(2 ** min(varying, 20), len(c.countries) + 1)
     epochs = 1 + max((sum(np.isfinite(r.until) for r in rs) for rs in batch), default=0)
     e, n, nj = c.n_edges, c.n_components, len(c.j_comp)
     per_epoch = k * (17 * e + 9 * nj + 8 * n)  # survive, stopped, keep_e; keep_row, in_row; factor
@@ -710,7 +738,7 @@ def _chunk_size(c: Compiled, batch, timeline: bool, times: int, series: bool,
         per = (epochs + 1) * per_epoch + k * (8 * n * 3 + 8 * e * 4)
     if series:
         per += 2 * times * (horizon + 1) * k * n * 8
-    return max(1, _budget() // per)
+    return int(per)
 
 
 def _join(parts: list[Evaluation], *, blocks: int) -> Evaluation:

@@ -37,9 +37,10 @@ from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.engine.units import resolve_targets, units_at_level
 from semigraph.errors import ScenarioError
 
-__all__ = ["FIELDS", "LEVELS", "MEASURES", "STEP", "Summary", "SweepPlan", "batch_size",
-           "evaluate_batch", "groups_by_overlap", "in_order", "plan_batches", "plan_sweep",
-           "scenario_id", "summarize", "sweep_chunks", "sweep_units"]
+__all__ = ["FIELDS", "LEVELS", "MAX_MINUTES", "MEASURES", "STEP", "Summary", "SweepPlan",
+           "SweepTooLarge", "batch_size", "evaluate_batch", "groups_by_overlap", "in_order",
+           "plan_batches", "plan_sweep", "scenario_id", "summarize", "sweep_chunks",
+           "sweep_units", "sweep_work"]
 
 LEVELS = ("country", "bloc", "firm", "component")
 MEASURES = ("headline", "steady")
@@ -54,6 +55,14 @@ FIELDS = {
 STEADY_CHUNK = 12
 #: Days taken at once between events in a headline sweep (tests/bench shows why).
 STEP = 14
+#: Monte Carlo draws generated at once.
+DRAW_BATCH = 4096
+#: A sweep whose estimated work exceeds this many minutes is refused unless its scenarios
+#: are allowed explicitly (``max_scenarios``).
+MAX_MINUTES = 60
+#: Components x simulated steps a second, per scenario (the bundled dataset's pairs of
+#: country stops on two cores; a steady sweep counts one step).
+RATE = 500_000
 
 
 def sweep_units(model, level: str) -> list[str]:
@@ -69,8 +78,10 @@ def sweep_units(model, level: str) -> list[str]:
 class SweepPlan:
     """What a sweep evaluates: the units, how they are combined and cut, and what is kept.
 
-    ``draws`` (Monte Carlo) holds, per draw, the indices into ``units`` of the units cut;
-    otherwise the scenarios are every combination of ``order`` units.
+    With ``draws`` (Monte Carlo: that many draws) each unit is cut with its
+    ``probabilities`` entry, independently, from a generator seeded with ``seed``; the draws
+    are generated as they are read, a few thousand at a time, so memory does not grow with
+    their number. Otherwise the scenarios are every combination of ``order`` units.
     """
 
     level: str
@@ -84,20 +95,26 @@ class SweepPlan:
     measure: str = "headline"
     step: int = STEP
     components: tuple[str, ...] = ()  # the components reported
-    draws: tuple[tuple[int, ...], ...] | None = None
+    draws: int | None = None
     seed: int | None = None
+    probabilities: tuple[float, ...] = ()
 
     def __len__(self) -> int:
         if self.draws is not None:
-            return len(self.draws)
+            return self.draws
         return math.comb(len(self.units), self.order)
 
     def unit_sets(self) -> Iterator[tuple[int, ...]]:
         """Indices into ``units`` of each scenario's cut units, in plan order."""
-        if self.draws is not None:
-            yield from self.draws
-        else:
+        if self.draws is None:
             yield from combinations(range(len(self.units)), self.order)
+            return
+        rng = np.random.default_rng(self.seed)
+        p = np.asarray(self.probabilities, dtype=float)
+        for start in range(0, self.draws, DRAW_BATCH):
+            hit = rng.random((min(DRAW_BATCH, self.draws - start), len(self.units))) < p[None, :]
+            for row in hit:
+                yield tuple(np.flatnonzero(row).tolist())
 
     def disruption(self, i: int) -> Disruption:
         """How the plan cuts unit ``i``."""
@@ -125,13 +142,19 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
                perspective: str | None = None, measure: str = "headline",
                all_components: bool = False, monte_carlo: int | None = None,
                probability: float | dict[str, float] = 0.05, seed: int = 0,
-               step: int = STEP) -> SweepPlan:
+               step: int = STEP, max_scenarios: int | None = None) -> SweepPlan:
     """Check a sweep's parameters against the model and fix its scenarios.
 
     ``targets`` limits the units (ids of ``level``; the default is every unit of the level).
     ``monte_carlo`` draws that many scenarios instead of the combinations: each unit is cut
     with ``probability`` (one figure for all, or a mapping unit -> probability; units left
     out are never cut), independently, from a generator seeded with ``seed``.
+
+    Before anything runs, the work is estimated (scenarios x components x simulated steps):
+    a sweep estimated to take more than :data:`MAX_MINUTES` is refused
+    (:class:`SweepTooLarge`) with the estimate and how to narrow it, unless ``max_scenarios``
+    allows its scenarios explicitly; a sweep of more scenarios than ``max_scenarios`` is
+    refused in any case.
     """
     if measure not in MEASURES:
         raise ScenarioError(f"unknown measure {measure!r}; use headline or steady")
@@ -177,17 +200,48 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
             p = np.full(len(units), float(probability))
         if ((p < 0) | (p > 1) | ~np.isfinite(p)).any():
             raise ScenarioError("probabilities must lie between 0 and 1")
-        rng = np.random.default_rng(seed)
-        draws = []
-        for start in range(0, monte_carlo, 4096):  # bounded memory for many draws
-            hit = rng.random((min(4096, monte_carlo - start), len(units))) < p[None, :]
-            draws += [tuple(np.flatnonzero(row).tolist()) for row in hit]
-        draws = tuple(draws)
-    return SweepPlan(level=level, units=tuple(units), order=order, mode=mode,
+        draws = monte_carlo  # generated as they are read (SweepPlan.unit_sets)
+    plan = SweepPlan(level=level, units=tuple(units), order=order, mode=mode,
                      severity=severity, duration_days=duration_days, horizon=horizon,
                      perspective=perspective, measure=measure, step=step,
                      components=tuple(shown), draws=draws,
-                     seed=seed if monte_carlo is not None else None)
+                     seed=seed if monte_carlo is not None else None,
+                     probabilities=tuple(p.tolist()) if monte_carlo is not None else ())
+    _check_size(model, plan, max_scenarios)
+    return plan
+
+
+class SweepTooLarge(ScenarioError):
+    """A sweep larger than the limits, refused before it starts."""
+
+
+def sweep_work(model, plan: SweepPlan) -> tuple[int, float]:
+    """The work a sweep asks for: components x simulated steps over its scenarios, and the
+    estimated minutes at :data:`RATE`."""
+    c = compile_model(model)
+    steps = math.ceil((plan.horizon + 1) / plan.step) + 1 if plan.measure == "headline" else 1
+    work = len(plan) * c.n_components * steps
+    return work, work / RATE / 60
+
+
+def _check_size(model, plan: SweepPlan, max_scenarios: int | None) -> None:
+    n = len(plan)
+    sets = f"every set of {plan.order} of " if plan.order > 1 else ""
+    what = (f"{n:,} random draws" if plan.draws is not None else
+            f"{n:,} scenarios ({sets}{len(plan.units):,} {plan.level} units)")
+    if max_scenarios is not None:
+        if n > max_scenarios:
+            raise SweepTooLarge(f"the sweep has {what}, more than --max-scenarios "
+                                f"{max_scenarios:,}")
+        return
+    _, minutes = sweep_work(model, plan)
+    if minutes > MAX_MINUTES:
+        raise SweepTooLarge(
+            f"the sweep has {what} over {compile_model(model).n_components:,} components: "
+            f"an estimated {minutes:,.0f} minutes of work, more than the limit of "
+            f"{MAX_MINUTES} minutes; narrow it with --targets, a lower --order, fewer "
+            "--monte-carlo draws, --measure steady or a longer --step, or allow it with "
+            f"--max-scenarios {n}")
 
 
 def scenario_id(plan: SweepPlan, cut: tuple[int, ...]) -> str:

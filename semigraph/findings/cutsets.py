@@ -67,14 +67,21 @@ __all__ = [
     "MAX_SETS",
     "SearchTooLarge",
     "batch_availability",
+    "check_search",
     "cut_sets",
     "is_cut",
     "propagate_world",
+    "search_minutes",
     "search_size",
 ]
 
 #: Searches that could screen more unit sets than this are refused unless asked for.
 MAX_SETS = 500_000
+#: Searches estimated to take longer than this (minutes) are refused unless asked for.
+MAX_MINUTES = 2.0
+#: Supply rows plus components screened a second, summed over the unit sets (the bundled
+#: dataset's production sites in pairs: 318,003 sets of 1,532 in about 300 s).
+RATE = 1_500_000
 
 
 class SearchTooLarge(ScenarioError):
@@ -388,9 +395,44 @@ def search_size(model, targets: Sequence[str], *, level: str = "country", order:
     return _size(space, [c.index[t] for t in resolve_targets(model, targets)], order)
 
 
-def _minutes(sets: int, rate: float = 3000.0) -> str:
-    minutes = sets / rate / 60
+def search_minutes(c: Compiled, sets: int) -> float:
+    """Estimated minutes of a search that screens ``sets`` unit sets: each costs a pass over
+    the compiled network's supply rows and components."""
+    return sets * (c.n_edges + c.n_components) / RATE / 60
+
+
+def _minutes(minutes: float) -> str:
     return f"{minutes:,.0f} minutes" if minutes >= 1 else "under a minute"
+
+
+def _check(c: Compiled, space: UnitSpace, names: list[str], tidx: list[int], level: str,
+           order: int, max_sets: int | None, max_minutes: float | None) -> None:
+    """Refuse (:class:`SearchTooLarge`) a search over the limits, with the estimate."""
+    size = _size(space, tidx, order)
+    minutes = search_minutes(c, size)
+    what = (f"the search would screen up to {size:,} unit sets ({len(names)} target(s), "
+            f"order {order} over {len(space.units):,} {level} units, each a pass over "
+            f"{c.n_edges:,} supply rows and {c.n_components:,} components: an estimated "
+            f"{_minutes(minutes)})")
+    if max_sets is not None and size > max_sets:
+        raise SearchTooLarge(
+            f"{what}, more than the limit of {max_sets:,} sets; narrow it with --target, a "
+            "coarser --level or a lower --order, or raise --max-sets")
+    if max_minutes is not None and minutes > max_minutes:
+        raise SearchTooLarge(
+            f"{what}, longer than the limit of {max_minutes:g} minutes; narrow it with "
+            f"--target, a coarser --level or a lower --order, or go ahead with --max-sets "
+            f"{size}")
+
+
+def check_search(model, targets: Sequence[str], *, level: str = "country", order: int = 1,
+                 max_sets: int | None = MAX_SETS,
+                 max_minutes: float | None = MAX_MINUTES) -> None:
+    """Raise :class:`SearchTooLarge` where :func:`cut_sets` would refuse, without searching."""
+    c = compile_model(model)
+    names = resolve_targets(model, targets)
+    _check(c, unit_space(model, level), names, [c.index[t] for t in names], level, order,
+           max_sets, max_minutes)
 
 
 def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int, ...],
@@ -405,7 +447,7 @@ def _estimated(c: Compiled, space: UnitSpace, down: np.ndarray, combo: tuple[int
 def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold: float = 0.5,
              order: int = 1, prune: bool = True, measure: str = "headline",
              horizon: int = DEFAULT_HORIZON, max_sets: int | None = MAX_SETS,
-             progress=None) -> pd.DataFrame:
+             max_minutes: float | None = MAX_MINUTES, progress=None) -> pd.DataFrame:
     """All minimal cut sets of up to ``order`` units of ``level`` for each target.
 
     Parameters
@@ -434,6 +476,10 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
         Refuse (:class:`SearchTooLarge`, before any work) a search whose candidate sets
         (every combination of up to ``order`` units in each target's upstream cone, the most
         it could evaluate) number more than this; ``None`` for no limit.
+    max_minutes : float or None
+        Refuse, the same way, a search whose estimated time (the candidate sets times a pass
+        over the compiled network's supply rows and components) is longer than this;
+        ``None`` for no limit (the command line passes ``None`` when ``--max-sets`` is given).
     progress : callable, optional
         ``progress(done, more=0)``: called with the number of unit sets just screened or
         simulated (headline measure), and with ``more`` when sets are added to the work (those
@@ -477,14 +523,7 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     names = resolve_targets(model, targets)
     space = unit_space(model, level)
     tidx = [c.index[t] for t in names]
-    size = _size(space, tidx, order)
-    if max_sets is not None and size > max_sets:
-        raise SearchTooLarge(
-            f"the search would screen up to {size:,} unit sets ({len(names)} target(s), "
-            f"order {order} over {len(space.units):,} {level} units), more than the limit of "
-            f"{max_sets:,} (at a few thousand sets a second, about "
-            f"{_minutes(size)}); narrow it with --target, a coarser --level or a lower "
-            "--order, or raise --max-sets")
+    _check(c, space, names, tidx, level, order, max_sets, max_minutes)
     if measure == "headline":
         resolved = [resolve(model, c, Disruption(u)) for u in space.units]
         found, stats = _search_headline(model, space, resolved, tidx, threshold, order,

@@ -353,17 +353,26 @@ class _Checker:
                      "eroding an installed base", "warning")
 
     def check_requires(self) -> None:
-        from semigraph.engine.compiled import topological_generations
+        from semigraph.engine.compiled import MAX_DEPTH, topological_generations
 
         req = self.typed["requires"]
         pairs = [(inp, comp) for comp, inp in zip(req["component"], req["input"])
                  if comp is not None and inp is not None]
         try:  # the usual case, without networkx; only a cycle needs naming
-            topological_generations({n for p in pairs for n in p}, [p[0] for p in pairs],
-                                    [p[1] for p in pairs])
-            return
+            generations = topological_generations({n for p in pairs for n in p},
+                                                  [p[0] for p in pairs], [p[1] for p in pairs])
         except ValueError:
             pass
+        else:
+            if len(generations) > MAX_DEPTH:  # the engine refuses to simulate it
+                end = generations[-1][0]
+                row = int(req.index[req["component"] == end][0])
+                self.add("requires", row, "component", f"requirement chains run "
+                         f"{len(generations):,} levels deep, ending at {end}; the engine "
+                         f"simulates at most {MAX_DEPTH} levels (each day walks them one at a "
+                         "time) and refuses this dataset for what-ifs, sweeps and spof",
+                         "warning")
+            return
         import networkx as nx
 
         graph = nx.DiGraph()
