@@ -41,3 +41,31 @@ def test_one_scenario_memory_estimate_against_its_peak(tmp_path):
         print(f"{stops} export stop(s), {ev.n_classes} classes, {horizon} days, series "
               f"{'kept' if series else 'not kept'}: peak {peak / 2**20:,.0f} MiB, estimate "
               f"{est / 2**20:,.0f} MiB ({est / peak:.1f}x), {seconds:.1f} s")
+
+
+@pytest.mark.bench
+@pytest.mark.parametrize("args", [
+    ["spof", "--level", "site", "--order", "2"],
+    ["sweep", "--level", "firm", "--order", "3"],
+    ["sweep", "--monte-carlo", "1000000000"],
+])
+def test_over_large_requests_are_refused_before_the_work(args):
+    """Seconds and peak memory of a whole process asked for too much work on the bundled
+    dataset: it should refuse at once, with the estimate, instead of starting."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.bench.test_bench_scale import _tree_memory
+
+    exe = str(Path(sys.executable).with_name("semigraph"))
+    start = time.perf_counter()
+    proc = subprocess.Popen([exe, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_memory(proc.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode()
+    print(f"\n{' '.join(args)}: exit {proc.returncode} after {seconds:.2f}s, peak "
+          f"{peak / 1e9:.2f} GB: {err.strip()[:160]}")
