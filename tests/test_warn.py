@@ -217,7 +217,9 @@ def test_bundled_licence_and_nexperia(bundled):
     assert p.loc[0, "component"] == "gallium"
     days = p["time_to_survive_days"].dropna().tolist()
     assert days == sorted(days)
-    assert "usgs-mcs-2024" in set(w.sources["id"])
+    assert "est-gallium-china" in set(w.sources["id"])  # an estimate resting on USGS's 98%
+    notes = bundled.sources.set_index("id")["note"]
+    assert "usgs-mcs-2024" in notes["est-gallium-china"]
     nex = warning(bundled, parse_measure("outage at nexperia@CHN", bundled), perspective="NLD")
     firms = nex.firms.set_index("firm")
     assert firms.at["nexperia", "dutch"] and firms.at["nexperia", "hit_directly"]
