@@ -23,7 +23,7 @@ import pandas as pd
 
 from semigraph._version import __version__
 from semigraph.engine.scenario import Disruption, Scenario, read_scenario
-from semigraph.errors import ScenarioError, SemigraphError
+from semigraph.errors import ScenarioError, SemigraphError, UnknownUnitError
 from semigraph.model.model import Model
 from semigraph.model.model import load as _load_model
 
@@ -111,6 +111,38 @@ class WhatIfResult(Result):
     timeline: pd.DataFrame | None = None
     timeline_high: pd.DataFrame | None = None
     timeline_tied: pd.DataFrame | None = None
+
+    def timelines(self, components: Sequence[str] | None = None) -> Result:
+        """The daily series of every reading as one long table, for a file or a chart.
+
+        Columns ``day``, ``component``, ``reading`` (``pooled``: every user rationed alike;
+        ``high``: the chain served first; ``tied``: buyers tied to their supplier until they
+        qualify another) and ``supply`` (delivered supply as a share of normal, seen from the
+        perspective). ``components`` limits the rows (default: the components whose supply
+        falls below 1 in some reading). The lowest ``supply`` per component and reading is
+        the table's ``availability``, ``availability_high`` or ``availability_tied``.
+        """
+        series = {"pooled": self.timeline, "high": self.timeline_high,
+                  "tied": self.timeline_tied}
+        if components is None:
+            low = pd.concat([f.min() for f in series.values()], axis=1).min(axis=1)
+            components = [c for c in self.table["component"] if low[c] < 1.0]
+        unknown = [c for c in components if c not in self.timeline.columns]
+        if unknown:
+            raise UnknownUnitError(f"not a component of this result: {', '.join(unknown)}")
+        parts = []
+        for reading, frame in series.items():
+            long = frame[list(components)].stack().rename("supply").reset_index()
+            long.insert(2, "reading", reading)
+            parts.append(long)
+        order = {r: i for i, r in enumerate(series)}
+        table = (pd.concat(parts, ignore_index=True)
+                 .sort_values(["component", "reading", "day"], kind="stable",
+                              key=lambda col: col.map(order) if col.name == "reading" else col)
+                 .reset_index(drop=True))
+        table["component"] = table["component"].astype(str)
+        return Result("timeline", table[["day", "component", "reading", "supply"]],
+                      {**self.meta, "analysis": "timeline"}, title=f"Daily supply: {self.title}")
 
 
 @dataclass(eq=False, repr=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -260,3 +261,28 @@ def test_the_api_gives_the_tied_timeline(tmp_path):
     assert tied.min() == pytest.approx(res.table.set_index("component").at["part",
                                                                            "availability_tied"])
     assert tied[5] == pytest.approx(0.952) and res.timeline["part"][5] == 1.0
+
+
+def test_timelines_give_every_reading_day_by_day(tmp_path):
+    from click.testing import CliRunner
+
+    from semigraph.cli import cli
+
+    model = _two_rows(tmp_path / "ds", low=4)
+    res = model.whatif("a", mode="outage", horizon=40)
+    daily = res.timelines().table
+    assert list(daily.columns) == ["day", "component", "reading", "supply"]
+    assert list(daily["reading"].unique()) == ["pooled", "high", "tied"]
+    part = daily[daily["component"] == "part"].set_index(["reading", "day"])["supply"]
+    assert part[("tied", 5)] == pytest.approx(0.952) and part[("pooled", 5)] == 1.0
+    assert part["tied"].min() == pytest.approx(
+        res.table.set_index("component").at["part", "availability_tied"])
+    out = tmp_path / "days.csv"
+    result = CliRunner().invoke(cli, ["whatif", "--cut", "a", "--mode", "outage", "--horizon",
+                                      "40", "--timeline", "--dataset", str(tmp_path / "ds"),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    assert len(written) == len(daily) == 3 * 41  # one component short, three readings
+    with pytest.raises(semigraph.UnknownUnitError):
+        res.timelines(["nothing"])

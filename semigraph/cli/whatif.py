@@ -125,8 +125,21 @@ def _title(scenario, frame) -> str:
                       f"perspective: {persp}; horizon: {scenario.horizon} days"])
 
 
-def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25) -> None:
-    """Print or write a what-if result (the terminal shows the affected components)."""
+def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25,
+                timeline=False) -> None:
+    """Print or write a what-if result (the terminal shows the affected components); with
+    ``timeline``, the daily supply of every reading instead (one row per day, component and
+    reading)."""
+    if timeline:
+        daily = result.timelines(None if not show_all else list(result.table["component"]))
+        notes = ["supply: delivered supply as a share of normal on that day; reading: pooled "
+                 "(every user rationed alike), high (the chain served first), tied (buyers "
+                 "tied to their supplier until they qualify another)."]
+        if fmt == "table" and not output:
+            notes.append("Write every day with -o FILE.csv (or .parquet, .xlsx).")
+        emit(daily, fmt=fmt, output=output, force=force, notes=notes,
+             limit=limit or None)
+        return
     if fmt == "table":
         view, notes = _table_view(result.table, result.scenario, show_all)
         emit(result, fmt=fmt, output=output, force=force, view=view,
@@ -165,10 +178,14 @@ def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25) -> None
 @click.option("--all", "show_all", is_flag=True, help="Table: show unaffected components too.")
 @click.option("--limit", type=click.IntRange(0), default=25, show_default=True,
               help="Table: rows to print (0 = all).")
+@click.option("--timeline", is_flag=True,
+              help="Give the daily supply of every reading instead of the table: one row per "
+                   "day, component and reading (pooled, high, tied), for the components that "
+                   "lose supply (--all: every one). Write it with -o FILE.csv or .parquet.")
 @dataset_option
 @output_options
 def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show_all, limit,
-           dataset, fmt, output, force) -> None:
+           timeline, dataset, fmt, output, force) -> None:
     """What if a country, firm or site stops supplying?
 
     Simulates the value chain day by day over the horizon: consumers draw on their stocks,
@@ -185,11 +202,13 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
       semigraph whatif --cut gallium@CHN --to USA --perspective USA
       semigraph whatif --cut CHN --duration 60        # a two-month licence regime
       semigraph whatif --cut nexperia@CHN --format json -o nexperia.json
+      semigraph whatif --cut nexperia@CHN --timeline -o nexperia-days.csv
     """
     net = load_model(dataset)
     result = net.whatif(*cuts, severity=severity, scope=scope, to=to, mode=mode,
                         duration=duration, perspective=perspective, horizon=horizon)
-    emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit)
+    emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit,
+                timeline=timeline)
 
 
 @click.command()
