@@ -480,8 +480,9 @@ class Evaluation:
         proportional rationing and with the chain served first (engine README 4.2).
     availability_tied, tied_short_from_day, tied_lost_days : the same in the tied reading
         (buyers tied to their supplier until they qualify another, engine README 4.5).
-    exposed_share : in the tied reading, the weight of the buyer groups whose supplier's
-        output fell below 0.99 of normal (1 where the pooled supply itself fell short).
+    exposed_share : in the tied reading, the buyer groups whose supplier's output fell below
+        0.99 of normal, each with its largest weight on such a day (1 for a component whose
+        buyers are not tied, when its production fell short).
     output, supply_month, output_short_from_day : per reading (:data:`READINGS`: pooled,
         chain first, tied), the lowest 30-day mean of production before stocks, the lowest
         30-day mean of delivered supply, and the first day production fell below 0.99.

@@ -313,7 +313,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
     buyers: dict = {}  # (c, r, row) -> stocks of its five buyers
     weights: dict = {}  # (c, r) -> {row: weight} on the last grouped day
     held: dict = {}  # (c, r) -> {row: delivered} while c's groups hold
-    ever: dict = {}  # (c, r) -> rows whose output fell short
+    short_w: dict = {}  # (c, r) -> {row: its largest weight on a day its output fell short}
 
     for t in range(horizon + 1):
         delivered: dict[tuple[str, str], float] = {}
@@ -395,13 +395,13 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
                     tot_d += w * dd
                     tot_o += w * o
                     if o < 0.99:
-                        ever.setdefault((c, r), set()).add(g)
+                        had = short_w.setdefault((c, r), {})
+                        had[g] = max(had.get(g, 0.0), w)
                 held[(c, r)] = got_c
                 delivered[(c, r)] = min(1.0, tot_d)
                 output[(c, r)] = min(1.0, tot_o)
                 if r in members:
-                    exp = sum(w for g, (w, _) in ps.items() if g in ever.get((c, r), ()))
-                    exposed[c] = max(exposed[c], exp)
+                    exposed[c] = max(exposed[c], sum(short_w.get((c, r), {}).values()))
         for c in comps:
             renew = num(c, "renewal_days", None)
             for r in consumers:

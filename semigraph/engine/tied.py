@@ -82,7 +82,7 @@ class LevelPlan:
     comp_of_pair: np.ndarray  # each pair's tied component (index into ``tied_pos``)
     at_own: np.ndarray  # where own_pairs and inh_pairs sit in ``pairs``
     at_inh: np.ndarray
-    watch: np.ndarray  # the components the level's groups read
+    makers: np.ndarray  # the maker inputs of the level's components
     watch_pairs: np.ndarray  # the makers' pairs they read
     watch_slots: np.ndarray  # the slots whose weights they read
     with_maker: np.ndarray  # bool per split index (edges, then components): has a maker
@@ -186,7 +186,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
         ints = lambda a: np.array(a, dtype=np.int64)  # noqa: E731
         here = set(lv.comps.tolist())
         pairs_a = ints(pairs)
-        watch = np.unique(np.concatenate([lv.inputs, c.maker[lv.comps][c.maker[lv.comps] >= 0]]))
+        makers = np.unique(c.maker[lv.comps][c.maker[lv.comps] >= 0]).astype(np.int64)
         watch_pairs = np.unique(ints([p for p in inh_src if p >= 0]
                                      + [pair_of[mp] for mp in mix_pairs]))
         watch_slots = np.unique(np.concatenate([ints(inh_slot),
@@ -203,7 +203,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             comp_of_pair=np.repeat(np.arange(len(tied_pos)),
                                    np.diff(np.append(ints(pair_starts), len(pairs)))),
             at_own=np.searchsorted(pairs_a, ints(own_pairs)),
-            at_inh=np.searchsorted(pairs_a, ints(inh_pairs)), watch=watch.astype(np.int64),
+            at_inh=np.searchsorted(pairs_a, ints(inh_pairs)), makers=makers,
             watch_pairs=watch_pairs, watch_slots=watch_slots.astype(np.int64),
             with_maker=np.concatenate([c.maker[lv.comps][lv.edge_pos] >= 0,
                                        c.maker[lv.comps] >= 0]),
@@ -223,7 +223,7 @@ class TiedState:
     delivered: np.ndarray  # (K, P, N) each group's delivery today (mean over its buyers)
     weight: np.ndarray  # (K, E + C, N) each slot's weight today
     last: np.ndarray  # (K, P, N) each pair's weight on its last grouped day
-    ever: np.ndarray  # (K, P, N) bool: the group's output fell short
+    short_w: np.ndarray  # (K, P, N) the group's largest weight on a day its output fell short
     pooled: np.ndarray  # bool per component: its groups have pooled
 
     @classmethod
@@ -232,7 +232,7 @@ class TiedState:
                                 (k, tp.n_pairs, BUYERS, n)).copy()
         weight = np.broadcast_to(tp.plain[None, :, None], (k, len(tp.plain), n)).copy()
         return cls(stock, np.ones((k, tp.n_pairs, n)), weight, np.zeros((k, tp.n_pairs, n)),
-                   np.zeros((k, tp.n_pairs, n), dtype=bool),
+                   np.zeros((k, tp.n_pairs, n)),
                    np.zeros(c.n_components, dtype=bool))
 
 
@@ -296,13 +296,16 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     ci = lv.comps[lp.tied_pos]
     hold = grouped_now[ci] & ~st.pooled[ci]  # per tied component of the level
     key = (id(ep), back.tobytes(), hold.tobytes(), length)
-    sig = [x[:, lp.watch, :], st.delivered[:, lp.watch_pairs, :],
+    # the outputs rest on the inputs as each component takes them (an eroding tool that does
+    # not bind changes nothing), the maker inputs, and the makers' groups
+    full, bare = _inputs_two(lv, lp, x)
+    sig = [full, bare, x[:, lp.makers, :], st.delivered[:, lp.watch_pairs, :],
            st.weight[:, lp.watch_slots, :]]
     memo = lp.memo
     same = (memo.get("key") == key
             and all(np.array_equal(u, v) for u, v in zip(sig, memo["sig"])))
     if not same:
-        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now)
+        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare)
         memo.update(key=key, sig=sig, w=w, o=o, day=None,
                     empty=None if w is None else np.add.reduceat(w, lp.pair_starts,
                                                                  axis=1) <= EPS)
@@ -332,13 +335,14 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         s[...] = s_new
         st.delivered[:, sl] = d
         st.last[:, sl] = w
-        st.ever[:, sl] |= o < SHORT
+        np.maximum(st.short_w[:, sl], np.where(o < SHORT, w, 0.0), out=st.short_w[:, sl])
     else:
         hp = hold_p[None, :, None]
         s[...] = np.where(hp[..., None], s_new, s)
         st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
         st.last[:, sl] = np.where(hp, w, st.last[:, sl])
-        st.ever[:, sl] |= hp & (o < SHORT)
+        np.maximum(st.short_w[:, sl], np.where(hp & (o < SHORT), w, 0.0),
+                   out=st.short_w[:, sl])
     empty = memo["empty"]  # no demand left to share: full supply
 
     def agg(v):
@@ -348,18 +352,17 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     day = Day(delivered=agg(d), output=agg(o),
               lowest=agg(np.add.reduce(low_b, axis=2) / BUYERS) if length > 1 else None,
               opening=agg(np.add.reduce(open_b, axis=2) / BUYERS) if length > 1 else None,
-              exposed=np.where(empty, 0.0, np.add.reduceat(w * st.ever[:, sl], lp.pair_starts,
+              exposed=np.where(empty, 0.0, np.add.reduceat(st.short_w[:, sl], lp.pair_starts,
                                                            axis=1)),
               grouped=hold)
     memo.update(day=day, still=still)
     return day
 
 
-def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now):
-    """Each pair's weight and output today, (K, P, N) each; updates the level's slot
-    weights."""
+def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare):
+    """Each pair's weight and output today, (K, P, N) each, from the level's inputs with and
+    without their maker input; updates the level's slot weights."""
     k, _, n = x.shape
-    full, bare = _inputs_two(lv, lp, x)
     cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
     n_e = len(lv.edges)
     if lp.split:
