@@ -19,9 +19,10 @@ over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(classes, pai
 columns)``. Each day, per topological level, the pooled formula of a component with rows is
 split by slot (:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class;
 with an export stop of a country x whose consumption is known, x's stopped rows form one group
-weighted by x's normal net exports, and an importer's extra draw falls on every other group
-alike) and outputs ``o(e)`` (the row's output as its buyers get it). Summed with their
-weights, the outputs give the pooled formula back wherever no stopping country imports.
+weighted by x's normal net exports; a stopping country that imports forms no group) and
+outputs ``o(e)`` (the row's output as its buyers get it; where a stopping country imports,
+scaled to the demand the groups serve, less its draw). Summed with their weights, the outputs
+give the pooled formula back wherever no output has to be clipped to 0..1.
 """
 
 from __future__ import annotations
