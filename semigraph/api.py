@@ -510,8 +510,10 @@ class Network(Model):
         from semigraph.findings.concentration import dependency_matrix
 
         frame = dependency_matrix(self, stage=stage).reset_index()
-        return Result("dependency_matrix", frame, self._meta("dependency_matrix", stage=stage),
-                      title=f"Dependency matrix: {stage} products x countries")
+        return Result("dependency_matrix", frame,
+                      self._meta("dependency_matrix", stage=stage, reading="static bound"),
+                      title=f"Dependency matrix (static bound): {stage} products x countries, "
+                            "share lost")
 
     def stockpile(self, scenarios: Sequence[Scenario | str | Path] | None = None, *,
                   perspective: str | None = None, horizon: int = 730) -> Result:

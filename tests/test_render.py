@@ -103,6 +103,58 @@ def test_large_map_collapses_and_says_so(small):
     assert "collapsed to the bottleneck chains" in scen
 
 
+def _drawn_components(model, result=None, **kw) -> set[str]:
+    """Ids of the components a risk map with these arguments draws."""
+    from semigraph.render.graphviz_map import map_selection
+
+    sel = map_selection(model, model.risk(result), **kw)
+    assert not sel.country_map
+    return set(sel.components)
+
+
+def test_target_map_without_scenario_draws_its_cone_not_the_dataset(bundled):
+    from semigraph.render.graphviz_map import _cone, _feeds
+
+    graph = bundled.map(target="smartphone", depth=2)
+    src = map_source(graph)
+    assert "Who holds what" not in src  # not the whole dataset's country matrix
+    cone = _cone(_feeds(bundled), "smartphone", "upstream", 2)
+    drawn = _drawn_components(bundled, target="smartphone", depth=2)
+    assert "smartphone" in drawn and drawn <= cone
+    assert len(drawn) <= 45
+    # every chokepoint of the cone is drawn, or the title names it as left out
+    risk = bundled.risk()
+    top = risk.table["top_share"]
+    chokepoints = {c for c in cone if c != "smartphone" and top.get(c, 0) >= 0.65}
+    assert chokepoints and chokepoints <= drawn
+    assert f"{len(chokepoints)} of {len(chokepoints)} chokepoints" in src
+    # a tighter limit leaves chokepoints out and says which
+    tight = map_source(bundled.map(target="smartphone", depth=2, max_nodes=8))
+    assert "not drawn: " in tight and "collapsed to the paths" in tight
+
+
+def test_scenario_map_at_country_level_is_collapsed_not_a_hairball(bundled):
+    res = bundled.whatif("TWN", explain=False)
+    graph = bundled.map(res, level="country")
+    src = map_source(graph)
+    drawn = _drawn_components(bundled, res, level="country")
+    assert 0 < len(drawn) <= 45 // 2
+    assert "collapsed to the bottleneck chains" in src
+    # supplier countries are drawn only for what the cut takes supply from
+    hit = bundled.risk(res).table["directly_hit"]
+    n_hit = int(hit[sorted(drawn)].sum())
+    assert f"suppliers drawn for the {n_hit} components the cut takes supply from" in src
+
+
+def test_concentration_collapse_keeps_paths_to_the_target(small):
+    # the small dataset: gallium (90% CHN) -> wafer -> chip -> car
+    graph = small.map(target="car", max_nodes=5)
+    src = map_source(graph)
+    assert "collapsed to the paths from the most concentrated inputs to car" in src
+    drawn = _drawn_components(small, target="car", max_nodes=5)
+    assert "car" in drawn and len(drawn) <= 5
+
+
 @needs_dot
 def test_svg_is_well_formed_with_hostile_names_verbatim(hostile_path):
     model = semigraph.load(hostile_path)

@@ -77,3 +77,36 @@ def test_report_in_headless_chromium(small_path, tmp_path):
         finally:
             browser.close()
     assert [u for u in requests if not u.startswith("file:")] == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found at /usr/bin/chromium or on "
+                    "PATH (apt-get install chromium, or set SEMIGRAPH_CHROMIUM)")
+def test_report_maps_are_readable_in_chromium(tmp_path):
+    """A map of the bundled dataset is drawn at full size in a scrolling frame: its text is as
+    large on the page as in the map (it was scaled to the page width, text about 5 px)."""
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install playwright)")
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(cli, ["report", "--cut", "TWN", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert "Reading: the static bound" in text  # the matrix says which reading it shows
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(out.resolve().as_uri(), wait_until="load")
+            heights = page.evaluate(
+                "() => Array.from(document.querySelectorAll('#map-1 svg text'))"
+                ".map(t => t.getBoundingClientRect().height).filter(h => h > 0)"
+                ".sort((a, b) => a - b)")
+            assert len(heights) > 20
+            median = heights[len(heights) // 2]
+            assert median >= 10, f"map text {median:.1f} px high"
+            frame = page.locator("#map-1").bounding_box()
+            assert frame is not None and frame["height"] <= 900  # scrolls inside its frame
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes().startswith(b"\x89PNG")
+        finally:
+            browser.close()

@@ -187,9 +187,11 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
     net = load_model(dataset)
     if matrix:
         result = net.dependency_matrix(stage=stage)
-        notes = ["Each cell: share of the product's supply lost when every production site in "
-                 "that country stops (1 - availability), world view; columns ordered by their "
-                 "largest exposure."]
+        notes = ["Reading: the static bound (stocks spent, nothing restored, every user "
+                 "rationed alike). Each cell: share of the product's supply lost when every "
+                 "production site in that country stops for good (1 - availability), world "
+                 "view; columns ordered by their largest exposure. The lowest day of a what-if "
+                 "(semigraph whatif --cut COUNTRY) counts stocks and restoration and is milder."]
         emit(result, fmt=fmt, output=output, force=force, limit=limit or None, notes=notes)
         return
     result = net.concentration(by=by, threshold=threshold, perspective=perspective,

@@ -76,7 +76,8 @@ def scenario_options(func):
 @click.option("--level", type=click.Choice(["auto", "component", "firm", "country"]),
               default="auto", show_default=True,
               help="component: components only; firm/country: also their suppliers by firm "
-                   "or producing country; auto: component, collapsed when too large.")
+                   "or producing country (under a scenario: of the components the cut takes "
+                   "supply from); auto: component.")
 @click.option("--upstream/--downstream", "upstream", default=True,
               help="Direction of the --target cone (default upstream: what it depends on).")
 @click.option("--depth", type=click.IntRange(1), default=None,
@@ -84,7 +85,10 @@ def scenario_options(func):
 @click.option("--countries", is_flag=True,
               help="Draw the country map instead: stages x countries, the share each holds.")
 @click.option("--max-nodes", type=click.IntRange(5), default=45, show_default=True,
-              help="With --level auto: collapse maps with more components than this.")
+              help="Collapse maps with more components than this (half of it at firm or "
+                   "country level): to the bottleneck chains under a scenario, to the paths "
+                   "from the most concentrated inputs with --target, else to the country "
+                   "map. The title says what was left out.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="FILE.dot, .svg, .png or .pdf (all but .dot need Graphviz's dot).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -100,13 +104,15 @@ def map_command(scenario_file, cuts, severity, scope, mode, duration, horizon, p
     the chain-first bound and the tied reading too, and only what loses supply in either
     reading is drawn. Without a scenario, colour is the share of world supply made in the
     top country. Single points of failure and cut units are marked; a legend explains every
-    colour and mark. Large maps are collapsed and the title says how.
+    colour and mark. Large maps are collapsed so that they fit a slide, and the title says
+    how and what was left out (--max-nodes sets the size).
 
     \b
     Examples:
       semigraph map --scenario queries/taiwan-blockade.toml -o taiwan.svg
       semigraph map --cut nexperia@CHN -o nexperia.png
-      semigraph map --target smartphone --depth 2 -o smartphone.pdf
+      semigraph map --target smartphone --depth 2 -o smartphone.png
+      semigraph map --cut TWN --level country -o taiwan-suppliers.png
       semigraph map --countries -o who.svg
     """
     from semigraph.io.write import check_output

@@ -14,6 +14,7 @@ readings. A component that loses supply in either reading is drawn.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import networkx as nx
 import pandas as pd
@@ -139,6 +140,9 @@ class MapSelection:
     collapsed: bool = False
     targets: list[str] = field(default_factory=list)
     country_map: bool = False
+    #: what the bold edges are: the inputs that limit a product under a scenario
+    #: ("bottleneck") or the paths from concentrated inputs to the target ("concentration")
+    chain_kind: str = "bottleneck"
 
 
 def _feeds(model) -> nx.DiGraph:
@@ -177,7 +181,7 @@ def _bottleneck_chain(g: nx.DiGraph, avail: pd.Series, start: str) -> list[str]:
 
 
 def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, depth,
-            max_nodes, auto) -> MapSelection:
+            max_nodes, level="component") -> MapSelection:
     table = risk.table
     comps = sorted(table.index)
     notes: list[str] = []
@@ -197,31 +201,43 @@ def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, dept
                      "tied)"
                      + ("" if len(affected) == len(comps) else "; unaffected ones not drawn"))
         comps = affected
-    sel = MapSelection(components=comps, notes=notes)
-    if not auto or len(comps) <= max_nodes:
+    sel = MapSelection(components=comps, notes=notes, targets=[target] if target else [])
+    # suppliers drawn beside the components need room too: half the components at firm or
+    # country level
+    limit = max_nodes if level in ("auto", "component") else max(2, max_nodes // 2)
+    if len(comps) <= limit:
         return sel
-    if not scenario_mode:
-        sel.collapsed = True
-        return sel  # the caller draws the country map instead
-    # collapse: the bottleneck chains that explain the losses of the most downstream nodes
+    if scenario_mode:
+        return _collapse_to_bottlenecks(sel, risk, g, limit)
+    if target:
+        return _collapse_to_concentration(sel, risk, g, target, direction, limit)
+    sel.collapsed = sel.country_map = True
+    return sel  # the caller draws the country map instead
+
+
+def _collapse_to_bottlenecks(sel: MapSelection, risk: Risk, g: nx.DiGraph,
+                             limit: int) -> MapSelection:
+    """Keep the bottleneck chains that explain the losses of the most downstream nodes."""
+    table = risk.table
     avail = table["availability"]
+    comps = sel.components
     shown = set(comps)
     sub = g.subgraph(shown)
     sinks = [c for c in comps if sub.out_degree(c) == 0]
     sinks.sort(key=lambda c: (avail[c], c))
-    keep: set[str] = set()
+    keep: set[str] = set(sel.targets)
     chain_edges: set[tuple[str, str]] = set()
     used = 0
     for s in sinks:
         chain = _bottleneck_chain(sub, avail, s)
         new = keep | set(chain)
-        if len(new) > max_nodes and keep:
+        if len(new) > limit and keep:
             break
         keep = new
         used += 1
         chain_edges |= {(chain[i + 1], chain[i]) for i in range(len(chain) - 1)}
-    for cid in sorted(risk.table.index[risk.table["directly_hit"]]):
-        if cid in shown and len(keep) < max_nodes and avail[cid] < 0.9:
+    for cid in sorted(table.index[table["directly_hit"]]):
+        if cid in shown and len(keep) < limit and avail[cid] < 0.9:
             keep.add(cid)
     sel.components = sorted(keep)
     sel.chain_edges = chain_edges
@@ -229,8 +245,49 @@ def _select(model, risk: Risk, g: nx.DiGraph, *, target, stages, direction, dept
     lost = len(shown) - len(keep)
     sel.notes.append(
         f"collapsed to the bottleneck chains of {used} of the {len(sinks)} products at the end "
-        f"of the chain ({len(keep)} components drawn, {lost} hidden; use --target or --stage "
-        "for detail)")
+        f"of the chain ({len(keep)} components drawn, {lost} hidden; use --target, --stage or "
+        "a larger --max-nodes for detail)")
+    return sel
+
+
+def _collapse_to_concentration(sel: MapSelection, risk: Risk, g: nx.DiGraph, target: str,
+                               direction: str, limit: int) -> MapSelection:
+    """Keep the most concentrated components of a target's cone and the paths that join
+    them to the target: where one country holds the most of a component the target needs."""
+    table = risk.table
+    shown = set(sel.components)
+    sub = g.subgraph(shown)
+    top = table["top_share"]
+    ranked = sorted((c for c in shown if c != target and pd.notna(top.get(c))),
+                    key=lambda c: (-float(top[c]), c))
+    chokepoints = [c for c in ranked if float(top[c]) >= CHOKEPOINT]
+    # the chokepoints, or where there are none the ten most concentrated components
+    ranked = chokepoints or ranked[:10]
+    keep: set[str] = {target}
+    chain_edges: set[tuple[str, str]] = set()
+    for c in ranked:
+        path = (nx.shortest_path(sub, c, target) if direction == "upstream"
+                else nx.shortest_path(sub, target, c))
+        new = keep | set(path)
+        if len(new) > limit:
+            continue  # a longer path may not fit where a shorter one still does
+        keep = new
+        chain_edges |= set(pairwise(path))
+    left_out = [c for c in chokepoints if c not in keep]
+    sel.components = sorted(keep)
+    sel.chain_edges = chain_edges
+    sel.chain_kind = "concentration"
+    sel.collapsed = True
+    note = (f"collapsed to the paths from the most concentrated inputs to {target}: "
+            f"{len(keep)} of {len(shown)} components drawn, "
+            f"{sum(1 for c in chokepoints if c in keep)} of {len(chokepoints)} chokepoints "
+            f"(one country ≥ {CHOKEPOINT:.0%}) among them")
+    if left_out:
+        names = dict(zip(table.index, table["name"]))
+        shown_names = ", ".join(str(names.get(c, c)) for c in left_out[:6])
+        more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
+        note += f"; not drawn: {shown_names}{more}"
+    sel.notes.append(note + " (use --depth, --stage or a larger --max-nodes for detail)")
     return sel
 
 
@@ -261,7 +318,7 @@ def _legend_row(fill: str, text: str, *, style: str = "", colour: str = "#555555
             f'WIDTH="22" HEIGHT="14" {style}></TD><TD ALIGN="LEFT">{html_text(text)}</TD></TR>')
 
 
-def _legend(risk: Risk, *, suppliers: bool, chain: bool, has_spof: bool,
+def _legend(risk: Risk, *, suppliers: bool, chain: str | None, has_spof: bool,
             has_estimated: bool, cut_marks: bool, cut_edges: bool) -> str:
     scen = risk.scenario is not None and bool(risk.scenario.disruptions)
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
@@ -299,7 +356,10 @@ def _legend(risk: Risk, *, suppliers: bool, chain: bool, has_spof: bool,
         rows.append('<TR><TD><FONT COLOR="#3182bd"><B>→</B></FONT></TD><TD ALIGN="LEFT">'
                     "blue arrow from a supplier: its share of the component's supply "
                     f"(width = share; under {MIN_SUPPLIER_SHARE:.0%} not drawn)</TD></TR>")
-    if chain:
+    if chain == "concentration":
+        rows.append('<TR><TD><B>→</B></TD><TD ALIGN="LEFT">input → product that needs it, '
+                    'on the path from a concentrated input to the target</TD></TR>')
+    elif chain:
         rows.append('<TR><TD><B>→</B></TD><TD ALIGN="LEFT">input → product that needs it, '
                     'on the chain of inputs that limits the product (bottleneck)</TD></TR>')
     else:
@@ -336,9 +396,8 @@ def map_selection(model, risk: Risk, *, target: str | None = None, stages=(),
         target = _resolve_target(model, target)
     g = _feeds(model)
     sel = _select(model, risk, g, target=target, stages=tuple(stages), direction=direction,
-                  depth=depth, max_nodes=max_nodes, auto=level == "auto")
-    if sel.collapsed and not sel.chain_edges:
-        sel.country_map = True
+                  depth=depth, max_nodes=max_nodes, level=level)
+    if sel.country_map:
         sel.notes.append(f"{len(sel.components)} components are too many to draw: "
                          "collapsed to country level (use --target or --stage for a component "
                          "map)")
@@ -373,13 +432,18 @@ def risk_map(model, risk: Risk, *, spofs: dict[str, list[str]] | None = None,
     stages : sequence of str
         Draw only these stages.
     level : {"auto", "component", "firm", "country"}
-        ``component``: components only (and the cut units); ``firm``/``country``: also each
-        component's suppliers, by firm or by producing country. ``auto`` is ``component``
-        and collapses a graph of more than ``max_nodes`` components (to bottleneck chains
-        under a scenario, else to the country map) and says so in the title.
+        ``component`` (and ``auto``, its synonym): components only (and the cut units);
+        ``firm``/``country``: also each component's suppliers, by firm or by producing
+        country (under a scenario only for the components the cut takes supply from).
     direction : {"upstream", "downstream"}
     depth : int, optional
         Steps from the target.
+    max_nodes : int
+        A map of more components than this (half of it at firm or country level, where
+        supplier nodes need room too) is collapsed, and its title says how and what was
+        left out: under a scenario to the bottleneck chains of the worst-hit products; with
+        a target to the paths from the chokepoints of its cone (or its ten most concentrated
+        components) to the target; else to the country map.
     """
     sel = map_selection(model, risk, target=target, stages=stages, level=level,
                         direction=direction, depth=depth, max_nodes=max_nodes)
@@ -461,7 +525,13 @@ def _component_graph(model, risk: Risk, feeds: nx.DiGraph, sel: MapSelection,
                         label=html_text(_pct(share)), fontcolor=CUT_EDGE)
     if level in ("firm", "country"):
         col = "supplier" if level == "firm" else "site"
-        sup = model.supply[model.supply["component"].isin(shown)]
+        with_suppliers = shown
+        if scen:  # where the cut takes supply, who else makes it is what the map is for
+            with_suppliers = [c for c in shown if table.at[c, "directly_hit"]]
+            notes_extra = (f"suppliers drawn for the {len(with_suppliers)} components the "
+                           "cut takes supply from (red borders)")
+            gv.attr(label=_title(model, risk, "map", [*notes, notes_extra]))
+        sup = model.supply[model.supply["component"].isin(with_suppliers)]
         agg = sup.groupby([col, "component"], sort=True)["share_used"].sum()
         agg = agg[agg >= MIN_SUPPLIER_SHARE]
         suppliers = sorted({s for s, _ in agg.index})
@@ -474,7 +544,8 @@ def _component_graph(model, risk: Risk, feeds: nx.DiGraph, sel: MapSelection,
                     label=html_text(_pct(share)), fontcolor="#3182bd")
         extra = len(suppliers)
     has_est = bool(table.loc[shown, "estimated"].any()) if shown else False
-    gv.node("legend", label=_legend(risk, suppliers=extra > 0, chain=bool(sel.chain_edges),
+    chain = sel.chain_kind if sel.chain_edges else None
+    gv.node("legend", label=_legend(risk, suppliers=extra > 0, chain=chain,
                                     has_spof=bool(spofs), has_estimated=has_est,
                                     cut_marks=bool(cut_lost), cut_edges=cut_edges),
             shape="plain", style="")

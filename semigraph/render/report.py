@@ -21,8 +21,8 @@ margin-top:2em}
 table{border-collapse:collapse;font-size:.85em;margin:.8em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.map{overflow-x:auto;border:1px solid #ddd;padding:.5em;margin:1em 0}
-.map svg{max-width:100%;height:auto}
+.map{overflow:auto;max-height:90vh;border:1px solid #ddd;padding:.5em;margin:1em 0}
+.map svg{max-width:none}
 .muted{color:#666;font-size:.9em}
 .heat td{text-align:center;min-width:2.6em}
 .heat th.rot{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
@@ -99,7 +99,7 @@ def _matrix_html(model, m: pd.DataFrame, max_countries: int = 20) -> str:
         return "<p>No end-use products or no supply data: no matrix.</p>"
     cols = [c for c in m.columns if m[c].max() > 0.005][:max_countries]
     names = dict(zip(model.components["id"], model.components["name"]))
-    head = "<th>product \\ country cut</th>" + "".join(
+    head = "<th>product \\ country cut<br><small>share lost, static bound</small></th>" + "".join(
         f'<th class="rot">{_e(c)}</th>' for c in cols)
     rows = []
     for p, row in m.iterrows():
@@ -108,7 +108,8 @@ def _matrix_html(model, m: pd.DataFrame, max_countries: int = 20) -> str:
             v = float(row[c])
             fg = "white" if v >= 0.6 else "black"
             cells.append(f'<td style="background:{_heat_colour(v)};color:{fg}" '
-                         f'title="{_e(names.get(p, p))} if {_e(c)} is cut: {v:.0%} lost">'
+                         f'title="{_e(names.get(p, p))} if {_e(c)} is cut for good: '
+                         f'{v:.0%} lost (static bound)">'
                          f"{v:.0%}</td>" if v > 0.005 else "<td>·</td>")
         rows.append(f"<tr><th>{_e(names.get(p, p))}</th>{''.join(cells)}</tr>")
     hidden = len(m.columns) - len(cols)
@@ -156,7 +157,10 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
                  "if not within it); lost days: supply lost over the horizon, in days of "
                  "demand. The map's colour is the low figure.</p>")
     svg = render_bytes(section.map, "svg")
-    parts.append(f'<h3>Risk map</h3><div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
+    parts.append("<h3>Risk map</h3><p class='muted'>Drawn at full size: scroll inside the "
+                 "frame to see all of it. Colour: the lowest daily supply with every user of "
+                 "an input rationed alike (pooled reading).</p>"
+                 f'<div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -219,9 +223,12 @@ def report_html(model, sections: Sequence[Section], matrix: pd.DataFrame, *,
         f"{len(model.supply)} supply rows</p>",
         *parts,
         "<section><h2>Dependency matrix</h2>",
-        "<p>Share of each end-use product's supply lost if one country stops exports and "
-        "nothing is restored (1 − the static bound, seen from the rest of the world): a "
-        "structural view; the scenarios above show time.</p>",
+        "<p><b>Reading: the static bound</b> (stocks spent, nothing restored, every user "
+        "rationed alike). Share of each end-use product's supply lost if one country stops "
+        "exports for good, seen from the rest of the world: a structural view of where each "
+        "product's inputs pass. It is not the lowest day of a what-if, which counts stocks "
+        "and restoration and is milder for short or replaceable losses (semigraph whatif "
+        "--cut COUNTRY gives that).</p>",
         _matrix_html(model, matrix),
         "</section>",
         "<section><h2>Sources cited</h2>",
