@@ -55,7 +55,7 @@ def test_backtest_runs_every_episode():
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     episodes = {p.stem for p in QDIR.glob("*.toml") if read_scenario(p).observed}
-    assert len(episodes) >= 8 and {r["scenario"] for r in rows} == episodes
+    assert len(episodes) >= 16 and {r["scenario"] for r in rows} == episodes
     for r in rows:
         assert set(r["verdict"].split("; ")) <= set(VERDICTS) and r["source"]
         assert r["model_low"] - 1e-12 <= r["model_tied"] <= r["model_high"] + 1e-12
@@ -64,6 +64,30 @@ def test_backtest_runs_every_episode():
         if r["verdict"] == "within":
             assert r["observed_low"] - 0.005 <= r["model_high"]
             assert r["model_low"] <= r["observed_high"] + 0.005
+
+
+def test_episodes_where_buyers_output_was_lost():
+    # issue 23: episodes in which a downstream buyer's production fell, each observed with a
+    # sourced range below normal, a first day short, and a note showing how it was derived
+    import semigraph
+
+    stages = semigraph.load().components.set_index("id")["stage"]
+    lost = {}
+    for path in QDIR.glob("*.toml"):
+        for o in read_scenario(path).observed:
+            if o.of == "output" and stages[o.component] == "end_use" and o.availability[1] < 1:
+                lost.setdefault(path.stem, []).append(o)
+    assert len(lost) >= 6, sorted(lost)
+    assert {"malaysia-lockdown-2021", "kumamoto-earthquake-2016", "hubei-lockdown-2020",
+            "thailand-floods-2011"} <= set(lost)
+    for stem, observations in lost.items():
+        for o in observations:
+            assert o.days_to_impact is not None, stem
+            assert o.days_to_impact[0] <= o.days_to_impact[1], stem
+            assert o.availability[0] < o.availability[1] < 1, stem
+            if not isinstance(o.source, str):  # a publication named in the file has a url
+                assert o.source.url and o.source.url.startswith("http"), stem
+            assert any(ch.isdigit() for ch in o.note), f"{stem}: a range without arithmetic"
 
 
 def test_backtest_table(tmp_path, monkeypatch):
