@@ -92,10 +92,12 @@ def small_tables() -> dict[str, list[dict]]:
 
 
 @st.composite
-def random_tables(draw, max_components: int = 8, tied: bool = False) -> dict[str, list[dict]]:
+def random_tables(draw, max_components: int = 8, tied: bool = False,
+                  captive: bool = False) -> dict[str, list[dict]]:
     """A random valid dataset: a DAG of components with grouped and ungrouped inputs, firm
     and country supply rows with known and unknown shares; with ``tied``, qualification
-    times, stock spreads and maker inputs too."""
+    times, stock spreads and maker inputs too; with ``captive``, firm rows marked captive
+    (not of a maker input)."""
     t = base_tables()
     n_firms = draw(st.integers(1, 4))
     firms = [f"firm{i}" for i in range(n_firms)]
@@ -165,4 +167,9 @@ def random_tables(draw, max_components: int = 8, tied: bool = False) -> dict[str
             if plain and draw(st.booleans()):
                 draw(st.sampled_from(plain))["maker"] = "true"
     t["requires"] = requires
+    if captive:
+        makers = {r["input"] for r in requires if r.get("maker")}
+        for row in supply:
+            if row["supplier"] in firms and row["component"] not in makers:
+                row["captive"] = "true" if draw(st.booleans()) else ""
     return t

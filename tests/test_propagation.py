@@ -300,6 +300,19 @@ SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow,
        horizon=st.integers(0, 45))
 def test_compiled_agrees_with_reference_on_random_graphs(tmp_path_factory, tables, disruptions,
                                                          region, horizon):
+    _agrees(tmp_path_factory, tables, disruptions, region, horizon)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(tables=random_tables(captive=True), disruptions=scenarios(),
+       region=st.sampled_from([None, "NLD", "USA", "CHN", "JPN", "EU27"]),
+       horizon=st.integers(0, 45))
+def test_compiled_agrees_with_reference_with_captive_rows(tmp_path_factory, tables,
+                                                          disruptions, region, horizon):
+    _agrees(tmp_path_factory, tables, disruptions, region, horizon)
+
+
+def _agrees(tmp_path_factory, tables, disruptions, region, horizon):
     model = _load(tmp_path_factory, tables)
     scenario = Scenario(_valid(model, disruptions), perspective=region, horizon=horizon)
     ev = evaluate(model, scenario)

@@ -185,6 +185,15 @@ def test_compiled_tied_agrees_with_reference(tmp_path_factory, tables, disruptio
     _compare(model, _valid(model, disruptions), region, horizon)
 
 
+@settings(max_examples=80, **SETTINGS)
+@given(tables=random_tables(tied=True, captive=True), disruptions=scenarios(),
+       region=st.sampled_from([None, "USA", "CHN", "EU27"]), horizon=st.integers(0, 50))
+def test_compiled_tied_agrees_with_reference_with_captive_rows(tmp_path_factory, tables,
+                                                               disruptions, region, horizon):
+    model = _load(tmp_path_factory, tables)
+    _compare(model, _valid(model, disruptions), region, horizon)
+
+
 @settings(max_examples=25, **SETTINGS)
 @given(tables=random_tables(tied=True), disruptions=scenarios(),
        stock=st.sampled_from([1, 3, 12]))

@@ -233,10 +233,19 @@ def test_unknown_stock_is_a_warning_that_names_the_components(tmp_path):
     assert not result.table.set_index("component").at["car", "stock_known"]
 
 
-def test_captive_rows_are_read_and_said_to_be_pooled(tmp_path):
+def test_captive_rows_load_without_a_warning(tmp_path):
     t = small_tables()
     t["supply"][4]["captive"] = "true"  # asml's litho-a
     model = semigraph.load(write_dataset(tmp_path / "ds", t))
-    warned = [p for p in model.warnings if p.column == "captive"]
-    assert len(warned) == 1 and "pools it" in warned[0].message
-    assert warned[0].file == "supply.csv" and warned[0].row is not None
+    assert not [p for p in model.warnings if p.column == "captive"]
+
+
+@pytest.mark.parametrize("row, why", [(0, "CHN is not a firm"), (6, "chip is a maker input")])
+def test_a_captive_row_of_a_country_or_of_a_maker_input_is_an_error(tmp_path, row, why):
+    t = small_tables()
+    t["supply"][row]["captive"] = "true"  # China's gallium; fab's chip in Taiwan
+    t["requires"][-1]["maker"] = "true"  # car: chip is its maker input
+    with pytest.raises(DatasetError) as exc:
+        semigraph.load(write_dataset(tmp_path / "ds", t))
+    (problem,) = [p for p in exc.value.problems if p.column == "captive"]
+    assert problem.file == "supply.csv" and problem.row is not None and why in problem.message

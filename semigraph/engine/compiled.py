@@ -12,8 +12,13 @@ import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from semigraph.errors import ScenarioError
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+EPS = 1e-12
 
 #: Buyers per group in the tied reading (at the midpoints of five slices of the stock spread).
 BUYERS = 5
@@ -50,6 +55,15 @@ class Level:
     cons_pos: np.ndarray  # position (in comps) of each consumption row's component
     cons_edges: np.ndarray  # level edges sited in a consumption row's country
     cons_edge_row: np.ndarray  # the row (index into cons) of each of those edges
+    # supply rows that read a captive view of an input (their firm's own shop, engine README
+    # 4.5): positions in ``edges``, and their inputs laid out as ``inputs`` is, per such row
+    ov_edges: np.ndarray = field(default_factory=lambda: _NONE)
+    ov_inputs: np.ndarray = field(default_factory=lambda: _NONE)
+    ov_group_starts: np.ndarray = field(default_factory=lambda: _NONE)
+    ov_edge_group_starts: np.ndarray = field(default_factory=lambda: _NONE)
+    ov_in_cs: np.ndarray = field(default_factory=lambda: np.ones(0))
+    ov_input_comp: np.ndarray = field(default_factory=lambda: _NONE)  # position of each
+    # entry's component (in comps)
 
 
 @dataclass(eq=False)
@@ -81,6 +95,13 @@ class Compiled:
     levels: list[Level]
     groups: list[list[tuple[str | None, list[int]]]]  # per component: (group, input indices)
     _by: dict = field(default_factory=dict, repr=False)  # edge indices by key, built on use
+    #: the compilation the simulation runs on: this one with the captive views of engine
+    #: README 4.5 added (None: no captive rows, the simulation runs on this one)
+    sim: Compiled | None = None
+    real: np.ndarray | None = None  # (sim only) the sim index of each real component
+    comp_src: np.ndarray | None = None  # (sim only) the real component of each component
+    edge_src: np.ndarray | None = None  # (sim only) the real supply row each row copies
+    view: np.ndarray | None = None  # (sim only) bool per component: a captive view
 
     def edges_by(self, what: str) -> dict:
         """Supply-edge indices (sorted) by supplier, site, controlling country or component:
@@ -117,7 +138,92 @@ def compile_model(model) -> Compiled:
     hit = _CACHE.get(model)
     if hit is None:
         hit = _CACHE[model] = _compile(model)
+        views = _captive_views(model)
+        if views is not None:
+            hit.sim = _sim(hit, *views)
     return hit
+
+
+#: Suffix of the view of a component's merchant rows and unattributed rest; a captive view
+#: is named ``component~firm``. ``~`` is in no valid id, so views never clash with one.
+MERCHANT = "~merchant"
+
+
+class _Tables:
+    """The tables :func:`_compile` reads, with the captive views added."""
+
+    def __init__(self, model, **tables) -> None:
+        for name in ("components", "requires", "countries", "firms", "supply", "consumption"):
+            setattr(self, name, tables.get(name, getattr(model, name)))
+
+
+def _captive_views(model):
+    """The model's tables with the captive views of engine README 4.5 added, and which view
+    each firm's rows read, ``{(merchant view, firm): captive view}``; None without captive
+    rows.
+
+    A component ``m`` with captive rows gets a view per firm F of them (F's captive rows,
+    their shares scaled to sum to 1) and a merchant view (its other rows and its
+    unattributed rest, scaled to the share they hold together; all rows as they are when
+    nothing else is left). Views have ``m``'s parameters and inputs and no consumption rows.
+    Every requirement of ``m`` reads the merchant view; the rows of firm F read F's view
+    instead (:func:`_compile`, ``sub``).
+    """
+    sup = model.supply
+    if "captive" not in sup.columns:
+        return None
+    cap = sup["captive"].fillna(False).astype(bool).to_numpy()
+    if not cap.any():
+        return None
+    share = sup["share_used"].to_numpy(dtype=float)
+    comps = model.components.set_index("id", drop=False)
+    new_sup, new_comps, sub, merchant = [sup], [model.components], {}, {}
+    for m in sorted(set(sup["component"][cap])):
+        mine = (sup["component"] == m).to_numpy()
+        total = share[mine].sum()
+        norm, rest = max(1.0, total), max(0.0, 1.0 - total)
+        mer = mine & ~cap
+        weight = share[mer].sum() / norm + rest
+        mv = m + MERCHANT
+        merchant[m] = mv
+        if weight > EPS:
+            rows = sup[mer].assign(component=mv, share_used=share[mer] / norm / weight)
+        else:  # every row is captive: the others read the pooled rows
+            rows = sup[mine].assign(component=mv)
+        new_sup.append(rows)
+        new_comps.append(comps.loc[[m]].assign(id=mv))
+        for firm in sorted(set(sup["supplier"][mine & cap])):
+            own = mine & cap & (sup["supplier"] == firm).to_numpy()
+            tot = share[own].sum()
+            cv = f"{m}~{firm}"
+            scaled = share[own] / tot if tot > EPS else np.full(own.sum(), 1.0 / own.sum())
+            new_sup.append(sup[own].assign(component=cv, share_used=scaled))
+            new_comps.append(comps.loc[[m]].assign(id=cv))
+            sub[(mv, firm)] = cv
+    req = model.requires.copy()
+    req["input"] = req["input"].map(lambda i: merchant.get(i, i))
+    views = [req[req["component"] == m].assign(component=v)
+             for m, v in [(m, v) for m in merchant
+                          for v in [merchant[m]] + [cv for (mv, _), cv in sub.items()
+                                                    if mv == merchant[m]]]]
+    supply = pd.concat(new_sup, ignore_index=True)
+    tables = _Tables(model, supply=supply, requires=pd.concat([req, *views], ignore_index=True),
+                     components=pd.concat(new_comps, ignore_index=True))
+    return tables, sub
+
+
+def _sim(real: Compiled, tables: _Tables, sub: dict) -> Compiled:
+    """The compilation with captive views, and how it maps onto the real one."""
+    sim = _compile(tables, sub)
+    base = [x.split("~")[0] for x in sim.components]
+    sim.real = np.array([sim.index[x] for x in real.components], dtype=np.int64)
+    sim.comp_src = np.array([real.index[b] for b in base], dtype=np.int64)
+    sim.view = np.array(["~" in x for x in sim.components])
+    key = {(real.components[real.e_comp[e]], real.e_supplier[e], real.e_site[e]): e
+           for e in range(real.n_edges)}
+    sim.edge_src = np.array([key[(base[sim.e_comp[e]], sim.e_supplier[e], sim.e_site[e])]
+                             for e in range(sim.n_edges)], dtype=np.int64)
+    return sim
 
 
 #: Most levels (components in the longest requirement chain) the engine simulates: each day
@@ -157,7 +263,7 @@ def topological_generations(nodes, sources, targets) -> list[list[str]]:
     return out
 
 
-def _compile(model) -> Compiled:
+def _compile(model, sub: dict | None = None) -> Compiled:
     comps = model.components
     generations = topological_generations(comps["id"], model.requires["input"],
                                           model.requires["component"])
@@ -219,6 +325,7 @@ def _compile(model) -> Compiled:
     for ci, gmap in by_comp.items():
         groups[ci] = [(k[1] if k[0] == "g" else None, sorted(v)) for k, v in sorted(gmap.items())]
 
+    sub_i = {(index[mv], firm): index[cv] for (mv, firm), cv in (sub or {}).items()}
     levels = []
     for gen in generations:
         ids = np.array([index[c] for c in gen], dtype=np.int64)
@@ -247,6 +354,8 @@ def _compile(model) -> Compiled:
             cons_edges += match.tolist()
             cons_edge_row += [r] * len(match)
         inputs_arr = np.array(inputs, dtype=np.int64)
+        ov = _overrides(sub_i, groups, edges, edge_pos, e_comp, sup["supplier"].to_numpy(),
+                        chain)
         levels.append(Level(
             comps=ids, req_pos=np.array(req_pos, dtype=np.int64), inputs=inputs_arr,
             group_starts=np.array(group_starts, dtype=np.int64),
@@ -256,7 +365,7 @@ def _compile(model) -> Compiled:
             edge_site=e_site[edges],
             in_cs=chain[inputs_arr] if len(inputs_arr) else np.ones(0), cons=rows,
             cons_pos=cons_pos, cons_edges=np.array(cons_edges, dtype=np.int64),
-            cons_edge_row=np.array(cons_edge_row, dtype=np.int64)))
+            cons_edge_row=np.array(cons_edge_row, dtype=np.int64), **ov))
 
     return Compiled(
         components=tuple(order), index=index, countries=countries, country_index=cidx,
@@ -268,6 +377,33 @@ def _compile(model) -> Compiled:
         renewal_days=renewal, qualify_days=qualify, stock_spread=spread,
         stock_unknown=unknown, maker=maker, j_comp=j_comp, j_country=j_country, j_share=j_share,
         levels=levels, groups=groups)
+
+
+def _overrides(sub: dict, groups, edges, edge_pos, e_comp, supplier, chain) -> dict:
+    """The level's supply rows whose firm has a captive view of one of their component's
+    inputs, and their inputs with the view in place of the merchant one (Level ``ov_*``)."""
+    if not sub:
+        return {}
+    firms = {f for _, f in sub}
+    ov_edges, inputs, group_starts, edge_group_starts, input_comp = [], [], [], [], []
+    for j, e in enumerate(edges.tolist()):
+        firm = supplier[e]
+        gs = groups[e_comp[e]]
+        if firm not in firms or not any((i, firm) in sub for _, m in gs for i in m):
+            continue
+        ov_edges.append(j)
+        edge_group_starts.append(len(group_starts))
+        for _, members in gs:
+            group_starts.append(len(inputs))
+            inputs += [sub.get((i, firm), i) for i in members]
+            input_comp += [int(edge_pos[j])] * len(members)
+    if not ov_edges:
+        return {}
+    ints = lambda a: np.array(a, dtype=np.int64)  # noqa: E731
+    return {"ov_edges": ints(ov_edges), "ov_inputs": ints(inputs),
+            "ov_group_starts": ints(group_starts),
+            "ov_edge_group_starts": ints(edge_group_starts),
+            "ov_in_cs": chain[ints(inputs)], "ov_input_comp": ints(input_comp)}
 
 
 def restrict_level(level: Level, keep: np.ndarray) -> Level:
@@ -287,6 +423,20 @@ def restrict_level(level: Level, keep: np.ndarray) -> Level:
     supplied, edge_starts = np.unique(edge_pos, return_index=True)
     keep_c = keep[level.cons_pos]
     ce = keep_e[level.cons_edges]
+    ov = {}
+    if level.ov_edges.size:
+        keep_ov = keep_e[level.ov_edges]
+        ov_groups = np.diff(np.append(level.ov_edge_group_starts, len(level.ov_group_starts)))
+        keep_og = np.repeat(keep_ov, ov_groups)
+        ov_sizes = np.diff(np.append(level.ov_group_starts, len(level.ov_inputs)))
+        keep_oi = np.repeat(keep_og, ov_sizes)
+        sizes_o, counts_o = ov_sizes[keep_og], ov_groups[keep_ov]
+        ov = {"ov_edges": (np.cumsum(keep_e) - 1)[level.ov_edges[keep_ov]],
+              "ov_inputs": level.ov_inputs[keep_oi],
+              "ov_group_starts": np.cumsum(sizes_o) - sizes_o,
+              "ov_edge_group_starts": np.cumsum(counts_o) - counts_o,
+              "ov_in_cs": level.ov_in_cs[keep_oi],
+              "ov_input_comp": newpos[level.ov_input_comp[keep_oi]]}
     return Level(
         comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
         inputs=level.inputs[keep_i], group_starts=np.cumsum(sizes) - sizes,
@@ -296,4 +446,4 @@ def restrict_level(level: Level, keep: np.ndarray) -> Level:
         edge_site=level.edge_site[keep_e], in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
         cons_pos=newpos[level.cons_pos[keep_c]],
         cons_edges=(np.cumsum(keep_e) - 1)[level.cons_edges[ce]],
-        cons_edge_row=(np.cumsum(keep_c) - 1)[level.cons_edge_row[ce]])
+        cons_edge_row=(np.cumsum(keep_c) - 1)[level.cons_edge_row[ce]], **ov)

@@ -317,13 +317,33 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
     k, _, n = x.shape
     out = np.ones((k, len(level.comps), n))
     if level.inputs.size:
-        vals = x[:, level.inputs, :]
-        if run.high.any() and (level.in_cs < 1.0).any():
-            scaled = np.minimum(1.0, vals / level.in_cs[None, :, None])
-            vals = np.where(run.high[None, None, :], scaled, vals)
-        g = np.maximum.reduceat(vals, level.group_starts, axis=1)
-        out[:, level.req_pos, :] = np.minimum.reduceat(g, level.comp_group_starts, axis=1)
+        out[:, level.req_pos, :] = _grouped(run, x, level.inputs, level.in_cs,
+                                            level.group_starts, level.comp_group_starts)
     return out
+
+
+def _grouped(run: _Run, x: np.ndarray, inputs, in_cs, group_starts, starts) -> np.ndarray:
+    """Min over groups of max over alternatives, per consumer (``starts``: where each
+    consumer's groups begin)."""
+    vals = x[:, inputs, :]
+    if run.high.any() and (in_cs < 1.0).any():
+        scaled = np.minimum(1.0, vals / in_cs[None, :, None])
+        vals = np.where(run.high[None, None, :], scaled, vals)
+    g = np.maximum.reduceat(vals, group_starts, axis=1)
+    return np.minimum.reduceat(g, starts, axis=1)
+
+
+def _at_sites(run: _Run, level: Level, inputs: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+    """(nE, N): the inputs of each supply row's component as consumers at its site get them;
+    a row whose firm has a captive view of an input reads that view (engine README 4.5)."""
+    at_site = inputs[run.site_class[level.edges], level.edge_pos[:, None], run.cols[None, :]]
+    if x is not None and level.ov_edges.size:
+        ov = _grouped(run, x, level.ov_inputs, level.ov_in_cs, level.ov_group_starts,
+                      level.ov_edge_group_starts)
+        sites = run.site_class[level.edges[level.ov_edges]]
+        at_site[level.ov_edges] = ov[sites, np.arange(len(level.ov_edges))[:, None],
+                                     run.cols[None, :]]
+    return at_site
 
 
 @dataclass(eq=False)
@@ -389,12 +409,14 @@ def _at_home(run: _Run, level: Level, ep: _Epoch, survive: np.ndarray | None) ->
 
 
 def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
-          back: np.ndarray | None, coefs: _Coefs | None = None) -> np.ndarray:
+          back: np.ndarray | None, coefs: _Coefs | None = None,
+          x: np.ndarray | None = None) -> np.ndarray:
     """Supply of the level's components before their own cut factor: (K, nL, N).
 
     ``back`` (bool per component of the level, or None) marks components whose lost supply
     has returned: no disruption touches their own supply. ``coefs`` are :func:`_coefs` of
-    the same arguments, when the caller keeps them between days.
+    the same arguments, when the caller keeps them between days. ``x`` (what consumers get
+    of every component) gives the rows that read a captive view their own inputs.
 
     In the upper bound's columns, consumers that an export ban reaches are served first from
     the supply that still reaches them: ``min(free, supply x demand / need)``, where ``free``
@@ -405,7 +427,7 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
     if not level.edges.size:
         return out
     co = coefs if coefs is not None else _coefs(run, level, ep, back)
-    at_site = inputs[run.site_class[level.edges], level.edge_pos[:, None], run.cols[None, :]]
+    at_site = _at_sites(run, level, inputs, x)
     value, demand = _value(run, level, inputs, at_site, co)
     if co.free is not None:
         free, _ = _value(run, level, inputs, at_site, co.free)
@@ -455,7 +477,7 @@ def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarr
               coefs: _Coefs | None = None) -> np.ndarray:
     """What the level's components supply on a day, their own cut included (none for a
     component whose lost supply has returned), from what consumers get of inputs ``x``."""
-    made = _made(run, level, _inputs(run, level, x), ep, back, coefs)
+    made = _made(run, level, _inputs(run, level, x), ep, back, coefs, x)
     made *= np.where(back[None, :, None], 1.0, ep.factor[:, level.comps, :])
     return made
 
@@ -613,8 +635,9 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     kept for a batch that fits in one chunk.
     """
     c = compile_model(model)
+    cs = c.sim or c  # the simulation runs on the captive views too, where there are any
     blocks = _blocks(bounds, tied) if timeline else ("low",)
-    size = _chunk_size(c, batch, timeline, len(blocks), series,
+    size = _chunk_size(cs, batch, timeline, len(blocks), series,
                        max((s.horizon for s in scenarios), default=0))
     if len(scenarios) > size:
         if series:
@@ -632,9 +655,9 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     cls = _classes(c, batch)
     b = len(scenarios)
     horizon = max((s.horizon for s in scenarios), default=0) if timeline else 0
-    need = b * _scenario_bytes(c, batch, timeline, len(blocks), series, horizon, k=cls.n)
+    need = b * _scenario_bytes(cs, batch, timeline, len(blocks), series, horizon, k=cls.n)
     if need > _budget():  # only a single scenario gets here: larger batches were chunked
-        raise OverBudget(_over_budget(c, cls.n, need, series, horizon))
+        raise OverBudget(_over_budget(cs, cls.n, need, series, horizon))
     perspectives = tuple(_perspective(model, s) for s in scenarios)
     pmask = np.zeros((cls.n, b), dtype=bool)
     for j, members in enumerate(perspectives):
@@ -651,20 +674,25 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
     else:
         epochs = [(s, _epoch(c, cls, batch, lambda r, s=s: s < r.until)) for s in starts]
     affected = _affected(c, batch)
+    real_epochs = epochs
+    if cs is not c:  # a view is hit where its component is (its rows copy the component's)
+        affected = affected[cs.comp_src]
+        static = _on_views(static, cs)
+        epochs = [(s, _on_views(ep, cs)) for s, ep in epochs]
 
-    run1 = _Run(c, b, np.zeros(b, dtype=bool), cls.country_class[c.e_site], np.arange(b))
-    steady = np.ones((cls.n, c.n_components, b))
-    for full in c.levels:
+    run1 = _Run(cs, b, np.zeros(b, dtype=bool), cls.country_class[cs.e_site], np.arange(b))
+    steady = np.ones((cls.n, cs.n_components, b))
+    for full in cs.levels:
         if not affected[full.comps].any():
             continue
         level = restrict_level(full, affected[full.comps])
-        made = _made(run1, level, _inputs(run1, level, steady), static, None)
+        made = _made(run1, level, _inputs(run1, level, steady), static, None, x=steady)
         steady[:, level.comps, :] = np.clip(made * static.factor[:, level.comps, :], 0.0, 1.0)
     _snap(steady)
     steady_p = _persp_min(steady, pmask)
 
     ev = Evaluation(
-        compiled=c, scenarios=scenarios, resolved=batch, horizon=horizon, n_classes=cls.n,
+        compiled=cs, scenarios=scenarios, resolved=batch, horizon=horizon, n_classes=cls.n,
         country_class=cls.country_class, perspective_classes=pmask,
         perspectives=perspectives, steady=steady, steady_state=steady_p,
         availability=steady_p, availability_high=steady_p, world=steady[ROW],
@@ -674,10 +702,47 @@ def evaluate_resolved(model, scenarios: tuple[Scenario, ...], batch: list[list[R
         worst_day=np.zeros(steady_p.shape, dtype=np.int64),
         worst_class=np.zeros(steady_p.shape, dtype=np.int64), epochs=epochs)
     if timeline:
-        _simulate(ev, c, cls, epochs, affected, pmask, blocks, series, step)
+        _simulate(ev, cs, cls, epochs, affected, pmask, blocks, series, step)
     else:
         _static_fields(ev)
+    if cs is not c:
+        _to_real(ev, c, real_epochs)
     return ev
+
+
+def _on_views(ep: _Epoch, cs: Compiled) -> _Epoch:
+    """The epoch on the simulation's rows and components: a view's rows take what hits the
+    rows they copy, a view what cuts its component; views have no consumption rows, so an
+    export ban's re-routing never applies to them."""
+    e, comp = cs.edge_src, cs.comp_src
+
+    def rows(a):
+        return None if a is None else a[:, e, :]
+
+    need = None
+    if ep.ban_need is not None:
+        need = np.where(cs.view[None, :, None], np.inf, ep.ban_need[:, comp, :])
+    return _Epoch(rows(ep.survive), rows(ep.stopped), rows(ep.keep_e), ep.keep_row, ep.in_row,
+                  ep.factor[:, comp, :], ep.any_stop, rows(ep.unbanned), need)
+
+
+def _to_real(ev: Evaluation, c: Compiled, epochs) -> None:
+    """Keep the real components of an evaluation run with captive views (in place)."""
+    idx = ev.compiled.real
+    for name, axis in (("steady", 1), ("output", 1), ("supply_month", 1),
+                       ("output_short_from_day", 1), ("series", 2), ("inputs_series", 2)):
+        a = getattr(ev, name)
+        if a is not None:
+            setattr(ev, name, np.take(a, idx, axis=axis))
+    for name in ("steady_state", "availability", "availability_high", "world", "world_high",
+                 "time_to_survive", "recovery", "lost_days", "worst_day", "worst_class",
+                 "availability_tied", "tied_short_from_day", "tied_lost_days",
+                 "exposed_share"):
+        a = getattr(ev, name)
+        if a is not None:
+            setattr(ev, name, a[idx])
+    ev.compiled = c
+    ev.epochs = epochs
 
 
 def _budget() -> int:
@@ -971,11 +1036,15 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             d = _snap(np.minimum(1.0, made + used / length))
             # the lowest day: what the inputs' lowest days give, once the stock is used up
             made_low = made
-            if level.inputs.size and dips[level.inputs].any():  # only where an input dips
-                per_group = np.add.reduceat(dips[level.inputs].astype(np.int64),
-                                            level.group_starts)
+            if (level.inputs.size and dips[level.inputs].any()) or (
+                    level.ov_inputs.size and dips[level.ov_inputs].any()):  # where one dips
                 hit = np.zeros(len(comps), dtype=bool)
-                hit[level.req_pos] = np.add.reduceat(per_group, level.comp_group_starts) > 0
+                if level.inputs.size:
+                    per_group = np.add.reduceat(dips[level.inputs].astype(np.int64),
+                                                level.group_starts)
+                    hit[level.req_pos] = np.add.reduceat(per_group,
+                                                         level.comp_group_starts) > 0
+                hit[level.ov_input_comp[dips[level.ov_inputs]]] = True
                 low_in = _supplied(run, restrict_level(level, hit), seen_low, ep, back[hit])
                 made_low = made.copy()
                 made_low[:, hit, :] = np.minimum(made[:, hit, :], low_in)

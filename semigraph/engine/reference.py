@@ -50,6 +50,7 @@ class _Disruption:
         self.keep = 1.0 - d.severity
         self.dest = {c for r in d.to for c in model.members(r)}
         self.model = model
+        self.base: dict[str, str] = {}
         if self.kind == "stop" and self.unit.kind in ("country", "bloc"):
             self.stopping = set(model.members(self.unit.id))
         elif self.kind == "stop":
@@ -61,6 +62,7 @@ class _Disruption:
     def hits(self, supplier: str, component: str, site: str) -> bool:
         if self.unit.kind == "component":
             return False
+        component = self.base.get(component, component)  # a captive view's rows are its own
         return _edge_hit(self.model, self.unit, self.d, supplier, component, site)
 
     def applies(self, r: str) -> bool:
@@ -108,10 +110,6 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             for r in model.consumption.to_dict("records")}
     attr = g.nodes
 
-    def num(c, key, default):
-        v = attr[c].get(key)
-        return default if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
     supply = {c: [(s, d["site"], d["share_used"]) for s, _, d in g.in_edges(c, data=True)
                   if d["kind"] == "supplies"] for c in comps}
     groups: dict[str, dict] = {c: {} for c in comps}
@@ -121,6 +119,53 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             groups[c].setdefault(d["group"] or ("alone", i), []).append(i)
             if d.get("maker"):
                 maker[c] = i
+
+    # captive rows (engine README 4.5): a component with some gets a view per firm of them
+    # (its captive rows, shares scaled to 1) and a merchant view (the other rows and the
+    # unattributed rest, scaled to what they hold together); a row of firm F reads F's view
+    # of an input, every other consumer the merchant view
+    base_of: dict[str, str] = {}
+    view: dict[tuple[str, str | None], str] = {}
+    captive = {(c, s, d["site"]) for s, c, d in g.edges(data=True)
+               if d["kind"] == "supplies" and d.get("captive")}
+    real = list(comps)
+    for m in real:
+        rows = supply[m]
+        mine = [r for r in rows if (m, r[0], r[1]) in captive]
+        if not mine:
+            continue
+        total = sum(sh for _, _, sh in rows)
+        norm = max(1.0, total)
+        others = [r for r in rows if r not in mine]
+        held = sum(sh for _, _, sh in others) / norm + max(0.0, 1.0 - total)
+        mv = m + "~merchant"
+        supply[mv] = ([(s, site, sh / norm / held) for s, site, sh in others]
+                      if held > 1e-12 else list(rows))
+        base_of[mv], view[(m, None)] = m, mv
+        for firm in sorted({s for s, _, _ in mine}):
+            own = [r for r in mine if r[0] == firm]
+            tot = sum(sh for _, _, sh in own)
+            cv = f"{m}~{firm}"
+            supply[cv] = [(s, site, sh / tot if tot > 1e-12 else 1.0 / len(own))
+                          for s, site, sh in own]
+            base_of[cv], view[(m, firm)] = m, cv
+    for v, m in base_of.items():
+        groups[v] = groups[m]
+        if m in maker:
+            maker[v] = maker[m]
+    comps = real + sorted(base_of)
+    order = [v for c in order for v in [c, *sorted(x for x in base_of if base_of[x] == c)]]
+    for d in ds:
+        d.base = base_of
+
+    def reads(i: str, s: str | None) -> str:
+        """What a row of supplier ``s`` (None: the rest, or a component without rows) reads
+        of input ``i``."""
+        return view.get((i, s)) or view.get((i, None)) or i
+
+    def num(c, key, default):
+        v = attr[base_of.get(c, c)].get(key)
+        return default if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
     def made(c: str, r: str, t: int | None, x, mk=None) -> float:
         """Supply of ``c`` to consumer ``r``; ``mk(supplier, site, k)`` (tied reading) gives
@@ -147,7 +192,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
     def own_cut(c: str, r: str, act) -> float:
         out = 1.0
         for d in act:
-            if d.unit.kind == "component" and d.unit.id == c and d.applies(r):
+            if d.unit.kind == "component" and d.unit.id == base_of.get(c, c) and d.applies(r):
                 out *= d.keep
         return out
 
@@ -159,7 +204,8 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             for members in groups[c].values():
                 best = 0.0
                 for i in members:
-                    v = mk(s, site, k) if mk is not None and i == maker.get(c) else x(i, k)
+                    v = (mk(s, site, k) if mk is not None and i == maker.get(c)
+                         else x(reads(i, s), k))
                     if high:
                         v = min(1.0, v / num(i, "chain_share", 1.0))
                     best = max(best, v)
@@ -410,7 +456,7 @@ def simulate_reference(model, scenario: Scenario, region: str | None = None, *,
             series[c].append(min(delivered[(c, m)] for m in members))
             out_series[c].append(min(output[(c, m)] for m in members))
     out = {}
-    for c in comps:
+    for c in real:
         days = series[c]
         first = next((t for t, v in enumerate(days) if v < 0.99), -1)
         rec = next((t for t in range(first + 1, len(days)) if days[t] >= 0.99), -1) \

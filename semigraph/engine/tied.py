@@ -64,6 +64,7 @@ class LevelPlan:
     split: bool  # some component of the level is a space: split its formula by slot
     maker_groups: np.ndarray  # requirement-group indices (in the level) of maker inputs
     maker_pos: np.ndarray  # positions of components with a maker input
+    ov_maker_groups: np.ndarray  # the same among the groups of rows that read captive views
     own_pairs: np.ndarray  # pairs of tied components with rows of their own, and the split
     # index of each (edge position, or nE + component position)
     own_dix: np.ndarray
@@ -145,6 +146,15 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                 if i1 - i0 == 1 and lv.inputs[i0] == m:
                     maker_groups.append(g)
                     maker_pos.append(p)
+        ov_maker_groups = []
+        ov_ends = np.append(lv.ov_edge_group_starts, len(lv.ov_group_starts))
+        ov_in_ends = np.append(lv.ov_group_starts, len(lv.ov_inputs))
+        for j, g0 in enumerate(lv.ov_edge_group_starts.tolist()):
+            m = c.maker[lv.comps[lv.edge_pos[lv.ov_edges[j]]]]
+            for g in range(g0, int(ov_ends[j + 1])):
+                i0, i1 = lv.ov_group_starts[g], ov_in_ends[g + 1]
+                if m >= 0 and i1 - i0 == 1 and lv.ov_inputs[i0] == m:
+                    ov_maker_groups.append(g)
         tied_pos, pairs, pair_starts = [], [], []
         own_pairs, own_dix = [], []
         inh_pairs, inh_slot, inh_src, inh_comp = [], [], [], []
@@ -196,6 +206,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             sub=lv, sub_pos=np.flatnonzero(need),
             split=bool(c.has_supply[lv.comps].any()),
             maker_groups=ints(maker_groups), maker_pos=ints(maker_pos),
+            ov_maker_groups=ints(ov_maker_groups),
             own_pairs=ints(own_pairs), own_dix=ints(own_dix), inh_pairs=ints(inh_pairs),
             inh_slot=ints(inh_slot), inh_src=ints(inh_src), inh_comp=ints(inh_comp),
             mix_dix=ints(mix_dix), mix_maker=ints(mix_maker), mix_starts=ints(mix_starts),
@@ -250,8 +261,10 @@ def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) ->
         stock[:, ci, :] = (st.last[:, ps] * held).sum(axis=1)
 
 
-def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """I_k(c) of the level's components, with and without their maker input: (K, nL, N)."""
+def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """I_k(c) of the level's components, with and without their maker input: (K, nL, N);
+    then the same for the supply rows that read a captive view, (K, rows, N) (engine README
+    4.5: a firm's rows read its own shop's output)."""
     k, _, n = x.shape
     full = np.ones((k, len(lv.comps), n))
     bare = np.ones((k, len(lv.comps), n))
@@ -263,7 +276,15 @@ def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, np
             bare[:, lv.req_pos, :] = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
         else:
             bare = full
-    return full, bare
+    full_ov = bare_ov = None
+    if lv.ov_edges.size:
+        g = np.maximum.reduceat(x[:, lv.ov_inputs, :], lv.ov_group_starts, axis=1)
+        full_ov = np.minimum.reduceat(g, lv.ov_edge_group_starts, axis=1)
+        bare_ov = full_ov
+        if lp.ov_maker_groups.size:
+            g[:, lp.ov_maker_groups, :] = 1.0
+            bare_ov = np.minimum.reduceat(g, lv.ov_edge_group_starts, axis=1)
+    return full, bare, full_ov, bare_ov
 
 
 @dataclass(eq=False)
@@ -299,14 +320,15 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     key = (id(ep), back.tobytes(), hold.tobytes(), length)
     # the outputs rest on the inputs as each component takes them (an eroding tool that does
     # not bind changes nothing), the maker inputs, and the makers' groups
-    full, bare = _inputs_two(lv, lp, x)
+    full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x)
     sig = [full, bare, x[:, lp.makers, :], st.delivered[:, lp.watch_pairs, :],
-           st.weight[:, lp.watch_slots, :]]
+           st.weight[:, lp.watch_slots, :], full_ov, bare_ov]
     memo = lp.memo
     same = (memo.get("key") == key
             and all(np.array_equal(u, v) for u, v in zip(sig, memo["sig"])))
     if not same:
-        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare)
+        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare,
+                        full_ov, bare_ov)
         memo.update(key=key, sig=sig, w=w, o=o, day=None,
                     empty=None if w is None else np.add.reduceat(w, lp.pair_starts,
                                                                  axis=1) <= EPS)
@@ -360,7 +382,8 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     return day
 
 
-def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare):
+def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare, full_ov,
+             bare_ov):
     """Each pair's weight and output today, (K, P, N) each, from the level's inputs with and
     without their maker input; updates the level's slot weights."""
     k, _, n = x.shape
@@ -369,7 +392,7 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare
     if lp.split:
         new = lp.memo.get("fixed_key") != (id(ep), back.tobytes())
         weight, out = _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut,
-                             grouped_now, np.arange(n))
+                             grouped_now, np.arange(n), full_ov, bare_ov)
         if new:  # the level's slots' weights, for the groups that take them downstream
             st.weight[:, lv.edges, :] = weight[:, :n_e, :]
             has = lv.has_supply
@@ -458,7 +481,7 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
 
 
 def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_now,
-           cols):
+           cols, full_ov=None, bare_ov=None):
     """The level's pooled formula split by slot: weights and outputs (K, nE + nL, N), edges
     first, then each component's rest."""
     k, _, n = x.shape
@@ -469,6 +492,8 @@ def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_
     fx = lp.memo["fixed"]
     # what consumers at each class get as inputs; a maker input as each slot's buyers see it
     inp = np.concatenate([full[:, lv.edge_pos, :], full], axis=1)
+    if full_ov is not None:  # rows that read their firm's captive view
+        inp[:, lv.ov_edges, :] = full_ov
     if lp.maker_pos.size:
         pos_m = lp.maker_pos
         mv_c = np.ones((k, len(lv.comps), n))
@@ -482,6 +507,8 @@ def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_
             mixed = np.where(den > EPS, num / np.maximum(den, EPS), mv[:, lp.mix_dix, :])
             mv[:, lp.mix_dix, :] = np.where(live[None, :, None], mixed, mv[:, lp.mix_dix, :])
         bare_all = np.concatenate([bare[:, lv.edge_pos, :], bare], axis=1)
+        if bare_ov is not None:
+            bare_all[:, lv.ov_edges, :] = bare_ov
         inp = np.where(lp.with_maker[None, :, None], np.minimum(bare_all, mv), inp)
     # inputs as each edge's site sees them, and the rest's as the rest of the world's
     i_site = inp[site_class[lv.edges], np.arange(n_e)[:, None], cols[None, :]]

@@ -415,14 +415,21 @@ class _Checker:
                      f"stock_days ({shown}): they are read as 0 days of stock, so they go "
                      "short the day their supply does; results that rest on them say so",
                      "warning")
-        sup = self.typed["supply"]
-        captive = sup.index[sup["captive"].fillna(False).astype(bool)]
-        if len(captive):
-            self.add("supply", int(captive[0]), "captive", f"{len(captive)} supply row(s) are "
-                     "marked captive; the engine reads the mark but does not yet keep captive "
-                     "supply for its own firm: every reading pools it with the market",
-                     "warning")
         req = self.typed["requires"]
+        sup = self.typed["supply"]
+        firms = set(self.typed["firms"]["id"])
+        makers = set(req.loc[req["maker"].fillna(False).astype(bool), "input"])
+        for row in sup.index[sup["captive"].fillna(False).astype(bool)]:
+            comp, supplier = sup.at[row, "component"], sup.at[row, "supplier"]
+            if supplier not in firms:
+                self.add("supply", row, "captive", f"{comp} row of {supplier} is marked "
+                         f"captive, but {supplier} is not a firm: a captive row serves its own "
+                         "firm's rows downstream, so its supplier must be a firm")
+            elif comp in makers:
+                self.add("supply", row, "captive", f"{comp} row of {supplier} is marked "
+                         f"captive, but {comp} is a maker input: a part already draws on its "
+                         "own firm's rows of its maker input (engine README 4.5); drop the "
+                         "mark")
         capital = set(comps.loc[~consumable, "id"])
         seen: dict[str, int] = {}
         for row in req.index[req["maker"].fillna(False).astype(bool)]:
