@@ -502,8 +502,8 @@ class _Checker:
                 self.add("uncertainty", row, "high", f"high {high:g} is below the figure it "
                          f"ranges, {column} {value:g} of {key} ({where}): a range holds its "
                          "figure")
-            if column == "share":
-                lows[(table, key)] = low
+            if column == "share":  # a low above its figure is reported above, not twice
+                lows[(table, key)] = min(low, value)
         self._check_feasible(unc, figs, lows)
         self._warn_unranged(unc, figs)
 
