@@ -50,12 +50,10 @@ _OUT = ["table", "key", "column", "value"]
 def figure_key(table: str, frame: pd.DataFrame) -> pd.Series:
     """The key of each row of ``frame`` (a ``supply``, ``components`` or ``consumption``
     table) as ``uncertainty.csv`` writes it: the key columns joined with ``/``."""
-    parts = [frame[c].astype(object).where(frame[c].notna(), "").astype(str)
-             for c in _KEYS[table]]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "/" + part
-    return key
+    cols = [["" if v is None or v != v else str(v) for v in frame[c].tolist()]
+            for c in _KEYS[table]]
+    return pd.Series(["/".join(parts) for parts in zip(*cols)], index=frame.index,
+                     dtype=object)
 
 
 def _tables(data) -> dict[str, pd.DataFrame]:

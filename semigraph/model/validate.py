@@ -451,15 +451,14 @@ class _Checker:
             return
         figs = figures(self.typed)
         at = {(t, k, c): (v, r) for t, k, c, v, r in
-              zip(figs["table"], figs["key"], figs["column"], figs["value"], figs["row"])}
+              _columns(figs, "table", "key", "column", "value", "row")}
         keys = {t: set(figure_key(t, self.typed[t])) if len(self.typed[t]) else set()
                 for t in COLUMNS}
         file = {t: self.raw.tables[t].file if t in self.raw.tables else f"{t}.csv"
                 for t in COLUMNS}
         lows: dict[tuple[str, str], float] = {}  # (table, key of the share's row) -> low
-        for row in unc.index:
-            table, key, column = (unc.at[row, c] for c in ("table", "key", "column"))
-            low, high = unc.at[row, "low"], unc.at[row, "high"]
+        for row, table, key, column, low, high in _columns(unc, "table", "key", "column", "low",
+                                                           "high", index=True):
             if table is None or key is None or column is None:
                 continue  # reported where it was parsed
             if column not in COLUMNS[table]:
@@ -515,13 +514,15 @@ class _Checker:
         cover's (ranged or not)."""
         shares = figs[figs["column"] == "share"]
         first = {}
-        for row, t, k, c in zip(unc.index, unc["table"], unc["key"], unc["column"]):
+        for row, t, k, c in _columns(unc, "table", "key", "column", index=True):
             if c == "share" and (t, k) in lows:
                 first.setdefault((t, k.split("/")[0]), row)
+        totals: dict[tuple[str, str], float] = defaultdict(float)  # one pass, any size
+        for table, key, v in _columns(shares, "table", "key", "value"):
+            if (table, key.split("/")[0]) in first:
+                totals[(table, key.split("/")[0])] += lows.get((table, key), v)
         for (table, comp), row in sorted(first.items(), key=lambda x: x[1]):
-            mine = shares[(shares["table"] == table)
-                          & (shares["key"].str.split("/").str[0] == comp)]
-            total = sum(lows.get((table, k), v) for k, v in zip(mine["key"], mine["value"]))
+            total = totals[(table, comp)]
             if total > 1 + 1e-9:
                 what = "supply" if table == "supply" else "consumption"
                 self.add("uncertainty", row, "low", f"at their lows the {what} shares of "
@@ -529,9 +530,9 @@ class _Checker:
                          "their figure): no draw within the ranges adds up to 1 or less; "
                          "lower the lows")
         comp = figs[figs["table"] == "components"]
-        value = dict(zip(zip(comp["key"], comp["column"]), comp["value"]))
+        value = dict(zip(_columns(comp, "key", "column"), comp["value"].tolist()))
         ranged = {(k, c): (lo, r) for r, t, k, c, lo in
-                  zip(unc.index, unc["table"], unc["key"], unc["column"], unc["low"])
+                  _columns(unc, "table", "key", "column", "low", index=True)
                   if t == "components" and c in ("stock_days", "stock_days_min")}
         for (key, column), (low, row) in ranged.items():
             if column != "stock_days_min" or pd.isna(low) or (key, "stock_days") not in value:
@@ -545,10 +546,10 @@ class _Checker:
 
     def _warn_unranged(self, unc: pd.DataFrame, figs: pd.DataFrame) -> None:
         """One warning per table and column for estimated figures without a range."""
-        have = set(zip(unc["table"], unc["key"], unc["column"]))
+        have = set(_columns(unc, "table", "key", "column"))
         est = figs[figs["estimated"]]
         bare = est[[(t, k, c) not in have for t, k, c in
-                    zip(est["table"], est["key"], est["column"])]]
+                    _columns(est, "table", "key", "column")]]
         for (table, column), g in bare.groupby(["table", "column"], sort=False):
             shown = ", ".join(g["key"][:5]) + (f" and {len(g) - 5} more" if len(g) > 5 else "")
             self.add(table, int(g["row"].iloc[0]), column, f"{len(g)} estimated {column} "
@@ -578,6 +579,13 @@ class _Checker:
         self.check_ties()
         self.check_uncertainty()
         self.check_source_urls()
+
+
+def _columns(frame: pd.DataFrame, *names: str, index: bool = False):
+    """The rows of some columns as tuples of Python values (the row label first with
+    ``index``): iterating lists is far faster than iterating a pandas column."""
+    cols = [frame[n].tolist() for n in names]
+    return zip(frame.index.tolist(), *cols) if index else zip(*cols)
 
 
 def _empty(name: str) -> pd.DataFrame:
