@@ -198,10 +198,10 @@ class Network(Model):
     """A loaded dataset and the analyses on it.
 
     The tables (``countries``, ``firms``, ``components``, ``supply``, ``consumption``,
-    ``requires``, ``sources``) are pandas DataFrames; ``graph`` is the networkx form. Every
-    analysis returns a :class:`Result` and prints nothing. Units are given as strings
-    (``"CHN"``, ``"EU27"``, ``"asml"``, ``"nexperia@CHN"``, ``"supply:neon/UKR@UKR"``) or
-    :class:`~semigraph.engine.scenario.Disruption` objects.
+    ``requires``, ``sources``, ``uncertainty``) are pandas DataFrames; ``graph`` is the
+    networkx form. Every analysis returns a :class:`Result` and prints nothing. Units are
+    given as strings (``"CHN"``, ``"EU27"``, ``"asml"``, ``"nexperia@CHN"``,
+    ``"supply:neon/UKR@UKR"``) or :class:`~semigraph.engine.scenario.Disruption` objects.
     """
 
     def __repr__(self) -> str:

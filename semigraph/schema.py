@@ -14,9 +14,10 @@ from importlib import resources
 
 __all__ = ["OPTIONAL_TABLES", "TABLES", "Column", "columns", "iso3_codes", "key_columns", "stages"]
 
-TABLES = ("countries", "firms", "components", "supply", "consumption", "requires", "sources")
+TABLES = ("countries", "firms", "components", "supply", "consumption", "requires", "sources",
+          "uncertainty")
 #: Tables a dataset may leave out (read as empty).
-OPTIONAL_TABLES = frozenset({"consumption"})
+OPTIONAL_TABLES = frozenset({"consumption", "uncertainty"})
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ def _info_text(rec: dict) -> str:
                  "(supply shares whose row cites a primary or secondary source); "
                  f"{rec['share_weight_site_split_estimated']:.1%} of all share weight, within "
                  "that part, has its split over sites estimated")
+    unc = rec["uncertainty"]
+    weight = unc["share_weight_on_estimates"]
+    lines.append(f"Estimated figures: {unc['estimated_figures']:,}, "
+                 f"{unc['estimated_figures_with_range']:,} with a range in uncertainty "
+                 f"({unc['ranges']:,} ranges in all)"
+                 + (f"; {weight:.1%} of the share weight rests on estimates"
+                    if weight is not None else ""))
     if rec["warnings"]:
         lines.append(f"{rec['warnings']} validation warning(s): run semigraph validate")
     return "\n".join(lines) + "\n"
@@ -46,7 +53,8 @@ def _info_text(rec: dict) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               help="table (default) or json (one object).")
 def info(dataset: str | None, fmt: str) -> None:
-    """Describe the dataset: counts by kind, stage and platform, and its sources.
+    """Describe the dataset: counts by kind, stage and platform, its sources, and how many
+    estimated figures carry a range (uncertainty).
 
     \b
     Examples:

@@ -44,7 +44,7 @@ def cache_dir() -> Path | None:
 
 
 #: The code whose output is stored: a change to any of them makes earlier entries stale.
-_CODE = ("io/read.py", "io/package.py", "model/validate.py")
+_CODE = ("io/read.py", "io/package.py", "model/validate.py", "model/uncertainty.py")
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 

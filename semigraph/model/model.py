@@ -51,7 +51,8 @@ class Model:
 
     The tables are pandas DataFrames with the columns of the schema (plus, for ``supply``,
     the derived ``share_used``, ``share_estimated`` and ``supplier_kind``); ``graph`` is the
-    public networkx form built from them (on first use).
+    public networkx form built from them (on first use). ``uncertainty`` holds the ranges of
+    estimated figures (empty, with its columns, when the dataset gives none).
     """
 
     name: str
@@ -64,6 +65,7 @@ class Model:
     consumption: pd.DataFrame
     requires: pd.DataFrame
     sources: pd.DataFrame
+    uncertainty: pd.DataFrame
     meta: dict = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["publication_weight", "summary"]
+__all__ = ["publication_weight", "ranges", "summary"]
 
 PUBLICATION_KINDS = ("primary", "secondary")
 
@@ -49,6 +49,28 @@ def publication_weight(model) -> pd.DataFrame:
                            kind="stable").reset_index(drop=True)
 
 
+def ranges(model) -> dict:
+    """How many figures rest on estimates, how many of them carry a range in
+    ``uncertainty``, and the share weight on estimated supply rows (a ``source`` or a
+    ``split_source`` with ``kind = estimate``) over all share weight."""
+    from semigraph.model.uncertainty import estimated_figures, missing_ranges
+
+    est = estimated_figures(model)
+    kinds = dict(zip(model.sources["id"], model.sources["kind"]))
+    supply = model.supply
+    on_est = (supply["source"].map(kinds).eq("estimate")
+              | supply["split_source"].map(kinds).eq("estimate"))
+    share = supply["share"].fillna(0.0).astype(float)
+    total = float(share.sum())
+    return {
+        "ranges": len(model.uncertainty),
+        "estimated_figures": len(est),
+        "estimated_figures_with_range": len(est) - len(missing_ranges(model)),
+        "share_weight_on_estimates": round(float(share[on_est].sum()) / total, 4)
+        if total else None,
+    }
+
+
 def summary(model) -> dict:
     """The dataset in figures (what ``semigraph info`` prints)."""
     comps, supply, sources = model.components, model.supply, model.sources
@@ -77,6 +99,7 @@ def summary(model) -> dict:
             "consumption": len(model.consumption),
             "requires": len(model.requires),
             "sources": len(sources),
+            "uncertainty": len(model.uncertainty),
         },
         "by_kind": {k: int(v) for k, v in comps["kind"].value_counts().sort_index().items()},
         "by_stage": by_stage,
@@ -90,5 +113,6 @@ def summary(model) -> dict:
         "share_weight_on_publications": round(float(weight.at["all", "on_publications"]), 4),
         "share_weight_site_split_estimated": round(
             float(weight.at["all", "site_split_estimated"]), 4),
+        "uncertainty": ranges(model),
         "warnings": len(model.warnings),
     }

@@ -446,6 +446,123 @@ class _Checker:
                 self.add("requires", row, "maker", f"the maker input {inp} of {comp} is "
                          "capital equipment, whose users see an installed base, not a maker")
 
+    def check_uncertainty(self) -> None:
+        """Ranges of figures (``uncertainty``): each names a figure that is given, holds it
+        (low <= figure <= high) within the column's allowed values, and leaves a component's
+        shares feasible; where a dataset gives ranges, estimated figures without one are
+        warned of."""
+        from semigraph.model.uncertainty import COLUMNS, figure_key, figures
+
+        unc = self.typed["uncertainty"]
+        if unc.empty:
+            return
+        figs = figures(self.typed)
+        at = {(t, k, c): (v, r) for t, k, c, v, r in
+              _columns(figs, "table", "key", "column", "value", "row")}
+        keys = {t: set(figure_key(t, self.typed[t])) if len(self.typed[t]) else set()
+                for t in COLUMNS}
+        file = {t: self.raw.tables[t].file if t in self.raw.tables else f"{t}.csv"
+                for t in COLUMNS}
+        lows: dict[tuple[str, str], float] = {}  # (table, key of the share's row) -> low
+        for row, table, key, column, low, high in _columns(unc, "table", "key", "column", "low",
+                                                           "high", index=True):
+            if table is None or key is None or column is None:
+                continue  # reported where it was parsed
+            if column not in COLUMNS[table]:
+                self.add("uncertainty", row, "column", f"{column} is not a figure of {table}: "
+                         f"a range in {table} is for {' or '.join(COLUMNS[table])}")
+                continue
+            if key not in keys[table]:
+                shape = {"supply": "component/supplier/site", "components": "id",
+                         "consumption": "component/country"}[table]
+                self.add("uncertainty", row, "key", f"{key!r} names no row of {file[table]} "
+                         f"(a {table} key is written {shape})" + _suggest(key, keys[table]))
+                continue
+            if (table, key, column) not in at:
+                self.add("uncertainty", row, "column", f"{column} of {key} is empty in "
+                         f"{file[table]}: a range is given around a figure; give the figure "
+                         "or remove the range")
+                continue
+            value, figure_row = at[(table, key, column)]
+            if pd.isna(low) or pd.isna(high):
+                continue  # reported where it was parsed
+            where = f"{file[table]} row {figure_row}"
+            bounds = next(c for c in columns(table) if c.name == column)
+            floor = bounds.min if bounds.min is not None else 0.0
+            for name, v in (("low", low), ("high", high)):
+                if v < floor or (bounds.max is not None and v > bounds.max) or (
+                        column == "chain_share" and v == 0):
+                    allowed = (f"{floor:g}..{bounds.max:g}" if bounds.max is not None
+                               else f"{floor:g} or more")
+                    if column == "chain_share":
+                        allowed = "above 0, at most 1"
+                    self.add("uncertainty", row, name, f"{name} {v:g} is outside the values "
+                             f"{column} can take ({allowed})")
+            if low > high:
+                self.add("uncertainty", row, "low", f"low {low:g} is above high {high:g}")
+            if low > value:
+                self.add("uncertainty", row, "low", f"low {low:g} is above the figure it "
+                         f"ranges, {column} {value:g} of {key} ({where}): a range holds its "
+                         "figure")
+            if value > high:
+                self.add("uncertainty", row, "high", f"high {high:g} is below the figure it "
+                         f"ranges, {column} {value:g} of {key} ({where}): a range holds its "
+                         "figure")
+            if column == "share":  # a low above its figure is reported above, not twice
+                lows[(table, key)] = min(low, value)
+        self._check_feasible(unc, figs, lows)
+        self._warn_unranged(unc, figs)
+
+    def _check_feasible(self, unc: pd.DataFrame, figs: pd.DataFrame,
+                        lows: dict[tuple[str, str], float]) -> None:
+        """Shares of a component (supply or consumption) at their lows, ranged rows at their
+        low and the others at their figure, must sum to 1 or less: otherwise no draw within
+        the ranges adds up. A thinnest stock cover's range must start at or below the normal
+        cover's (ranged or not)."""
+        shares = figs[figs["column"] == "share"]
+        first = {}
+        for row, t, k, c in _columns(unc, "table", "key", "column", index=True):
+            if c == "share" and (t, k) in lows:
+                first.setdefault((t, k.split("/")[0]), row)
+        totals: dict[tuple[str, str], float] = defaultdict(float)  # one pass, any size
+        for table, key, v in _columns(shares, "table", "key", "value"):
+            if (table, key.split("/")[0]) in first:
+                totals[(table, key.split("/")[0])] += lows.get((table, key), v)
+        for (table, comp), row in sorted(first.items(), key=lambda x: x[1]):
+            total = totals[(table, comp)]
+            if total > 1 + 1e-9:
+                what = "supply" if table == "supply" else "consumption"
+                self.add("uncertainty", row, "low", f"at their lows the {what} shares of "
+                         f"{comp} sum to {total:.4g} (ranged rows at their low, the others at "
+                         "their figure): no draw within the ranges adds up to 1 or less; "
+                         "lower the lows")
+        comp = figs[figs["table"] == "components"]
+        value = dict(zip(_columns(comp, "key", "column"), comp["value"].tolist()))
+        ranged = {(k, c): (lo, r) for r, t, k, c, lo in
+                  _columns(unc, "table", "key", "column", "low", index=True)
+                  if t == "components" and c in ("stock_days", "stock_days_min")}
+        for (key, column), (low, row) in ranged.items():
+            if column != "stock_days_min" or pd.isna(low) or (key, "stock_days") not in value:
+                continue
+            stock_low = ranged.get((key, "stock_days"), (value[(key, "stock_days")], None))[0]
+            if not pd.isna(stock_low) and low > stock_low:
+                self.add("uncertainty", row, "low", f"the thinnest cover of {key} starts at "
+                         f"{low:g} days, above the lowest normal cover its stock_days can take "
+                         f"({stock_low:g}): the thinnest buyers cannot hold more than the "
+                         "average")
+
+    def _warn_unranged(self, unc: pd.DataFrame, figs: pd.DataFrame) -> None:
+        """One warning per table and column for estimated figures without a range."""
+        have = set(_columns(unc, "table", "key", "column"))
+        est = figs[figs["estimated"]]
+        bare = est[[(t, k, c) not in have for t, k, c in
+                    _columns(est, "table", "key", "column")]]
+        for (table, column), g in bare.groupby(["table", "column"], sort=False):
+            shown = ", ".join(g["key"][:5]) + (f" and {len(g) - 5} more" if len(g) > 5 else "")
+            self.add(table, int(g["row"].iloc[0]), column, f"{len(g)} estimated {column} "
+                     f"figure(s) have no range in uncertainty ({shown}): a draw within the "
+                     "ranges holds them at their value", "warning")
+
     def check_source_urls(self) -> None:
         """Addresses must be web or DOI links: a ``javascript:`` or ``file:`` address would
         become a live link in the HTML report."""
@@ -467,7 +584,15 @@ class _Checker:
         self.check_capital()
         self.check_requires()
         self.check_ties()
+        self.check_uncertainty()
         self.check_source_urls()
+
+
+def _columns(frame: pd.DataFrame, *names: str, index: bool = False):
+    """The rows of some columns as tuples of Python values (the row label first with
+    ``index``): iterating lists is far faster than iterating a pandas column."""
+    cols = [frame[n].tolist() for n in names]
+    return zip(frame.index.tolist(), *cols) if index else zip(*cols)
 
 
 def _empty(name: str) -> pd.DataFrame:
