@@ -726,7 +726,9 @@ class Network(Model):
         sections = []
         for s in scenarios:
             res = self.whatif(scenario=s)
-            sections.append(Section(res.scenario, res.table, self.map(res)))
+            sections.append(Section(res.scenario, res.table, self.map(res),
+                                    series={"pooled": res.timeline, "high": res.timeline_high,
+                                            "tied": res.timeline_tied}))
         cmap = None if sections else self.map(countries=True)
         return write_report(self, sections, dependency_matrix(self), path, country_map=cmap,
                             force=force)
