@@ -268,10 +268,33 @@ class WarningResult(Result):
     def firms(self) -> pd.DataFrame:
         return self.warning.firms
 
-    def markdown(self) -> str:
+    def markdown(self, chart: str | None = None) -> str:
+        """The briefing as Markdown; ``chart``: the address of its chart's image (e.g. the
+        file :meth:`plot` wrote with ``path``), linked under "Supply over days"."""
         from semigraph.findings.warn import warning_markdown
 
-        return warning_markdown(self.warning)
+        return warning_markdown(self.warning, chart)
+
+    def plot(self, components: Sequence[str] | None = None, *, path: str | Path | None = None,
+             ax=None, force: bool = False):
+        """Supply over days of the products the briefing draws (those that lose supply, in
+        order of impact day, at most eight), a panel each; as :meth:`WhatIfResult.plot`."""
+        from semigraph.findings.warn import warning_chart
+
+        if isinstance(components, str):
+            components = [components]
+        if path is not None:
+            from semigraph.io.write import check_output
+            from semigraph.render.charts import chart_format, write_chart
+
+            if ax is not None:
+                raise ValueError("give path or ax, not both")
+            chart_format(path)
+            check_output(path, force=force)
+            fig = warning_chart(self.warning, components)
+            write_chart(fig, path, force=force)
+            return fig
+        return warning_chart(self.warning, components, ax=ax, pyplot=ax is None)
 
     def html(self) -> str:
         from semigraph.findings.warn import warning_html

@@ -264,3 +264,52 @@ def test_cli_run_chart(run, small_path, tmp_path):
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert ET.fromstring(text).tag.endswith("svg")
+
+
+# ---- the early warning --------------------------------------------------------------------
+
+def test_warning_charts_are_the_whatif_timelines(small):
+    res = small.warn("export stop of gallium from CHN", perspective="NLD")
+    w = res.warning
+    same = small.whatif(scenario=w.scenario)
+    low = {c: min(same.timeline[c].min(), same.timeline_high[c].min(),
+                  same.timeline_tied[c].min()) for c in same.timeline.columns}
+    assert w.chart_components() == [c for c in w.products["component"] if low[c] < 1]
+    assert "car" in w.chart_components()
+    fig = res.plot("car", path=None)
+    try:
+        lines = _by_gid(fig.axes[0])
+        for reading, frame in (("pooled", same.timeline), ("high", same.timeline_high),
+                               ("tied", same.timeline_tied)):
+            np.testing.assert_allclose(lines[reading].get_ydata(), frame["car"].to_numpy())
+        assert fig.get_suptitle().startswith(
+            "Car electronics (car)\nEarly warning: export stop of gallium from CHN; seen "
+            "from NLD")
+    finally:
+        semigraph.render.charts.close(fig)
+    page = res.html()
+    drawn = w.chart_components()
+    assert drawn and page.count('<figure class="chart"') == len(drawn)
+    body = page[page.index("<h2>Supply over days</h2>"):page.index("<h2>Dutch firms</h2>")]
+    assert "href" not in body and "url(" not in body
+    for svg in __import__("re").findall(r"<svg.*?</svg>", body, flags=__import__("re").S):
+        ET.fromstring(svg)
+    md = res.markdown()
+    assert "## Supply over days" in md and "![" not in md
+    assert "![Supply over days](b-supply.png)" in res.markdown("b-supply.png")
+
+
+def test_cli_warn_markdown_writes_the_chart_beside_it(run, small_path, tmp_path):
+    out = tmp_path / "brief.md"
+    res = run("warn", "export stop of gallium from CHN", "--dataset", small_path, "-o", out)
+    assert res.exit_code == 0, res.output
+    png = tmp_path / "brief-supply.png"
+    assert png.read_bytes().startswith(PNG)
+    assert "![Supply over days](brief-supply.png)" in out.read_text(encoding="utf-8")
+    out.unlink()
+    res = run("warn", "export stop of gallium from CHN", "--dataset", small_path, "-o", out)
+    assert res.exit_code == 2 and "brief-supply.png exists" in res.output
+    assert not out.exists()  # checked before anything was written
+    res = run("warn", "export stop of gallium from CHN", "--dataset", small_path, "-o", out,
+              "--force")
+    assert res.exit_code == 0 and out.exists()

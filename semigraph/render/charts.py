@@ -108,7 +108,7 @@ def default_components(table: pd.DataFrame, series: Mapping[str, pd.DataFrame], 
 
 
 def _panel(ax, component: str, series: Mapping[str, pd.DataFrame], name: str | None,
-           *, legend: bool) -> None:
+           *, legend: bool, wrap: int | None = None) -> None:
     """Draw one component's three readings into ``ax``. Lines carry their reading as
     ``gid`` (``pooled``, ``high``, ``tied``; the first-day marks ``short-pooled`` and
     ``short-tied``), so what was drawn can be read back."""
@@ -152,7 +152,13 @@ def _panel(ax, component: str, series: Mapping[str, pd.DataFrame], name: str | N
     ax.grid(True, color="#e4e4e4", linewidth=0.6)
     ax.set_axisbelow(True)
     label = _text(name) if name and name != component else ""
-    ax.set_title(f"{label} ({component})" if label else component, loc="left")
+    heading = f"{label} ({component})" if label else component
+    if wrap:  # panels side by side: a long name on two lines rather than into the next
+        import textwrap
+
+        heading = textwrap.fill(heading, wrap, max_lines=2, placeholder="…",
+                                break_on_hyphens=False)
+    ax.set_title(heading, loc="left")
     if legend:
         ax.legend(*_legend_entries(ax, wrap=None), loc="lower right", frameon=True,
                   framealpha=0.9)
@@ -252,7 +258,8 @@ def supply_chart(series: Mapping[str, pd.DataFrame], components: Sequence[str] |
             lines = [f"{lines[0]}; {lines[1]}"]
         for k, axis in enumerate(axes.flat):
             if k < len(components):
-                _panel(axis, components[k], series, names.get(components[k]), legend=False)
+                _panel(axis, components[k], series, names.get(components[k]), legend=False,
+                       wrap=None if n == 1 else 48)
                 if n == 1:  # a slide: the component heads the figure
                     lines.insert(0, axis.get_title(loc="left"))
                     axis.set_title("", loc="left")
