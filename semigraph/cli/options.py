@@ -130,7 +130,7 @@ def chart_options(func):
     @functools.wraps(func)
     def wrapper(*args, chart, chart_components, **kwargs):
         from semigraph.io.write import check_output
-        from semigraph.render.charts import chart_format
+        from semigraph.render import chart_format
 
         names = [c.strip() for raw in chart_components for c in raw.split(",") if c.strip()]
         if names and not chart:
@@ -148,26 +148,13 @@ def chart_options(func):
 
 
 def draw_chart(result, chart: str | None, components, *, force: bool):
-    """The chart of a what-if result for ``--chart``, drawn in full (nothing written yet):
-    returns a callable that writes it and says so, or ``None`` without ``--chart``."""
+    """For ``--chart``: a callable that draws the what-if ``result``'s chart, writes it
+    atomically (:meth:`semigraph.WhatIfResult.plot`) and says so; ``None`` without it."""
     if not chart:
         return None
-    from semigraph.io.write import atomic_write
-    from semigraph.render.charts import chart_bytes, chart_format, close, supply_chart
-
-    series = {"pooled": result.timeline, "high": result.timeline_high,
-              "tied": result.timeline_tied}
-    from semigraph.api import _chart_headings
-
-    title, subtitle = _chart_headings(result)
-    fig = supply_chart(series, components, title=title, subtitle=subtitle,
-                       names=dict(zip(result.table["component"], result.table["name"])),
-                       table=result.table)
-    data = chart_bytes(fig, chart_format(chart))
-    close(fig)
 
     def write() -> None:
-        atomic_write(chart, lambda fh: fh.write(data), force=force)
+        result.plot(components, path=chart, force=force)
         echo(f"Wrote {chart}", err=True)
 
     return write

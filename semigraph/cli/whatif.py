@@ -206,7 +206,7 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
       semigraph whatif --cut CHN --duration 60        # a two-month licence regime
       semigraph whatif --cut nexperia@CHN --format json -o nexperia.json
       semigraph whatif --cut nexperia@CHN --timeline -o nexperia-days.csv
-      semigraph whatif --cut nexperia@CHN --chart nexperia.png \
+      semigraph whatif --cut nexperia@CHN --chart nexperia.png \\
           --chart-component automotive-ecu
     """
     net = load_model(dataset)
@@ -281,12 +281,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
         for target in targets:
             target.close()
         raise
-    try:
-        write_chart = draw_chart(result, chart, chart_components, force=force)
-    except BaseException:
-        for target in targets:
-            target.close()
-        raise
+    write_chart = draw_chart(result, chart, chart_components, force=force)
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
