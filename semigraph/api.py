@@ -88,6 +88,35 @@ class Result:
 
         return result_html(self)
 
+    def plot(self, components: Sequence[str] | None = None, *, path: str | Path | None = None,
+             ax=None, force: bool = False):
+        """Supply over days in the three readings, for a ``timeline`` result (the long table
+        of :meth:`WhatIfResult.timelines`): see :meth:`WhatIfResult.plot`.
+
+        Other results have no chart of their own (a ranking or a list of sets reads best as
+        its table): they raise ``TypeError``; ``result.table.plot(...)`` draws any column.
+        """
+        if self.kind != "timeline":
+            raise TypeError(f"a {self.kind} result has no chart of its own; what-if results "
+                            "draw supply over days (WhatIfResult.plot, or .timelines().plot()), "
+                            f"and result.table.plot(...) draws any column of a {self.kind} "
+                            "table")
+        t = self.table
+        series = {r: t[t["reading"] == r].pivot(index="day", columns="component",
+                                                   values="supply")
+                  for r in ("pooled", "high", "tied")}
+        if components is None:  # the four that lose most supply (pooled), as in the table
+            lost = (1.0 - series["pooled"]).sum().sort_values(ascending=False, kind="stable")
+            low = t.groupby("component")["supply"].min()
+            components = [c for c in lost.index if low[c] < 1.0][:4]
+        scen = self.meta.get("scenario") or {}
+        units = ", ".join(d["unit"] for d in scen.get("disruptions") or [])
+        title = scen.get("title") or self.title
+        if title == units and self.meta.get("disruptions"):
+            title = "What if: " + "; ".join(self.meta["disruptions"])
+        return _draw(series, components, title=title,
+                     subtitle=_seen_from(self.meta), path=path, ax=ax, force=force)
+
 
 @dataclass(eq=False, repr=False)
 class WhatIfResult(Result):
@@ -144,6 +173,89 @@ class WhatIfResult(Result):
         return Result("timeline", table[["day", "component", "reading", "supply"]],
                       {**self.meta, "analysis": "timeline"}, title=f"Daily supply: {self.title}")
 
+    def plot(self, components: Sequence[str] | None = None, *, path: str | Path | None = None,
+             ax=None, force: bool = False):
+        """Supply over days of each component in the three readings (a panel each).
+
+        The pooled reading (every user rationed alike, the lower bound) and the chain served
+        first (the upper bound) with the range between them shaded; the tied reading
+        (buyers tied to their supplier until they qualify another) as a line of its own;
+        the 0.99 line below which a component is short, and the first day short in the
+        pooled and the tied reading marked. Days on x, supply as a share of normal (0..1)
+        on y, the scenario and the perspective in the title (engine README 4.1, 4.2, 4.5;
+        :mod:`semigraph.render.charts`).
+
+        Parameters
+        ----------
+        components : sequence of str, optional
+            One panel each. Default: the end-use products that lose supply in some
+            reading, most lost days first, at most four (where none does, the other
+            components that lose supply).
+        path : str or Path, optional
+            Also write the chart there, as PNG (8 x 4.5 inches at 150 dpi for one panel: a
+            slide), SVG or PDF by the suffix; atomically, an existing file only with
+            ``force``.
+        ax : matplotlib Axes, optional
+            Draw one component into this Axes (with its legend) and return the Axes.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Made through ``matplotlib.pyplot`` (so a notebook shows it, as pandas' ``.plot``
+            does) unless ``path`` is given: then a figure off pyplot, on the Agg canvas.
+            With ``ax``, the Axes.
+        """
+        series = {"pooled": self.timeline, "high": self.timeline_high,
+                  "tied": self.timeline_tied}
+        title, subtitle = _chart_headings(self)
+        return _draw(series, components, title=title, subtitle=subtitle,
+                     names=dict(zip(self.table["component"], self.table["name"])),
+                     table=self.table, path=path, ax=ax, force=force)
+
+
+def _chart_headings(res: WhatIfResult) -> tuple[str, str]:
+    """A what-if chart's heading (the scenario's title, else "What if: " and its
+    disruptions) and second line (:func:`_seen_from`)."""
+    title = (res.scenario.title if res.scenario is not None and res.scenario.title
+             else "What if: " + "; ".join(res.meta.get("disruptions") or [res.title]))
+    return title, _seen_from(res.meta)
+
+
+def _seen_from(meta: dict) -> str:
+    """The chart's second heading line: the disruptions where the scenario has a title of its
+    own, the perspective and the horizon."""
+    scen = meta.get("scenario") or {}
+    units = ", ".join(d["unit"] for d in scen.get("disruptions") or [])
+    titled = scen.get("title") and scen.get("title") != units
+    parts = ["; ".join(meta["disruptions"])] if titled and meta.get("disruptions") else []
+    if meta.get("perspective"):
+        parts.append(f"seen from {meta['perspective']}")
+    if scen.get("horizon") is not None:
+        parts.append(f"horizon {scen['horizon']} days")
+    return "; ".join(parts)
+
+
+def _draw(series, components, *, title, subtitle, names=None, table=None, path=None, ax=None,
+          force=False):
+    """Draw (and with ``path`` write) a supply chart; see :meth:`WhatIfResult.plot`."""
+    from semigraph.render.charts import chart_format, supply_chart, write_chart
+
+    if path is not None:
+        if ax is not None:
+            raise ValueError("give path or ax, not both: with ax the chart is part of your "
+                             "figure (save that figure)")
+        chart_format(path)  # a bad suffix fails before anything is drawn
+        from semigraph.io.write import check_output
+
+        check_output(path, force=force)
+    if isinstance(components, str):
+        components = [components]
+    out = supply_chart(series, components, title=title, subtitle=subtitle, names=names,
+                       table=table, ax=ax, pyplot=path is None and ax is None)
+    if path is not None:
+        write_chart(out, path, force=force)
+    return out
+
 
 @dataclass(eq=False, repr=False)
 class WarningResult(Result):
@@ -156,10 +268,33 @@ class WarningResult(Result):
     def firms(self) -> pd.DataFrame:
         return self.warning.firms
 
-    def markdown(self) -> str:
+    def markdown(self, chart: str | None = None) -> str:
+        """The briefing as Markdown; ``chart``: the address of its chart's image (e.g. the
+        file :meth:`plot` wrote with ``path``), linked under "Supply over days"."""
         from semigraph.findings.warn import warning_markdown
 
-        return warning_markdown(self.warning)
+        return warning_markdown(self.warning, chart)
+
+    def plot(self, components: Sequence[str] | None = None, *, path: str | Path | None = None,
+             ax=None, force: bool = False):
+        """Supply over days of the products the briefing draws (those that lose supply, in
+        order of impact day, at most eight), a panel each; as :meth:`WhatIfResult.plot`."""
+        from semigraph.findings.warn import warning_chart
+
+        if isinstance(components, str):
+            components = [components]
+        if path is not None:
+            from semigraph.io.write import check_output
+            from semigraph.render.charts import chart_format, write_chart
+
+            if ax is not None:
+                raise ValueError("give path or ax, not both")
+            chart_format(path)
+            check_output(path, force=force)
+            fig = warning_chart(self.warning, components)
+            write_chart(fig, path, force=force)
+            return fig
+        return warning_chart(self.warning, components, ax=ax, pyplot=ax is None)
 
     def html(self) -> str:
         from semigraph.findings.warn import warning_html
@@ -616,7 +751,9 @@ class Network(Model):
         sections = []
         for s in scenarios:
             res = self.whatif(scenario=s)
-            sections.append(Section(res.scenario, res.table, self.map(res)))
+            sections.append(Section(res.scenario, res.table, self.map(res),
+                                    series={"pooled": res.timeline, "high": res.timeline_high,
+                                            "tied": res.timeline_tied}))
         cmap = None if sections else self.map(countries=True)
         return write_report(self, sections, dependency_matrix(self), path, country_map=cmap,
                             force=force)

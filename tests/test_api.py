@@ -302,7 +302,10 @@ def test_indicators_and_warn_commands_are_the_api_calls(run, tmp_path):
                      "eu_crm_status"])
     measure = "outage at nexperia@CHN"
     run("warn", measure, "-o", tmp_path / "w.md")
-    assert (tmp_path / "w.md").read_text(encoding="utf-8") == net.warn(measure).markdown()
+    # written to a file, the briefing links its chart, written beside it
+    assert (tmp_path / "w.md").read_text(encoding="utf-8") == \
+        net.warn(measure).markdown("w-supply.png")
+    assert (tmp_path / "w-supply.png").is_file()
     out = _records(run("warn", measure, "--format", "json").output)
     _same(out, net.warn(measure).table, ["component", "time_to_survive_days"])
 

@@ -37,15 +37,19 @@ def test_every_command_has_help_with_an_example(run):
         assert "Example" in result.output, name
 
 
-def test_help_is_lean():
-    # semigraph --help must not import pandas or networkx
+@pytest.mark.parametrize("args", [["--help"], ["whatif", "--help"], ["warn", "--help"]])
+def test_help_is_lean(args):
+    # semigraph --help must not import pandas, networkx or the plotting library
     code = ("import sys; from semigraph.cli import cli; "
-            "sys.argv=['semigraph','--help']\n"
+            f"sys.argv=['semigraph',*{args!r}]\n"
             "try: cli.main(prog_name='semigraph')\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('pandas','networkx','numpy') if m in sys.modules))")
+            "print(sorted(m for m in ('pandas','networkx','numpy','matplotlib') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip().endswith("[]")
+    assert "Usage" in out
+    loaded = out.strip().rsplit("\n", 1)[-1]
+    assert loaded == "[]" if args == ["--help"] else "matplotlib" not in loaded
 
 
 def test_whatif_imports_only_what_it_uses(small_path):
@@ -57,7 +61,7 @@ def test_whatif_imports_only_what_it_uses(small_path):
             f"sys.argv=['semigraph','whatif','--cut','TWN','--dataset',{str(small_path)!r}]\n"
             "try: cli.main(prog_name='semigraph')\nexcept SystemExit as e: print('EXIT', e.code)\n"
             "print(sorted(m for m in ('networkx','graphviz','openpyxl','dask','distributed',"
-            "'hypothesis') if m in sys.modules))")
+            "'hypothesis','matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "EXIT 0" in out and out.strip().endswith("[]"), out[-300:]

@@ -28,7 +28,9 @@ def test_report_is_self_contained(small, tmp_path):
     out = small.report([Scenario((Disruption("TWN"),), title="Taiwan <cut>")],
                        tmp_path / "r.html")
     text = out.read_text(encoding="utf-8")
-    assert text.count("<svg") == 1 and "Taiwan &lt;cut&gt;" in text
+    # the risk map and one chart of supply over days: the car, the one end product short
+    assert text.count("<svg") == 2 and "Taiwan &lt;cut&gt;" in text
+    assert text.count('<figure class="chart"') == 1 and 'id="chart-1-car"' in text
     assert 'id="dependency-matrix"' in text and "Sources cited" in text
     assert "<code>src</code>" in text  # the small dataset's one source is cited
     # nothing is fetched: no scripts, stylesheets, images or frames from anywhere

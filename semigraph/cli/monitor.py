@@ -162,6 +162,11 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     tied buyers run out. Products are ordered by the pooled first day short; the firms'
     inputs are judged on the pooled reading.
 
+    Charts: supply over days of the products that lose supply (the first eight in order
+    of impact day), in the three readings. An HTML briefing holds them inline (SVG); a
+    Markdown briefing written with -o NAME.md links NAME-supply.png, written beside it (a
+    panel per product; --force also replaces it); Markdown on the terminal has none.
+
     \b
     Examples:
       semigraph warn "export licence on gallium from CHN"
@@ -178,13 +183,22 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
         suffix = Path(output).suffix.lower() if output else ""
         fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix,
                                                                                   "markdown")
+    chart = None
+    if fmt == "markdown" and output and output != "-":  # the charts as a PNG beside it
+        chart = Path(output).with_name(Path(output).stem + "-supply.png")
+        check_output(chart, force=force)
     net = load_model(dataset)
     result = net.warn(Path(scenario_file) if scenario_file else measure,
                       perspective=perspective, horizon=horizon)
     if fmt in ("csv", "json"):
         emit(result, fmt=fmt, output=output, force=force)
         return
-    text = result.html() if fmt == "html" else result.markdown()
+    if chart is not None and result.warning.chart_components():
+        result.plot(path=chart, force=force)
+        echo(f"Wrote {chart}", err=True)
+    else:
+        chart = None
+    text = result.html() if fmt == "html" else result.markdown(chart.name if chart else None)
     if output and output != "-":
         atomic_write(output, lambda fh: fh.write(text.encode("utf-8")), force=force)
         echo(f"Wrote {output}", err=True)

@@ -111,6 +111,55 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
     return wrapper
 
 
+def chart_options(func):
+    """``--chart FILE`` (a chart of supply over days: .png, .svg or .pdf) and
+    ``--chart-component COMPONENT`` (repeatable, or comma-separated) for the what-if
+    commands. The chart is checked (suffix, an existing file without ``--force``, the same
+    file as ``-o``) before anything is computed."""
+
+    @click.option("--chart", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+                  default=None,
+                  help="Also draw supply over days in the three readings (pooled, chain "
+                       "first, tied; the first day short marked) as FILE.png (a slide: 8 x "
+                       "4.5 in, 150 dpi, for one component), .svg or .pdf. Default "
+                       "components: the four end-use products that lose most supply.")
+    @click.option("--chart-component", "chart_components", multiple=True,
+                  metavar="COMPONENT",
+                  help="With --chart: a component to draw, one panel each. Repeatable, or "
+                       "comma-separated.")
+    @functools.wraps(func)
+    def wrapper(*args, chart, chart_components, **kwargs):
+        from semigraph.io.write import check_output
+        from semigraph.render import chart_format
+
+        names = [c.strip() for raw in chart_components for c in raw.split(",") if c.strip()]
+        if names and not chart:
+            raise click.UsageError("--chart-component needs --chart FILE (.png, .svg or .pdf)")
+        if chart:
+            chart_format(chart)
+            check_output(chart, force=kwargs.get("force", False))
+            output = kwargs.get("output")
+            if output and output != "-" and os.path.abspath(output) == os.path.abspath(chart):
+                raise click.UsageError("--chart and -o name the same file; write one of them "
+                                       "elsewhere")
+        return func(*args, chart=chart, chart_components=names or None, **kwargs)
+
+    return wrapper
+
+
+def draw_chart(result, chart: str | None, components, *, force: bool):
+    """For ``--chart``: a callable that draws the what-if ``result``'s chart, writes it
+    atomically (:meth:`semigraph.WhatIfResult.plot`) and says so; ``None`` without it."""
+    if not chart:
+        return None
+
+    def write() -> None:
+        result.plot(components, path=chart, force=force)
+        echo(f"Wrote {chart}", err=True)
+
+    return write
+
+
 def load_model(dataset: str | None):
     """Load the dataset named on the command line as a :class:`semigraph.Network`, printing
     its warnings to stderr."""

@@ -146,8 +146,9 @@ def report(scenario_files, cuts, output, force, dataset) -> None:
 
     For each scenario: its summary, the ranked what-if table (the lowest supply from every
     user rationed alike to the chain served first, and the tied reading: buyers tied to
-    their supplier until they qualify another, with the day the first of them run out) and
-    the risk map (coloured by the pooled reading); then the
+    their supplier until they qualify another, with the day the first of them run out),
+    charts of supply over days in the three readings for the end-use products that lose
+    supply (up to eight) and the risk map (coloured by the pooled reading); then the
     dependency matrix (end-use products x countries: the share of each product lost when
     that country is cut) and the sources cited. Maps need Graphviz's dot.
 

@@ -8,7 +8,9 @@ import click
 
 from semigraph.cli.options import (
     InputFile,
+    chart_options,
     dataset_option,
+    draw_chart,
     echo,
     emit,
     horizon_option,
@@ -182,10 +184,11 @@ def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25,
               help="Give the daily supply of every reading instead of the table: one row per "
                    "day, component and reading (pooled, high, tied), for the components that "
                    "lose supply (--all: every one). Write it with -o FILE.csv or .parquet.")
+@chart_options
 @dataset_option
 @output_options
 def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show_all, limit,
-           timeline, dataset, fmt, output, force) -> None:
+           timeline, chart, chart_components, dataset, fmt, output, force) -> None:
     """What if a country, firm or site stops supplying?
 
     Simulates the value chain day by day over the horizon: consumers draw on their stocks,
@@ -203,12 +206,33 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
       semigraph whatif --cut CHN --duration 60        # a two-month licence regime
       semigraph whatif --cut nexperia@CHN --format json -o nexperia.json
       semigraph whatif --cut nexperia@CHN --timeline -o nexperia-days.csv
+      semigraph whatif --cut nexperia@CHN --chart nexperia.png \\
+          --chart-component automotive-ecu
     """
     net = load_model(dataset)
+    _check_components(net, chart_components)
     result = net.whatif(*cuts, severity=severity, scope=scope, to=to, mode=mode,
                         duration=duration, perspective=perspective, horizon=horizon)
+    write_chart = draw_chart(result, chart, chart_components, force=force)
     emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit,
                 timeline=timeline)
+    if write_chart:
+        write_chart()
+
+
+def _check_components(net, components) -> None:
+    """Every --chart-component is a component of the dataset (before any work is done)."""
+    from semigraph.errors import UnknownUnitError
+
+    known = set(net.components["id"])
+    for comp in components or ():
+        if comp not in known:
+            try:
+                unit = net.resolve(comp)
+            except UnknownUnitError as exc:
+                raise UnknownUnitError(f"--chart-component: {exc}") from None
+            raise UnknownUnitError(f"--chart-component {comp!r} is a {unit.kind}, not a "
+                                   "component")
 
 
 @click.command()
@@ -224,10 +248,11 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
               help="Table: rows to print (0 = all).")
 @click.option("--overwrite-outputs", is_flag=True,
               help="Replace existing files named by the scenario's [[output]] tables.")
+@chart_options
 @dataset_option
 @output_options
 def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrite_outputs,
-        dataset, fmt, output, force) -> None:
+        chart, chart_components, dataset, fmt, output, force) -> None:
     """Run a saved scenario file (TOML) from queries/.
 
     Prints the what-if table and writes the files the scenario's [[output]] tables name:
@@ -240,12 +265,14 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
       semigraph run queries/taiwan-blockade.toml
       semigraph run queries/nexperia-2025.toml --perspective NLD --format csv -o out.csv
       semigraph run queries/nexperia-2025.toml --duration 365 --horizon 365
+      semigraph run queries/taiwan-blockade.toml --chart taiwan.svg
     """
     import semigraph
     from semigraph.io.write import format_for
 
     scenario = semigraph.Scenario.read(scenario_file)
     net = load_model(dataset)
+    _check_components(net, chart_components)
     targets = _scenario_outputs(scenario, net, output, overwrite_outputs)
     try:  # every result is computed before any file is written
         result = net.run(scenario, perspective=perspective, horizon=horizon,
@@ -254,6 +281,7 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
         for target in targets:
             target.close()
         raise
+    write_chart = draw_chart(result, chart, chart_components, force=force)
     if scenario.description and fmt == "table" and not output:
         from semigraph._text import terminal_text
 
@@ -266,6 +294,8 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
             emit_whatif(result, fmt=format_for(out["path"], out.get("format")),
                         output=target, force=overwrite_outputs, show_all=True, limit=0)
             echo(f"Wrote {out['path']}", err=True)
+        if write_chart:
+            write_chart()
     finally:
         for target in targets:
             target.close()

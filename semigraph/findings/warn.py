@@ -61,7 +61,7 @@ import pandas as pd
 from semigraph.engine.compiled import compile_model
 from semigraph.engine.propagation import evaluate, resolve
 from semigraph.engine.scenario import DEFAULT_HORIZON, Disruption, Scenario
-from semigraph.engine.whatif import whatif
+from semigraph.engine.whatif import timeline, whatif
 from semigraph.errors import ScenarioError, UnknownUnitError
 from semigraph.findings.indicators import downstream
 
@@ -73,6 +73,7 @@ __all__ = [
     "EarlyWarning",
     "parse_measure",
     "warning",
+    "warning_chart",
     "warning_html",
     "warning_markdown",
     "warning_summary",
@@ -83,6 +84,8 @@ LICENCE_SEVERITY = 1.0
 #: ...for the first licensing delay, in days (see :func:`parse_measure`).
 LICENCE_DAYS = 60.0
 DUTCH = "NLD"
+#: Products the briefing draws supply over days for (the first in order of impact day).
+MAX_CHARTS = 8
 
 PRODUCT_COLUMNS = {
     "component": "object", "name": "object", "stage": "object", "role": "object",
@@ -342,6 +345,17 @@ class EarlyWarning:
     measures: tuple[str, ...] = ()
     perspective: str = ""
     sources: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Daily supply per reading (``pooled``, ``high``, ``tied``: days x components), for the
+    #: charts of supply over days.
+    series: dict | None = None
+
+    def chart_components(self) -> list[str]:
+        """The products the briefing draws: those of ``products`` whose supply falls below
+        normal in some reading, in the table's order, at most :data:`MAX_CHARTS`."""
+        if self.series is None:
+            return []
+        low = pd.concat([f.min() for f in self.series.values()], axis=1).min(axis=1)
+        return [c for c in self.products["component"] if low[c] < 1.0][:MAX_CHARTS]
 
 
 def _hit(model, scenario: Scenario) -> tuple[set[str], set[int]]:
@@ -477,7 +491,10 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
     scen = scenario.with_(**changes)
     if scen.perspective is not None:
         model.members(scen.perspective)  # an unknown region fails here, with a suggestion
-    frame = whatif(model, scen)
+    ev = evaluate(model, scen, series=True)
+    frame = whatif(model, scen, evaluation=ev)
+    series = {"pooled": timeline(ev), "high": timeline(ev, high=True),
+              "tied": timeline(ev, reading="tied")}
     hit, edges = _hit(model, scen)
     down = downstream(model)
     below = set().union(*(down.get(h, set()) for h in hit)) if hit else set()
@@ -486,7 +503,7 @@ def warning(model, scenario: Scenario, *, perspective: str | None = None,
                    firms=_firms(model, scen, hit, edges, below),
                    measures=tuple(frame.attrs.get("modes", ())),
                    perspective=str(frame.attrs.get("perspective", "")),
-                   sources=_cited(model, products, edges))
+                   sources=_cited(model, products, edges), series=series)
 
 
 # ---- the briefing ------------------------------------------------------------------------
@@ -611,10 +628,36 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def warning_markdown(w: EarlyWarning) -> str:
+#: What the charts show, in the briefings.
+_CHART_LEGEND = ("Supply over days, as a share of normal: pooled (every user rationed alike, "
+                 "the lower bound) and chain first (the upper bound) with the range between "
+                 "them shaded; tied (buyers tied to their supplier until they qualify "
+                 "another); the first day below 0.99 marked.")
+
+
+def warning_chart(w: EarlyWarning, components=None, *, ax=None, pyplot: bool = False):
+    """The briefing's chart of supply over days: a panel per product of
+    :meth:`EarlyWarning.chart_components` (or ``components``), titled with the measure
+    (:func:`semigraph.render.charts.supply_chart`)."""
+    from semigraph.render.charts import supply_chart
+
+    if w.series is None:
+        raise ValueError("this warning kept no daily series to draw")
+    comps = w.chart_components() if components is None else components
+    names = dict(zip(w.products["component"], w.products["name"]))
+    return supply_chart(w.series, comps, title=f"Early warning: {_title(w)}",
+                        subtitle=f"seen from {w.perspective}; horizon {w.scenario.horizon} "
+                                 "days", names=names, ax=ax, pyplot=pyplot)
+
+
+def warning_markdown(w: EarlyWarning, chart: str | None = None) -> str:
     """The one-page briefing as Markdown: title, the measure, a summary, the products in
-    order of impact day, the Dutch firms and the sources cited. Every text from the dataset
-    or the measure is escaped, so it cannot add markup."""
+    order of impact day, supply over days, the Dutch firms and the sources cited. Every text
+    from the dataset or the measure is escaped, so it cannot add markup.
+
+    Markdown text holds no picture: ``chart`` is the address of the chart's image file
+    (written beside the briefing, e.g. by ``semigraph warn ... -o FILE.md``), linked under
+    "Supply over days"; without it that section says where the charts are."""
     lines = [f"# Early warning: {_md(_title(w))}", ""]
     lines += [f"**Measure.** {_md('; '.join(w.measures) or w.scenario.label)}. "
               f"Seen from {_md(w.perspective)}; horizon {w.scenario.horizon} days.", ""]
@@ -624,7 +667,15 @@ def warning_markdown(w: EarlyWarning) -> str:
               "## Products, in order of impact day", ""]
     rows = _product_rows(w)
     lines += _md_table(_PRODUCT_HEAD, rows) if rows else ["Nothing goes short."]
-    lines += ["", _PRODUCT_LEGEND, "", "## Dutch firms", ""]
+    lines += ["", _PRODUCT_LEGEND, ""]
+    if w.chart_components():
+        lines += ["## Supply over days", ""]
+        if chart:
+            lines += [f"![Supply over days]({_md_url(chart)})", "", _CHART_LEGEND, ""]
+        else:
+            lines += ["Charts are not part of Markdown text: write the briefing to a file "
+                      "(a PNG beside it) or as HTML (charts inline).", ""]
+    lines += ["## Dutch firms", ""]
     dutch = _dutch_rows(w)
     lines += _md_table(_FIRM_HEAD, dutch) if dutch else [
         "No Dutch firm makes a component hit by the measure or downstream of one."]
@@ -652,6 +703,7 @@ th,td{border-bottom:1px solid #ddd;padding:.25rem .4rem;text-align:left;vertical
 th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .summary{background:#fff4e5;border-left:4px solid #e67e00;padding:.5rem .8rem}
 .note{color:#555;font-size:.85rem}
+.chart{margin:.4rem 0}.chart svg{width:100%;height:auto}
 """
 
 
@@ -666,6 +718,29 @@ def _html_table(head: list[str], rows: list[list[str]], numeric: set[int]) -> st
                          for i, v in enumerate(row)) + "</tr>"
         for row in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _charts_html(w: EarlyWarning) -> str:
+    """One inline SVG chart per product drawn (no references, no scripts: the page's
+    content policy allows it)."""
+    from semigraph.render.charts import chart_bytes, close, supply_chart, svg_for_html
+
+    comps = w.chart_components()
+    if not comps:
+        return ""
+    names = dict(zip(w.products["component"], w.products["name"]))
+    figures = []
+    for j, comp in enumerate(comps, 1):
+        fig = supply_chart(w.series, [comp], names=names)
+        figures.append(f'<figure class="chart" id="chart-{_e(comp)}">'
+                       f'{svg_for_html(chart_bytes(fig, "svg", inline=True), f"c{j}-")}'
+                       "</figure>")
+        close(fig)
+    more = len(w.products) - len(comps)
+    note = _CHART_LEGEND + (f" The first {len(comps)} products in order of impact day are "
+                            "drawn." if more > 0 and len(comps) == MAX_CHARTS else "")
+    return ("<h2>Supply over days</h2>" + "".join(figures)
+            + f'<p class="note">{_e(note)}</p>')
 
 
 def warning_html(w: EarlyWarning) -> str:
@@ -691,6 +766,7 @@ def warning_html(w: EarlyWarning) -> str:
     parts.append(_html_table(_PRODUCT_HEAD, rows, {4, 5, 6, 7, 8, 9}) if rows
                  else "<p>Nothing goes short.</p>")
     parts.append(f'<p class="note">{_e(_PRODUCT_LEGEND)}</p>')
+    parts.append(_charts_html(w))
     parts.append("<h2>Dutch firms</h2>")
     dutch = _dutch_rows(w)
     parts.append(_html_table(_FIRM_HEAD, dutch, {5}) if dutch else

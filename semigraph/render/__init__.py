@@ -1,7 +1,9 @@
-"""Render results: risk maps (Graphviz) and the HTML report.
+"""Render results: risk maps (Graphviz), charts of supply over days (matplotlib) and the
+HTML report.
 
 ``graphviz`` and the ``dot`` program are needed only here, and imported only when a map is
-drawn; writing DOT source needs no ``dot`` program.
+drawn; writing DOT source needs no ``dot`` program. matplotlib is imported only when a chart
+is drawn (:mod:`semigraph.render.charts`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from pathlib import Path
 
 from semigraph.errors import OutputError
 
-__all__ = ["MAP_FORMATS", "country_map", "map_source", "risk_map", "write_map"]
+__all__ = ["MAP_FORMATS", "chart_format", "country_map", "map_source", "risk_map",
+           "write_map"]
 
 MAP_FORMATS = ("dot", "svg", "png", "pdf")
 
@@ -27,6 +30,13 @@ def country_map(model, risk, **kwargs):
     from semigraph.render.graphviz_map import country_map as _country_map
 
     return _country_map(model, risk, **kwargs)
+
+
+def chart_format(path: str | Path, fmt: str | None = None) -> str:
+    """See :func:`semigraph.render.charts.chart_format` (no plotting library needed)."""
+    from semigraph.render.charts import chart_format as _chart_format
+
+    return _chart_format(path, fmt)
 
 
 def map_source(graph) -> str:

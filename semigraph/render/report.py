@@ -24,6 +24,9 @@ th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .map{overflow:auto;max-height:90vh;border:1px solid #ddd;padding:.5em;margin:1em 0}
 .map svg{max-width:none}
 .muted{color:#666;font-size:.9em}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:.5em}
+.chart{margin:0}
+.chart svg{width:100%;height:auto}
 .heat td{text-align:center;min-width:2.6em}
 .heat th.rot{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
 """
@@ -39,13 +42,20 @@ _TABLE_COLUMNS = {
 
 
 
+#: Charts of supply over days per scenario: the end-use products that lose most supply.
+MAX_CHARTS = 8
+
+
 @dataclass(frozen=True)
 class Section:
-    """One scenario of the report: the scenario, its what-if table and its risk map."""
+    """One scenario of the report: the scenario, its what-if table and its risk map; and
+    ``series``, its daily supply per reading (``{"pooled", "high", "tied"}``: days x
+    components) for the charts of supply over days (none without it)."""
 
     scenario: object
     table: pd.DataFrame
     map: object
+    series: dict | None = None
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
@@ -156,6 +166,8 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
                  "the first tied buyers run out; recovery day: day supply is back (the horizon "
                  "if not within it); lost days: supply lost over the horizon, in days of "
                  "demand. The map's colour is the low figure.</p>")
+    if section.series is not None:
+        parts.append(_charts_html(section, k))
     svg = render_bytes(section.map, "svg")
     parts.append("<h3>Risk map</h3><p class='muted'>Drawn at full size: scroll inside the "
                  "frame to see all of it. Colour: the lowest daily supply with every user of "
@@ -163,6 +175,39 @@ def _scenario_section(section: Section, k: int, cited: set[str]) -> str:
                  f'<div class="map" id="map-{k}">{_svg_inline(svg)}</div>')
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _charts_html(section: Section, k: int) -> str:
+    """Supply over days of the end-use products that lose supply (at most
+    :data:`MAX_CHARTS`, most lost days first), one inline SVG chart each."""
+    from semigraph.render.charts import (
+        chart_bytes,
+        close,
+        default_components,
+        supply_chart,
+        svg_for_html,
+    )
+
+    frame = section.table
+    shown = [c for c in default_components(frame, section.series, limit=len(frame))
+             if frame.loc[frame["component"] == c, "stage"].iloc[0] == "end_use"]
+    if not shown:
+        return ""
+    names = dict(zip(frame["component"], frame["name"]))
+    figures = []
+    for j, comp in enumerate(shown[:MAX_CHARTS], 1):
+        fig = supply_chart(section.series, [comp], names=names)
+        svg = svg_for_html(chart_bytes(fig, "svg", inline=True), f"chart-{k}-{j}-")
+        close(fig)
+        figures.append(f'<figure class="chart" id="chart-{k}-{_e(comp)}">{svg}</figure>')
+    more = (f"<p class='muted'>{len(shown) - MAX_CHARTS} more end-use products lose supply "
+            "(semigraph whatif --chart FILE --chart-component ID draws any of them).</p>"
+            if len(shown) > MAX_CHARTS else "")
+    return ("<h3>Supply over days</h3><p class='muted'>Each end-use product that loses supply: "
+            "pooled (every user rationed alike, the lower bound) and chain first (the upper "
+            "bound) with the range between them shaded; tied (buyers tied to their supplier "
+            "until they qualify another); the first day below 0.99 marked.</p>"
+            f'<div class="charts">{"".join(figures)}</div>{more}')
 
 
 def _sources_html(model, cited: set[str]) -> str:
