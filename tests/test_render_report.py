@@ -84,12 +84,15 @@ def test_report_in_headless_chromium(small_path, tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found at /usr/bin/chromium or on "
                     "PATH (apt-get install chromium, or set SEMIGRAPH_CHROMIUM)")
 def test_report_maps_are_readable_in_chromium(tmp_path):
-    """A map of the bundled dataset is drawn at full size in a scrolling frame: its text is as
-    large on the page as in the map (it was scaled to the page width, text about 5 px)."""
+    """The example report of `report --help` (the Taiwan blockade on the bundled dataset): its
+    map is drawn at full size in a scrolling frame, so its text is as large on the page as in
+    the map (it was scaled to the page width, text about 5 px), and a legible chart of supply
+    over days stands beside it for each end-use product that loses supply."""
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright is not installed (pip install playwright)")
     out = tmp_path / "report.html"
-    res = CliRunner().invoke(cli, ["report", "--cut", "TWN", "-o", str(out)])
+    blockade = Path(__file__).resolve().parents[1] / "queries" / "taiwan-blockade.toml"
+    res = CliRunner().invoke(cli, ["report", "--scenario", str(blockade), "-o", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert "Reading: the static bound" in text  # the matrix says which reading it shows
@@ -107,6 +110,18 @@ def test_report_maps_are_readable_in_chromium(tmp_path):
             assert median >= 10, f"map text {median:.1f} px high"
             frame = page.locator("#map-1").bounding_box()
             assert frame is not None and frame["height"] <= 900  # scrolls inside its frame
+            # a chart of supply over days per end-use product that loses supply, legible too
+            charts = page.locator("#scenario-1 figure.chart svg")
+            assert charts.count() >= 3
+            for i in range(charts.count()):
+                box = charts.nth(i).bounding_box()
+                assert box is not None and box["width"] >= 500 and box["height"] >= 250
+            chart_text = page.evaluate(
+                "() => Array.from(document.querySelectorAll('#scenario-1 figure.chart svg text'))"
+                ".map(t => t.getBoundingClientRect().height).filter(h => h > 0)"
+                ".sort((a, b) => a - b)")
+            if chart_text:  # matplotlib may draw glyphs as paths; then the size is the box's
+                assert chart_text[len(chart_text) // 2] >= 9
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.read_bytes().startswith(b"\x89PNG")
