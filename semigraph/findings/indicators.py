@@ -168,8 +168,10 @@ def crm_figures() -> pd.DataFrame:
     stands for the component: rare earths take the light rare earths' figure. Components not
     assessed (high-purity quartz, synthetic graphite, helium-3) are left out. SR and EI are
     the report's Annex 4 results table as transcribed in a CC BY 4.0 collection of the EU
-    assessments' figures (not yet checked against the report's own PDF); EOL-RIR and import
-    reliance are not yet transcribed and stay empty.
+    assessments' figures (not yet checked against the report's own PDF). EOL-RIR and import
+    reliance are empty in every row: no source stating the 2023 assessment's figures for
+    these materials could be read (the transcription has SR and EI only), and each row's
+    ``note`` says so; they are filled only from a 2023 source that states them.
     """
     frame = pd.DataFrame(list(_figures_table()), columns=_FIGURE_COLUMNS)
     return frame.astype({c: "float64" for c in EU_FIGURES})
