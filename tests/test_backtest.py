@@ -169,3 +169,44 @@ def test_bad_override_or_measure_exits_2(tmp_path, body, message):
     assert result.exit_code == 2, result.output
     assert message in result.output and "episode.toml" in result.output
     assert "Traceback" not in result.output
+
+
+def test_output_of_a_countrys_plants_by_hand(small_path, tmp_path):
+    """An output observation seen from a country measures that country's plants: wafer is
+    made in JPN (0.6) and DEU (0.4), from gallium that nothing here disrupts."""
+    import semigraph
+
+    net = semigraph.load(small_path)
+    path = tmp_path / "plants.toml"
+    path.write_text(
+        'horizon = 60\n'
+        '[[disruption]]\nunit = "JPN"\nmode = "outage"\n'
+        '[[disruption]]\nunit = "wafer@DEU"\nseverity = 0.25\n'
+        '[[observed]]\ncomponent = "wafer"\nof = "output"\nperspective = "DEU"\n'
+        'availability = [0.7, 0.8]\nsource = "src"\n'
+        '[[observed]]\ncomponent = "wafer"\nof = "output"\nperspective = "JPN"\n'
+        'availability = [0.0, 0.1]\nsource = "src"\n'
+        '[[observed]]\ncomponent = "wafer"\nof = "output"\n'
+        'availability = [0.0, 1.0]\nsource = "src"\n'
+        '[[observed]]\ncomponent = "wafer"\nperspective = "DEU"\n'
+        'availability = [0.0, 1.0]\nsource = "src"\n', encoding="utf-8")
+    rows = {(r["perspective"], r["of"]): r
+            for r in net.backtest([path]).table.to_dict("records")}
+    deu, jpn, world, supply = (rows[("DEU", "output")], rows[("JPN", "output")],
+                               next(r for (persp, of), r in rows.items()
+                                    if of == "output" and not isinstance(persp, str)),
+                               rows[("DEU", "supply")])
+    # Germany's plants lose the quarter cut from them, nothing of Japan's stop
+    assert deu["measured"] == "output of plants in DEU"
+    assert (deu["model_low"], deu["model_high"]) == pytest.approx((0.75, 0.75))
+    assert deu["verdict"] == "within"
+    # Japan's plants stop
+    assert jpn["measured"] == "output of plants in JPN"
+    assert (jpn["model_low"], jpn["model_high"]) == pytest.approx((0.0, 0.0))
+    # the default perspective keeps the world's production: 0.4 x 0.75 of it is left
+    assert world["measured"] == "output"
+    assert world["model_low"] == pytest.approx(0.3)
+    # supply observations are untouched by the plants view: the world's wafers as Germany's
+    # consumers get them, from 10 days of stock, then 0.3
+    assert supply["measured"] == "supply"
+    assert supply["model_high"] < 1.0 and supply["model_low"] >= 0.3 - 1e-9

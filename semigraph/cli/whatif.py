@@ -412,7 +412,9 @@ def backtest(paths, limit, dataset, fmt, output, force) -> None:
         f"{frame.attrs['episodes_within']} of {frame.attrs['episodes']} episodes have every "
         "observation within; mean interval score "
         + ("-" if score is None else f"{score:.3f}") + " (lower is better; 0..1 scores 1).",
-        "of: supply (deliveries) or output (production). observed / model: lowest 30-day mean; "
+        "of: supply (deliveries) or output (production; plants: of the component's plants in "
+        "the perspective's countries, as history records a country's output). "
+        "observed / model: lowest 30-day mean; "
         "model: lowest to highest of the three readings, tied: buyers tied to their supplier "
         "until they qualify another. days: first day short (model: when the first tied "
         "buyers run out; - = never).",
@@ -429,6 +431,7 @@ def _backtest_view(frame):
     import pandas as pd
 
     view = frame[["scenario", "component", "of"]].copy()
+    view.loc[frame["measured"].str.startswith("output of plants"), "of"] = "output (plants)"
     view["perspective"] = frame["perspective"].fillna("(default)")
     view["observed"] = ["never short" if never else value_range(a, b) for a, b, never in
                         zip(frame["observed_low"], frame["observed_high"],

@@ -8,6 +8,11 @@ Columns of :func:`backtest` (one row per ``[[observed]]`` entry):
 ``perspective``              consumers observed (empty = the scenario's default perspective)
 ``of``                       what was observed: ``supply`` (deliveries) or ``output``
                              (production, before stocks)
+``measured``                 what the model's figure measures: ``supply`` to the perspective's
+                             consumers, ``output of plants in X`` (the component's supply
+                             rows sited in the perspective's countries), or ``output``
+                             (production as the perspective's consumers get it, where no row
+                             is sited there or the perspective is the default)
 ``observed_low``,            observed range of the lowest monthly (30-day) mean of that
 ``observed_high``            measure ([0.99, 1] where nothing went short)
 ``model_low``,               the model's range: the lowest and highest of the three readings'
@@ -65,7 +70,8 @@ TOLERANCE = 0.005
 #: The interval score's level: a miss costs 2 / ALPHA times its size.
 ALPHA = 0.2
 
-COLUMNS = ["scenario", "component", "perspective", "of", "observed_low", "observed_high",
+COLUMNS = ["scenario", "component", "perspective", "of", "measured", "observed_low",
+           "observed_high",
            "model_low", "model_high", "model_tied", "observed_days_low", "observed_days_high",
            "model_days", "never_short", "verdict", "reason", "score", "exposed_share",
            "source", "note"]
@@ -130,6 +136,71 @@ def verdict(obs: Observation, low: float, high: float, days: int | None,
     return "; ".join(kinds), "; ".join(why)
 
 
+def _plant_rows(model, component: str, persp: str | None) -> np.ndarray:
+    """Which supply rows of ``component`` are sited in the perspective's countries (none
+    without a perspective: the default perspective is the rest of the world)."""
+    sup = model.supply
+    if not persp:
+        return np.zeros(len(sup), dtype=bool)
+    members = set(model.members(persp))
+    return ((sup["component"] == component) & sup["site"].isin(members)).to_numpy()
+
+
+def _plants_id(component: str, persp: str) -> str:
+    return f"{component}.plants-in.{persp.lower()}"
+
+
+def _measured(obs: Observation, persp: str | None, plants: bool) -> str:
+    if obs.of != "output":
+        return "supply"
+    return f"output of plants in {persp}" if plants else "output"
+
+
+def _with_plants(model, scenario: Scenario, plants: dict[str, str], persp: str | None):
+    """The model and scenario with, for each observed component, a copy made only by its
+    supply rows sited in the perspective's countries ("the plants in Japan"), shares scaled
+    to 1, its requirements, parameters and the episode's disruptions and overrides of the
+    component carried over: history records a country's output, its plants' production,
+    which a country's own outage hits directly and the world's output dilutes."""
+    if not plants:
+        return model, scenario
+    from dataclasses import replace
+
+    comps, sup, req = [model.components], [model.supply], [model.requires]
+    disruptions, overrides = list(scenario.disruptions), list(scenario.overrides)
+    for comp, view in plants.items():
+        row = model.components[model.components["id"] == comp].copy()
+        row["id"] = view
+        comps.append(row)
+        rows = model.supply[_plant_rows(model, comp, persp)].copy()
+        total = float(rows["share_used"].sum())
+        rows["component"] = view
+        for col in ("share", "share_used"):
+            rows[col] = rows[col] / total if total > 0 else 1.0 / len(rows)
+        sup.append(rows)
+        r = model.requires[model.requires["component"] == comp].copy()
+        r["component"] = view
+        req.append(r)
+        sites = set(rows["site"])
+        keys = {f"{sup}@{site}" for sup, site in zip(rows["supplier"], rows["site"])}
+        for d in scenario.disruptions:  # a cut of the component, or of its rows somewhere
+            for prefix, new in ((comp, view), (f"component:{comp}", view),
+                                (f"supply:{comp}/", f"supply:{view}/")):
+                rest = d.unit[len(prefix):]
+                if d.unit == prefix or (  # the whole component
+                        rest.startswith("@") and not prefix.endswith("/")
+                        and d.unit.startswith(prefix) and rest[1:] in sites) or (
+                        prefix.endswith("/") and d.unit.startswith(prefix) and rest in keys):
+                    disruptions.append(replace(d, unit=new + rest))
+                    break
+        overrides += [replace(o, component=view) for o in scenario.overrides
+                      if o.component == comp]
+    out = replace(model, components=pd.concat(comps, ignore_index=True),
+                  supply=pd.concat(sup, ignore_index=True),
+                  requires=pd.concat(req, ignore_index=True))
+    return out, scenario.with_(disruptions=tuple(disruptions), overrides=tuple(overrides))
+
+
 def _source_label(source: str | Source) -> str:
     return source if isinstance(source, str) else source.id
 
@@ -158,10 +229,15 @@ def backtest(model, scenarios: Iterable[Scenario]) -> pd.DataFrame:
                 raise ScenarioError(f"{where}: override source {o.source!r} is not in the "
                                     "dataset's sources")
         for persp, observations in by_persp.items():
-            ev = evaluate(model, scenario.with_(perspective=persp))
+            plants = {obs.component: _plants_id(obs.component, persp) for obs in observations
+                      if obs.of == "output" and _plant_rows(model, obs.component, persp).any()}
+            run_model, run_scenario = _with_plants(model, scenario.with_(perspective=persp),
+                                                   plants, persp)
+            ev = evaluate(run_model, run_scenario)
             c = ev.compiled
             for obs in observations:
-                i = c.index[obs.component]
+                i = c.index[plants.get(obs.component, obs.component)] \
+                    if obs.of == "output" else c.index[obs.component]
                 if obs.of == "output":
                     readings = ev.output[:, i, 0]
                     tied_first = int(ev.output_short_from_day[2, i, 0])
@@ -177,7 +253,8 @@ def backtest(model, scenarios: Iterable[Scenario]) -> pd.DataFrame:
                 d = obs.days_to_impact
                 rows.append({
                     "scenario": name, "component": obs.component, "perspective": persp,
-                    "of": obs.of, "observed_low": obs.availability[0],
+                    "of": obs.of, "measured": _measured(obs, persp, obs.component in plants),
+                    "observed_low": obs.availability[0],
                     "observed_high": obs.availability[1], "model_low": low, "model_high": high,
                     "model_tied": float(readings[2]),
                     "observed_days_low": d[0] if d else None,
