@@ -41,8 +41,9 @@ def _info_text(rec: dict) -> str:
     lines.append(f"Estimated figures: {unc['estimated_figures']:,}, "
                  f"{unc['estimated_figures_with_range']:,} with a range in uncertainty "
                  f"({unc['ranges']:,} ranges in all)"
-                 + (f"; {weight:.1%} of the share weight rests on estimates"
-                    if weight is not None else ""))
+                 + (f"; {weight:.1%} of the share weight rests on estimates (a source or a "
+                    "site split labelled estimate: the complement of the published part whose "
+                    "split is published too)" if weight is not None else ""))
     if rec["warnings"]:
         lines.append(f"{rec['warnings']} validation warning(s): run semigraph validate")
     return "\n".join(lines) + "\n"
