@@ -6,6 +6,7 @@ import itertools
 import json
 from xml.etree import ElementTree as ET
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -98,6 +99,34 @@ def test_unpruned_search_agrees_on_the_bundled_dataset():
     assert a[["target", "units"]].astype(str).values.tolist() == \
         b[["target", "units"]].astype(str).values.tolist()
     assert a.attrs["stats"]["evaluated"] <= b.attrs["stats"]["evaluated"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables=random_tables(), level=st.sampled_from(["country", "firm", "site", "component"]),
+       threshold=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0]), order=st.sampled_from([1, 2]),
+       horizon=st.sampled_from([0, 10, 30, 90]))
+def test_headline_bounds_change_nothing(tmp_path_factory, tables, level, threshold, order,
+                                        horizon):
+    """The static bound and the floor only skip simulations: the same sets, the same values
+    of every reading, as simulating every candidate set."""
+    model = semigraph.load(write_dataset(tmp_path_factory.mktemp("d"), tables))
+    kw = {"level": level, "threshold": threshold, "order": order, "horizon": horizon}
+    targets = list(model.components["id"])
+    got = cut_sets(model, targets, **kw)
+    want = cut_sets(model, targets, prune=False, **kw)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert got.attrs["stats"]["simulated"] <= want.attrs["stats"]["simulated"]
+
+
+def test_headline_bounds_change_nothing_on_the_bundled_dataset(bundled):
+    for targets, order in ((["stage:end_use"], 1),
+                           (["euv-scanner", "ion-implanter", "cpu-design"], 2)):
+        got = cut_sets(bundled, targets, level="country", order=order)
+        want = cut_sets(bundled, targets, level="country", order=order, prune=False)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert len(got) > 0
+        # most candidate sets are cleared by a bound: far fewer simulations
+        assert 2 * got.attrs["stats"]["simulated"] < want.attrs["stats"]["simulated"]
 
 
 def test_small_hand_computed_headline(small):

@@ -111,7 +111,9 @@ def spof(targets, level, threshold, order, measure, horizon, max_sets, limit, da
         + (" ..." if len(none) > 12 else "") if none else "Every target has a cut set.",
         (f"Measure: lowest daily availability within {horizon} days (headline). Search: "
          f"{stats['evaluated']:,} unit sets screened by their static bound, "
-         f"{stats['simulated']:,} simulated day by day, where trying every set would take "
+         f"{stats['floored']:,} of them then by a floor under the lowest day (what stocks, "
+         f"restoration and installed equipment guarantee), {stats['simulated']:,} "
+         f"simulated day by day, where trying every set would take "
          f"{stats['brute_force']:,} per target; the result is exact."
          if measure == "headline" else
          f"Measure: static bound (steady). Search: {stats['evaluated']:,} unit sets evaluated "

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from semigraph.engine.compiled import Compiled, compile_model
+from semigraph.engine.floor import lowest_day_floor
 from semigraph.engine.propagation import (
     ROW,
     _Epoch,
@@ -88,6 +89,9 @@ class SearchTooLarge(ScenarioError):
     """A cut-set search larger than the limit, refused before it starts."""
 #: Availabilities at or below this count as total loss (float rounding of shares summing to 1).
 ZERO = 1e-9
+#: A lower bound of the lowest day is lowered by this before it may clear a set, for float
+#: rounding between the bound and the simulation (they sum the same terms in another order).
+SLACK = 1e-9
 CHUNK = 512
 
 COLUMNS = {
@@ -304,27 +308,46 @@ def _evaluate_sets(model, resolved: list, sets: list[tuple[int, ...]], horizon: 
 
 
 def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarray,
-              horizon: int, *, timeline: bool, progress=None) -> np.ndarray:
+              horizon: int, *, timeline: bool, progress=None,
+              readings: bool = False) -> np.ndarray:
     """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
-    when each set of units is disrupted with its default mode: (len(rows), len(sets))."""
-    out = np.ones((len(rows), len(sets)))
-    # the search is on the pooled reading: the other readings' columns are not simulated
+    when each set of units is disrupted with its default mode: (len(rows), len(sets)); with
+    ``readings``, (3, len(rows), len(sets)): the pooled reading, the chain served first and
+    the tied reading."""
+    out = np.ones((3 if readings else 1, len(rows), len(sets)))
+    # the search is on the pooled reading: the other readings' columns are simulated only
+    # where they are asked for
     for start, chunk, ev in _evaluate_sets(model, resolved, sets, horizon, timeline=timeline,
-                                           bounds=False, tied=False):
-        out[:, start:start + len(chunk)] = ev.availability[rows]
+                                           bounds=readings, tied=readings):
+        at = slice(start, start + len(chunk))
+        out[0, :, at] = ev.availability[rows]
+        if readings:
+            out[1, :, at] = ev.availability_high[rows]
+            out[2, :, at] = ev.availability_tied[rows]
         if progress is not None:
             progress(len(chunk))
-    return out
+    return out if readings else out[0]
 
 
 def _search_headline(model, space: UnitSpace, resolved: list, targets: list[int],
-                     threshold: float, order: int, horizon: int,
-                     progress=None) -> tuple[dict, dict]:
+                     threshold: float, order: int, horizon: int, progress=None,
+                     prune: bool = True) -> tuple[dict, dict, dict]:
     """Minimal cut sets on the headline measure (engine README 4.1): the lowest day within the
-    horizon. The static bound is never above it, so a set whose static bound stays above the
-    threshold is no cut set and is not simulated."""
-    stats = {"evaluated": 0, "candidates": 0, "simulated": 0}
+    horizon.
+
+    The static bound and the floor (engine README 4.7) are never above the lowest day, so a
+    set whose static bound, and then whose floor, stays at or above the threshold is no cut
+    set and is not simulated. ``prune=False`` simulates every set that contains no smaller
+    cut set (for checking that the bounds change nothing).
+
+    Returns the sets found per target, ``{target: {units: availability}}``, the search
+    counts, and ``{(target, units): (availability_high, availability_tied)}``: with
+    ``prune`` the sets left by the bounds are nearly all cut sets, so they are simulated
+    with every reading at once; without, only the sets found are, in one more evaluation.
+    """
+    stats = {"evaluated": 0, "candidates": 0, "floored": 0, "simulated": 0}
     found: dict[int, dict[tuple[int, ...], float]] = {t: {} for t in targets}
+    other: dict[tuple[int, tuple[int, ...]], tuple[float, float]] = {}
     relevant = {t: np.flatnonzero(space.reach[:, t] & ~space.comp_hits[:, t]) for t in targets}
     for k in range(1, order + 1):
         needed: dict[tuple[int, ...], list[int]] = {}
@@ -340,24 +363,54 @@ def _search_headline(model, space: UnitSpace, resolved: list, targets: list[int]
         sets = list(needed)
         rows = np.array(sorted({t for ts in needed.values() for t in ts}))
         row_of = {t: i for i, t in enumerate(rows.tolist())}
-        static = _headline(model, resolved, sets, rows, horizon, timeline=False,
-                           progress=progress)
-        stats["evaluated"] += len(sets)
-        keep = [j for j, combo in enumerate(sets)
-                if any(is_cut(static[row_of[t], j], threshold) for t in needed[combo])]
+        keep = list(range(len(sets)))
+        if prune:
+            static = _headline(model, resolved, sets, rows, horizon, timeline=False,
+                               progress=progress)
+            stats["evaluated"] += len(sets)
+            keep = [j for j in keep if _may_cut(static, row_of, needed[sets[j]], j, threshold)]
+            stats["floored"] += len(keep)
+            keep = _floor_screen(model, resolved, sets, keep, needed, rows, row_of, horizon,
+                                 threshold)
         if not keep:
             continue
         if progress is not None:
             progress(0, len(keep))  # these are simulated day by day too: more work
         head = _headline(model, resolved, [sets[j] for j in keep], rows, horizon,
-                         timeline=True, progress=progress)
+                         timeline=True, progress=progress, readings=prune)
         stats["simulated"] += len(keep)
         for col, j in enumerate(keep):
             for t in needed[sets[j]]:
-                a = float(head[row_of[t], col])
+                a = float(head[0, row_of[t], col] if prune else head[row_of[t], col])
                 if is_cut(a, threshold):
                     found[t][sets[j]] = a
-    return found, stats
+                    if prune:
+                        other[(t, sets[j])] = (float(head[1, row_of[t], col]),
+                                               float(head[2, row_of[t], col]))
+    if not prune:
+        other = _other_readings(model, resolved, found, horizon)
+    return found, stats, other
+
+
+def _may_cut(bound: np.ndarray, row_of: dict, targets: list[int], col: int,
+             threshold: float) -> bool:
+    """Whether a lower bound of the lowest day leaves some target of a set below the
+    threshold (:data:`SLACK` below the bound, for float rounding between the two)."""
+    return any(is_cut(bound[row_of[t], col] - SLACK, threshold) for t in targets)
+
+
+def _floor_screen(model, resolved: list, sets: list, keep: list[int], needed: dict,
+                  rows: np.ndarray, row_of: dict, horizon: int, threshold: float) -> list[int]:
+    """The sets of ``keep`` whose floor under the lowest day (engine README 4.7) still lets
+    a target fall below the threshold, in chunks."""
+    out = []
+    for start in range(0, len(keep), CHUNK):
+        part = keep[start:start + CHUNK]
+        floor = lowest_day_floor(model, [[resolved[u] for u in sets[j]] for j in part],
+                                 horizon)[rows]
+        out += [j for col, j in enumerate(part)
+                if _may_cut(floor, row_of, needed[sets[j]], col, threshold)]
+    return out
 
 
 def _other_readings(model, resolved: list, found: dict, horizon: int) -> dict:
@@ -462,8 +515,10 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     order : int
         Largest cut-set size searched (1 = single points of failure).
     prune : bool
-        Use the pruned search (default). ``False`` tries every combination of units, for
-        checking and benchmarks (static measure only).
+        Use the pruned search (default). ``False``, for checking and benchmarks: the steady
+        search tries every combination of units; the headline search simulates every set in
+        the targets' upstream cones that contains no smaller cut set, without screening
+        them by the static bound and the floor.
     measure : {"headline", "steady"}
         ``headline`` (default): the lowest daily availability within ``horizon`` of the
         day-by-day simulation (engine README 4.1), each unit disrupted in its default mode
@@ -490,14 +545,18 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     -------
     pandas.DataFrame
         One row per minimal cut set, columns :data:`COLUMNS`; ``attrs["no_cut_set"]`` lists
-        the targets with none up to ``order``, ``attrs["stats"]`` the search counts.
+        the targets with none up to ``order``, ``attrs["stats"]`` the search counts
+        (headline: ``evaluated`` sets screened by the static bound, ``floored`` of them
+        screened by the floor, ``simulated`` day by day).
 
     Notes
     -----
     Each unit is cut in full (severity 1), so availability is monotone: adding a unit never
     raises it. The headline search is exact up to ``order``: it keeps the sets that contain
-    no smaller cut set and whose static bound falls below the threshold (the static bound is
-    never above the headline), and simulates those. The steady search prunes by:
+    no smaller cut set and whose static bound falls below the threshold, then those whose
+    floor (engine README 4.7: the static bound with what each component's own stock,
+    restoration and installed base guarantee within the horizon) still does, and simulates
+    those; both bounds are never above the lowest day. The steady search prunes by:
 
     1. the upstream cone: only units whose supply reaches the target can be in a cut set;
     2. monotonicity: a target that survives the loss of every relevant unit at once has no
@@ -526,16 +585,16 @@ def cut_sets(model, targets: Sequence[str], *, level: str = "country", threshold
     _check(c, space, names, tidx, level, order, max_sets, max_minutes)
     if measure == "headline":
         resolved = [resolve(model, c, Disruption(u)) for u in space.units]
-        found, stats = _search_headline(model, space, resolved, tidx, threshold, order,
-                                        horizon, progress)
+        found, stats, other = _search_headline(model, space, resolved, tidx, threshold,
+                                               order, horizon, progress, prune)
     elif measure == "steady":
         found, stats = _search(model, space, tidx, threshold, order, prune)
+        other = {}
     else:
         raise ScenarioError(f"measure must be 'headline' or 'steady', not {measure!r}")
     comps = model.components.set_index("id")
     down = downstream(c)
     rows = []
-    other = _other_readings(model, resolved, found, horizon) if measure == "headline" else {}
     for t in names:
         ti = c.index[t]
         for combo, a in sorted(found[ti].items(), key=lambda kv: (len(kv[0]), round(kv[1], 12),
