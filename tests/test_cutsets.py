@@ -57,7 +57,8 @@ def pruned(model, level, threshold, order, measure="steady", horizon=30):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(tables=random_tables(), level=st.sampled_from(["country", "firm", "site", "component"]),
+@given(tables=random_tables(captive=True),
+       level=st.sampled_from(["country", "firm", "site", "component"]),
        threshold=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0]), order=st.sampled_from([1, 2]))
 def test_pruned_search_equals_brute_force(tmp_path_factory, tables, level, threshold, order):
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("d"), tables))
@@ -72,7 +73,8 @@ def test_pruned_search_equals_brute_force(tmp_path_factory, tables, level, thres
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(tables=random_tables(), level=st.sampled_from(["country", "firm", "site", "component"]),
+@given(tables=random_tables(captive=True),
+       level=st.sampled_from(["country", "firm", "site", "component"]),
        threshold=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0]), order=st.sampled_from([1, 2]))
 def test_headline_search_equals_brute_force(tmp_path_factory, tables, level, threshold, order):
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("d"), tables))
@@ -102,7 +104,8 @@ def test_unpruned_search_agrees_on_the_bundled_dataset():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(tables=random_tables(), level=st.sampled_from(["country", "firm", "site", "component"]),
+@given(tables=random_tables(captive=True),
+       level=st.sampled_from(["country", "firm", "site", "component"]),
        threshold=st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0]), order=st.sampled_from([1, 2]),
        horizon=st.sampled_from([0, 10, 30, 90]))
 def test_headline_bounds_change_nothing(tmp_path_factory, tables, level, threshold, order,
@@ -280,3 +283,28 @@ def test_progress_counts_every_set_screened_and_simulated(small):
     assert sum(m for _, m in calls) == stats["simulated"] > 0
     assert sum(d for d, _ in calls) == stats["evaluated"] + stats["simulated"]
     assert stats["evaluated"] <= search_size(small, ["car"], order=2)
+
+
+def test_captive_shop_makes_its_firms_rows_a_cut_set(tmp_path):
+    """firm0's row of c2 (in CHN) draws only on firm0's captive c1 shop in DEU (engine README
+    4.5): a DEU stop takes that shop and DEU's own c2 row, so DEU alone cuts c2, in the
+    pruned search as in brute force (found through a random network)."""
+    from tests.datasets import base_tables
+
+    t = base_tables()
+    t["firms"] = [{"id": "firm0", "name": "Firm 0", "hq": "CHN"}]
+    t["components"] = [{"id": c, "name": c, "kind": "material", "stage": "materials_equipment",
+                        "storable": "true", "source": "src"} for c in ("c1", "c2")]
+    t["supply"] = [
+        {"component": "c1", "supplier": "CHN", "site": "CHN", "share": "0.5", "source": "src"},
+        {"component": "c1", "supplier": "firm0", "site": "DEU", "share": "0.5", "source": "src",
+         "captive": "true"},
+        {"component": "c2", "supplier": "firm0", "site": "CHN", "share": "0.5", "source": "src"},
+        {"component": "c2", "supplier": "DEU", "site": "DEU", "share": "0.5", "source": "src"}]
+    t["consumption"] = []
+    t["requires"] = [{"component": "c2", "input": "c1", "source": "src"}]
+    model = semigraph.load(write_dataset(tmp_path / "d", t))
+    got = pruned(model, "country", 0.3, 1)
+    assert got == brute_force(model, "country", 0.3, 1)
+    assert got[("c2", ("DEU",))] == 0.0  # pooled, c2 would keep CHN's c1: 0.5
+    assert got[("c2", ("CHN",))] == 0.0  # CHN's c1 gone: DEU's row has no merchant c1 left

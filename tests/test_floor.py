@@ -45,7 +45,8 @@ def test_small_hand_computed(small):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
-@given(tables=random_tables(), disruptions=st.lists(scenarios(), min_size=1, max_size=3),
+@given(tables=random_tables(captive=True),
+       disruptions=st.lists(scenarios(), min_size=1, max_size=3),
        horizon=st.sampled_from([0, 1, 7, 30, 45, 200]))
 def test_floor_is_never_above_the_lowest_day(tmp_path_factory, tables, disruptions, horizon):
     model = semigraph.load(write_dataset(tmp_path_factory.mktemp("d"), tables))

@@ -22,6 +22,7 @@ from semigraph.engine.propagation import (
     _epoch,
     _inputs,
     _made,
+    _on_views,
     _Run,
 )
 
@@ -70,11 +71,15 @@ def lowest_day_floor(model, batch: list[list[Resolved]], horizon: int, *,
     One pass, two evaluations of the supply formula per level: about twice the cost of the
     static bound.
     """
-    c = compile_model(model)
-    cls = _classes(c, batch)
+    real = compile_model(model)
+    cls = _classes(real, batch)
     b = len(batch)
-    ep = _epoch(c, cls, batch, lambda r: True)
-    affected = _affected(c, batch)
+    ep = _epoch(real, cls, batch, lambda r: True)
+    affected = _affected(real, batch)
+    c = real.sim or real  # captive rows read their firm's view (engine README 4.5)
+    if c is not real:
+        affected = affected[c.comp_src]
+        ep = _on_views(ep, c)
     run = _Run(c, b, np.zeros(b, dtype=bool), cls.country_class[c.e_site], np.arange(b))
     low = np.ones((cls.n, c.n_components, b))  # delivered: what the lowest day reports
     seen = np.ones((cls.n, c.n_components, b))  # what users get: capital's installed base
@@ -85,8 +90,10 @@ def lowest_day_floor(model, batch: list[list[Resolved]], horizon: int, *,
         level = restrict_level(full, affected[full.comps])
         comps = level.comps
         inputs = _inputs(run, level, seen)
-        m1 = np.clip(_made(run, level, inputs, ep, None) * ep.factor[:, comps, :], 0.0, 1.0)
-        m2 = np.clip(_made(run, level, inputs, ep, np.ones(len(comps), dtype=bool)), 0.0, 1.0)
+        m1 = np.clip(_made(run, level, inputs, ep, None, x=seen) * ep.factor[:, comps, :], 0.0,
+                     1.0)
+        m2 = np.clip(_made(run, level, inputs, ep, np.ones(len(comps), dtype=bool), x=seen),
+                     0.0, 1.0)
         stock = c.stock_days[comps][None, :, None]
         # days before the supply returns (t < ttr_days), within days 0 .. horizon
         before = np.minimum(h + 1.0, np.maximum(0.0, np.ceil(c.ttr_days[comps])))[None, :, None]
@@ -103,4 +110,6 @@ def lowest_day_floor(model, batch: list[list[Resolved]], horizon: int, *,
             q = np.clip(1.0 - 1.0 / renew, 0.0, 1.0)[None, :, None] ** h
             d = np.where(cap[None, :, None], d + (1.0 - d) * q, d)
         seen[:, comps, :] = d
+    if c is not real:
+        low = low[:, c.real, :]
     return low[ROW] if world else low

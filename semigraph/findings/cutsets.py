@@ -120,7 +120,13 @@ def is_cut(availability, threshold: float):
 
 def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Static world availability (C, B) from edge survival (E, B) and components' own factors
-    (C, B): the steady state of engine README section 4 for outages, scenarios as columns."""
+    (C, B): the steady state of engine README section 4 for outages, scenarios as columns.
+    Where the dataset has captive rows it runs on their views (engine README 4.5), each view
+    row surviving as the row it copies, and returns the real components."""
+    real = c
+    c = c.sim or c
+    if c is not real:
+        survive, factor = survive[c.edge_src], factor[c.comp_src]
     b = survive.shape[1]
     nj = len(c.j_comp)
     ep = _Epoch(survive=survive[None], stopped=np.zeros((1, c.n_edges, b), dtype=bool),
@@ -130,10 +136,10 @@ def propagate_world(c: Compiled, survive: np.ndarray, factor: np.ndarray) -> np.
                np.arange(b))
     A = np.ones((1, c.n_components, b))
     for level in c.levels:
-        made = _made(run, level, _inputs(run, level, A), ep, None)
+        made = _made(run, level, _inputs(run, level, A), ep, None, x=A)
         A[:, level.comps, :] = made * ep.factor[:, level.comps, :]
     np.clip(A, 0.0, 1.0, out=A)
-    return A[ROW]
+    return A[ROW] if c is real else A[ROW][c.real]
 
 
 def batch_availability(model, space: UnitSpace, sets: np.ndarray,
