@@ -132,6 +132,11 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
          limit=limit or None)
 
 
+#: What ``warn -o FILE`` writes, by the file's suffix.
+WARN_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+                 ".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
 @click.command()
 @click.argument("measure", required=False)
 @click.option("--scenario", "scenario_file", metavar="FILE",
@@ -141,11 +146,13 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
               help="Consumer country or bloc (default: the rest of the world).")
 @click.option("--horizon", type=click.IntRange(1, 3650), default=365, show_default=True,
               help="Days simulated.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]),
-              default=None, help="Briefing as markdown (default on a terminal) or html; csv "
-                                 "or json: the products table. Default: from -o's suffix.")
+@click.option("--format", "fmt",
+              type=click.Choice(["markdown", "html", "csv", "json", "parquet", "xlsx"]),
+              default=None, help="Briefing as markdown (default on a terminal) or html; csv, "
+                                 "json, parquet or xlsx: the products table (xlsx with the "
+                                 "sources cited). Default: from -o's suffix.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-              help="Write to FILE (.md, .html, .csv, .json).")
+              help="Write to FILE (.md, .html, .csv, .json, .parquet, .xlsx).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @dataset_option
 def warn(measure, scenario_file, perspective, horizon, fmt, output, force, dataset) -> None:
@@ -169,19 +176,17 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
       semigraph warn --scenario queries/taiwan-blockade.toml -o taiwan.md
     """
     from semigraph.errors import ScenarioError
-    from semigraph.io.write import atomic_write, check_output
+    from semigraph.io.write import atomic_write, check_output, format_for
 
     if bool(measure) == bool(scenario_file):
         raise ScenarioError("give a measure in words or --scenario FILE (one of them)")
+    fmt = format_for(output, fmt, suffixes=WARN_SUFFIXES)
+    fmt = "markdown" if fmt == "table" else fmt  # the terminal shows the briefing
     check_output(output, force=force)
-    if fmt is None:
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix,
-                                                                                  "markdown")
     net = load_model(dataset)
     result = net.warn(Path(scenario_file) if scenario_file else measure,
                       perspective=perspective, horizon=horizon)
-    if fmt in ("csv", "json"):
+    if fmt in ("csv", "json", "parquet", "xlsx"):
         emit(result, fmt=fmt, output=output, force=force)
         return
     text = result.html() if fmt == "html" else result.markdown()
