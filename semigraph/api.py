@@ -31,6 +31,11 @@ __all__ = ["Network", "Result", "SweepResult", "WarningResult", "WhatIfResult", 
            "load", "read_result_meta", "validate"]
 
 UnitLike = str | Disruption
+#: Whose supply the observatory's commands (``indicators``, ``warn``) report unless told: the
+#: Netherlands, whose ministry and National Materials Observatory they are written for. The
+#: simulations (``whatif``, ``run``, ``spof``, ``sweep``) keep the model's default, the rest of
+#: the world outside the stopping countries (engine README 4.3).
+OBSERVATORY_PERSPECTIVE = "NLD"
 
 
 @dataclass(eq=False)
@@ -452,7 +457,8 @@ class Network(Model):
         time and the result holds, instead, one summary row per scenario (its lowest
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
         ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
-        processes) run the batches on Dask; both need ``semigraph[distributed]``.
+        processes) run the batches on Dask; both need Dask (the ``distributed`` extra:
+        ``pip install -e '.[distributed]'`` in the checkout).
         A sweep estimated to take more than an hour of work is refused before it starts
         (:class:`semigraph.engine.sweep.SweepTooLarge`, with the estimate) unless
         ``max_scenarios`` allows that many scenarios explicitly.
@@ -584,7 +590,7 @@ class Network(Model):
         return Result("stockpile", frame, meta, title="Strategic-stockpile candidates")
 
     # --- the observatory ------------------------------------------------------------------
-    def indicators(self, *, perspective: str = "NLD",
+    def indicators(self, *, perspective: str = OBSERVATORY_PERSPECTIVE,
                    components: Sequence[str] | None = None) -> Result:
         """The observatory's indicator sheet per raw material and key component: global HHI
         and top holder, governance-weighted HHI (EU method), the perspective's import
@@ -605,9 +611,12 @@ class Network(Model):
         ``measure`` is a sentence such as ``"export licence on gallium from CHN"``, ``"ban on
         neon from RUS to EU27"`` or ``"outage at nexperia@CHN for 60 days"``
         (:func:`semigraph.findings.warn.parse_measure`), a scenario or a scenario file.
-        The result's ``table`` lists the products by the day they go short, ``firms`` the
-        firms downstream (Dutch ones flagged); ``markdown()`` and ``html()`` give a one-page
-        briefing.
+        ``perspective`` is whose supply the products show: as given, else the scenario's own,
+        else :data:`OBSERVATORY_PERSPECTIVE` (NLD, as for :meth:`indicators`); ``"ROW"`` is
+        the rest of the world outside the stopping countries (the simulations' default: use
+        it when the measure is the Netherlands' own). The result's ``table`` lists the
+        products by the day they go short, ``firms`` the firms downstream (Dutch ones
+        flagged); ``markdown()`` and ``html()`` give a one-page briefing.
         """
         from semigraph.findings.warn import parse_measure, warning
 
@@ -618,6 +627,10 @@ class Network(Model):
             scen = self.check(read_scenario(measure))
         else:
             scen = self.check(parse_measure(measure, self))
+        if perspective == "ROW":
+            scen, perspective = scen.with_(perspective=None), None
+        elif perspective is None and scen.perspective is None:
+            perspective = OBSERVATORY_PERSPECTIVE
         w = warning(self, scen, perspective=perspective, horizon=horizon)
         meta = self._meta("warn", scenario=scenario_record(scen), perspective=w.perspective,
                           measures=list(w.measures))

@@ -79,7 +79,7 @@ def diff(a, b, scenario_file, cuts, tolerance, all_rows, limit, fmt, output, for
 @click.command()
 @click.option("--perspective", metavar="REGION", default="NLD", show_default=True,
               help="Whose import concentration and CRMA benchmark are computed (NLD, EU27, "
-                   "...).")
+                   "...); NLD by default, as for warn.")
 @click.option("--component", "components", multiple=True, metavar="ID",
               help="Only these components (default: raw materials, materials and every "
                    "chokepoint). Repeatable.")
@@ -143,7 +143,9 @@ WARN_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".
               type=InputFile(dir_okay=False, path_type=str),
               help="A scenario file instead of a measure in words.")
 @click.option("--perspective", metavar="REGION",
-              help="Consumer country or bloc (default: the rest of the world).")
+              help="Consumer country or bloc whose supply the products show (default: the "
+                   "scenario file's, else NLD, as for indicators); ROW: the rest of the world "
+                   "outside the stopping countries.")
 @click.option("--horizon", type=click.IntRange(1, 3650), default=365, show_default=True,
               help="Days simulated.")
 @click.option("--format", "fmt",

@@ -135,7 +135,7 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
     if fmt == "table":
         write_result(result.table if view is None else view, fmt=fmt, output=output,
                      force=force, title=title if title is not None else result.title,
-                     notes=list(notes), limit=limit)
+                     notes=list(notes), limit=limit, meta=result.meta)
         return
     ctx = click.get_current_context(silent=True)
     json_meta = bool(ctx and ctx.meta.get("semigraph.json_meta"))

@@ -99,7 +99,8 @@ def _probabilities(path: str) -> dict[str, float]:
                    "the estimate and how to narrow it.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on this Dask scheduler (tcp://HOST:8786; default "
-                   "$DASK_SCHEDULER_ADDRESS). Needs semigraph[distributed].")
+                   "$DASK_SCHEDULER_ADDRESS). Needs Dask: pip install -e '.[distributed]' in "
+                   "the checkout.")
 @click.option("--workers", type=click.IntRange(1), default=None, metavar="N",
               help="Start a local Dask cluster of N processes for the sweep.")
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True,

@@ -224,8 +224,34 @@ def write_xlsx(chunks: Iterable[pd.DataFrame], fh: IO[bytes], *, meta: dict | No
     """
     from openpyxl import Workbook
 
-    analysis = (meta or {}).get("analysis")
     book = Workbook(write_only=True)
+    try:
+        return _fill(book, chunks, fh, meta=meta, sources=sources)
+    except BaseException:
+        _discard(book)
+        raise
+
+
+def _discard(book) -> None:
+    """Close a workbook that failed half-way and remove the temporary files openpyxl writes
+    each sheet to (``save`` would have removed them)."""
+    import contextlib
+
+    for ws in book.worksheets:
+        writer = getattr(ws, "_writer", None)
+        rows = getattr(ws, "_rows", None)
+        with contextlib.suppress(Exception):
+            if rows is not None:
+                rows.close()
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+            with contextlib.suppress(Exception):
+                writer.cleanup()
+
+
+def _fill(book, chunks, fh, *, meta, sources) -> int:
+    analysis = (meta or {}).get("analysis")
     sheet = None
     for chunk in chunks:
         if sheet is None:
@@ -257,7 +283,7 @@ def write_xlsx(chunks: Iterable[pd.DataFrame], fh: IO[bytes], *, meta: dict | No
     if meta:
         hidden = _Sheet(book, "meta", ["semigraph metadata (JSON)"], [None], [], hidden=True,
                         filtered=False)
-        text = json.dumps(_plain(meta), ensure_ascii=False)
+        text = json.dumps(_plain(meta), ensure_ascii=True)  # every character XML can hold
         for start in range(0, len(text), _CELL_CHARS):
             hidden.append([text[start:start + _CELL_CHARS]])
     book.save(fh)

@@ -455,28 +455,53 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
     return [{c: _plain(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False)]
 
 
-def _cell(value, width: int = 48) -> str:
+def _cell(value, width: int = 48, digits: int | None = None) -> str:
+    """A cell as the terminal shows it; ``digits``: the column's decimals for a number."""
     value = _plain(value)
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "inf" if value > 0 else "-inf"
+        if digits is None:
+            digits = 0 if isinstance(value, int) or value.is_integer() else 3
+        return f"{value:,.{digits}f}"
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     text = terminal_text(str(value).replace("\n", " "))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _digits(column: pd.Series, name: str, analysis: str | None) -> int | None:
+    """One number of decimals for every number of a column (:mod:`semigraph.io.columns`):
+    a column never shows ``1,095`` beside ``540.000``."""
+    from semigraph.io.columns import column_kind, decimals
+
+    numbers = [float(v) for v in column
+               if isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, (bool, np.bool_)) and not pd.isna(v)]
+    if not numbers:
+        return None
+    integer = pd.api.types.is_integer_dtype(column)
+    return decimals(column_kind(name, analysis=analysis, integer=integer), numbers)
+
+
 def format_table(frame: pd.DataFrame, *, title: str | None = None,
-                 notes: list[str] | None = None, limit: int | None = None) -> str:
-    """A plain-text table for the terminal: aligned columns, numbers right-aligned."""
+                 notes: list[str] | None = None, limit: int | None = None,
+                 analysis: str | None = None) -> str:
+    """A plain-text table for the terminal: aligned columns, numbers right-aligned, every
+    number of a column with the same decimals and thousands separators (shares with three
+    decimals, days whole, other figures by the column's largest value; see
+    :mod:`semigraph.io.columns`). ``analysis`` is the result's kind, for the names it
+    reads its own way."""
     shown = frame if limit is None else frame.head(limit)
     cols = [terminal_text(str(c)) for c in shown.columns]
-    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
+    # decided on the whole column, so that --limit does not change how a figure reads
+    digits = [_digits(frame[c], str(c), analysis) for c in frame.columns]
+    cells = [[_cell(v, digits=d) for v, d in zip(row, digits)]
+             for row in shown.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
         shown[c]) for c in shown.columns]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
@@ -614,7 +639,8 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
     def text() -> str:
         if fmt == "table":
             return format_table(frame, title=title, notes=notes,
-                                limit=None if to_file else limit)
+                                limit=None if to_file else limit,
+                                analysis=(meta or {}).get("analysis"))
         if fmt == "csv":
             return _for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
         return json_text(frame, meta=meta if json_meta and meta else None)
