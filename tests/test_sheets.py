@@ -333,8 +333,10 @@ def test_terminal_column_has_one_format(chn):
 
 def test_terminal_unknown_column_by_largest_value():
     frame = pd.DataFrame({"x": [1095.5, 540.0, 0.25], "n": [12000, 5, 7],
-                          "whole": [1.0, 2.0, 3.0], "mixed": ["a", 2.5, None]})
+                          "whole": [1.0, 2.0, 3.0], "mixed": ["a", 2.5, None],
+                          "year": [2024, 1999, 2025]})
     cells = _columns(format_table(frame))
+    assert cells["year"] == ["2024", "1999", "2025"]
     assert cells["x"] == ["1,095.5", "540.0", "0.2"]
     assert cells["n"] == ["12,000", "5", "7"]
     assert cells["whole"] == ["1", "2", "3"]

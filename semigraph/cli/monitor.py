@@ -94,7 +94,8 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
     the perspective's import concentration and its share from the largest third-country
     supplier against the Critical Raw Materials Act's 65% benchmark, EU critical/strategic
     list status, stock cover, the end products and Dutch firms downstream, and the sources
-    behind every figure. Write it as a spreadsheet with -o sheet.xlsx.
+    behind every figure. Write it as a spreadsheet with -o sheet.xlsx (with a sources sheet:
+    the citation and link of every source a row names).
 
     \b
     Examples:
@@ -163,7 +164,8 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     MEASURE is a sentence: "export licence on gallium from CHN", "export stop of germanium
     from CHN to USA", "ban on neon from RUS", "outage at nexperia@CHN for 60 days". An
     export licence is read as an export stop for 60 days (China's 2023 gallium and germanium
-    licences stopped exports for about two months). Prints a one-page briefing.
+    licences stopped exports for about two months). Prints a one-page briefing, seen from
+    NLD unless --perspective (or the scenario file) says otherwise, as indicators is.
 
     Readings: each product shows its lowest supply as a range from every user of an input
     rationed alike (pooled) to the chain served first, and the tied reading (buyers tied to

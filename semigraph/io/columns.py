@@ -19,6 +19,7 @@ money      euros: ``*_eur``                                                #,##0
 index      an index on 0..10,000 or a count: ``hhi``,                      #,##0      4,012
            ``import_concentration``, ``extra_stock_units``, the stockpile's
            ``score``; every integer column
+year       a calendar year: ``year``, ``*_year``                           0          2024
 =========  ==============================================================  =========  ========
 
 A comparison (``diff``) names its columns ``<column>_a``, ``<column>_b`` and
@@ -34,13 +35,13 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["XLSX_FORMATS", "column_kind", "decimals"]
+__all__ = ["XLSX_FORMATS", "column_kind", "decimals", "terminal_spec"]
 
 #: Number formats of each kind in a spreadsheet.
 XLSX_FORMATS = {"share": "0.0%", "day": "#,##0", "days": "#,##0.0", "money": "#,##0",
-                "index": "#,##0"}
+                "index": "#,##0", "year": "0"}
 #: Decimals of each kind on the terminal.
-_DECIMALS = {"share": 3, "day": 0, "days": 1, "money": 0, "index": 0}
+_DECIMALS = {"share": 3, "day": 0, "days": 1, "money": 0, "index": 0, "year": 0}
 
 _SHARES = {"steady_state", "shortfall", "share", "coverage", "wgi_coverage", "cr1", "cr3",
            "import_reliance", "upstream_exposure", "supply", "lowest", "lowest_tied",
@@ -54,7 +55,7 @@ _ALL_SHARES = {"dependency_matrix"}
 
 def column_kind(name: str, *, analysis: str | None = None, integer: bool = False) -> str | None:
     """The kind of figure a column holds (``share``, ``day``, ``days``, ``money``,
-    ``index``), from its name; ``None`` when the name does not say.
+    ``index``, ``year``), from its name; ``None`` when the name does not say.
 
     ``analysis`` (the result's ``meta["analysis"]``) settles names that mean different
     things in different results (the stockpile's ``score`` is a count of product-days, the
@@ -77,6 +78,8 @@ def column_kind(name: str, *, analysis: str | None = None, integer: bool = False
         return "day"
     if base.endswith("_eur"):
         return "money"
+    if base == "year" or base.endswith("_year"):
+        return "year"
     if base in _INDEX or (base == "score" and analysis == "stockpile"):
         return "index"
     if integer:
@@ -98,3 +101,10 @@ def decimals(kind: str | None, values) -> int:
         return 0
     top = max(finite)
     return 3 if top < 100 else 1 if top < 10_000 else 0
+
+
+def terminal_spec(kind: str | None, values) -> str:
+    """The format spec (``",.3f"``) of every number of a column on the terminal: thousands
+    separated, :func:`decimals` decimals; a year without a separator."""
+    digits = decimals(kind, values)
+    return f".{digits}f" if kind == "year" else f",.{digits}f"

@@ -455,8 +455,8 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
     return [{c: _plain(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False)]
 
 
-def _cell(value, width: int = 48, digits: int | None = None) -> str:
-    """A cell as the terminal shows it; ``digits``: the column's decimals for a number."""
+def _cell(value, width: int = 48, spec: str | None = None) -> str:
+    """A cell as the terminal shows it; ``spec``: the column's format for a number."""
     value = _plain(value)
     if value is None:
         return "-"
@@ -465,19 +465,19 @@ def _cell(value, width: int = 48, digits: int | None = None) -> str:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "inf" if value > 0 else "-inf"
-        if digits is None:
-            digits = 0 if isinstance(value, int) or value.is_integer() else 3
-        return f"{value:,.{digits}f}"
+        if spec is None:
+            spec = ",.0f" if isinstance(value, int) or value.is_integer() else ",.3f"
+        return format(value, spec)
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     text = terminal_text(str(value).replace("\n", " "))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _digits(column: pd.Series, name: str, analysis: str | None) -> int | None:
-    """One number of decimals for every number of a column (:mod:`semigraph.io.columns`):
-    a column never shows ``1,095`` beside ``540.000``."""
-    from semigraph.io.columns import column_kind, decimals
+def _spec(column: pd.Series, name: str, analysis: str | None) -> str | None:
+    """One format for every number of a column (:mod:`semigraph.io.columns`): a column
+    never shows ``1,095`` beside ``540.000``."""
+    from semigraph.io.columns import column_kind, terminal_spec
 
     numbers = [float(v) for v in column
                if isinstance(v, (int, float, np.integer, np.floating))
@@ -485,7 +485,7 @@ def _digits(column: pd.Series, name: str, analysis: str | None) -> int | None:
     if not numbers:
         return None
     integer = pd.api.types.is_integer_dtype(column)
-    return decimals(column_kind(name, analysis=analysis, integer=integer), numbers)
+    return terminal_spec(column_kind(name, analysis=analysis, integer=integer), numbers)
 
 
 def format_table(frame: pd.DataFrame, *, title: str | None = None,
@@ -499,8 +499,8 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
     shown = frame if limit is None else frame.head(limit)
     cols = [terminal_text(str(c)) for c in shown.columns]
     # decided on the whole column, so that --limit does not change how a figure reads
-    digits = [_digits(frame[c], str(c), analysis) for c in frame.columns]
-    cells = [[_cell(v, digits=d) for v, d in zip(row, digits)]
+    specs = [_spec(frame.iloc[:, i], str(c), analysis) for i, c in enumerate(frame.columns)]
+    cells = [[_cell(v, spec=f) for v, f in zip(row, specs)]
              for row in shown.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
         shown[c]) for c in shown.columns]
@@ -528,6 +528,8 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
 
 #: A text cell starting with one of these is read as a formula by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def safe_text(value):
     """A text cell as a spreadsheet must show it: a leading ``'`` keeps ``=``, ``+``, ``-``,
     ``@`` (and tab, carriage return) from starting a formula, as OWASP recommends for CSV."""
