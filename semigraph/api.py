@@ -31,6 +31,11 @@ __all__ = ["Network", "Result", "SweepResult", "WarningResult", "WhatIfResult", 
            "load", "read_result_meta", "validate"]
 
 UnitLike = str | Disruption
+#: Whose supply the observatory's commands (``indicators``, ``warn``) report unless told: the
+#: Netherlands, whose ministry and National Materials Observatory they are written for. The
+#: simulations (``whatif``, ``run``, ``spof``, ``sweep``) keep the model's default, the rest of
+#: the world outside the stopping countries (engine README 4.3).
+OBSERVATORY_PERSPECTIVE = "NLD"
 
 
 @dataclass(eq=False)
@@ -51,6 +56,11 @@ class Result:
         schema metadata, an ``about`` sheet in XLSX, and the envelope of ``to_json(meta=True)``.
     title, notes :
         The heading and the reading notes the command line prints with the table.
+    citations : pandas.DataFrame or None
+        The dataset's sources the rows cite (``id``, ``publisher``, ``title``, ``year``,
+        ``url``, ``kind``, ``note``; an id the dataset does not list keeps only its id), for
+        results whose rows name sources (``whatif``, ``backtest``, ``indicators``,
+        ``warn``); written as the ``sources`` sheet of an XLSX file. ``None`` for the others.
     """
 
     kind: str
@@ -58,6 +68,7 @@ class Result:
     meta: dict = field(default_factory=dict)
     title: str = ""
     notes: tuple[str, ...] = ()
+    citations: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -69,12 +80,22 @@ class Result:
     def to_file(self, path: str | Path, *, format: str | None = None,
                 force: bool = False) -> Path:
         """Write the table (csv, json, parquet or xlsx; from the suffix when not given) with
-        its metadata, atomically. ``json`` is the envelope ``{"meta": ..., "rows": [...]}``."""
+        its metadata, atomically. ``json`` is the envelope ``{"meta": ..., "rows": [...]}``;
+        ``xlsx`` adds the ``about`` sheet and, where the rows cite sources, a ``sources``
+        sheet (:mod:`semigraph.io.sheets`).
+
+        Raises
+        ------
+        OutputError
+            The suffix names no format (``.xls``, ``.xlsx`` mistyped, none) and ``format`` is
+            not given, or the file exists and ``force`` is not given.
+        """
         from semigraph.io.write import format_for, write_result
 
         fmt = format_for(str(path), format)
         write_result(self.table, fmt=fmt, output=str(path), force=force, meta=self.meta,
-                     title=self.title, notes=list(self.notes), json_meta=True)
+                     title=self.title, notes=list(self.notes), json_meta=True,
+                     sources=self.citations)
         return Path(path)
 
     def to_json(self, *, meta: bool = False) -> str:
@@ -311,6 +332,30 @@ class SweepResult(Result):
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def cited_sources(table: pd.DataFrame, sources: pd.DataFrame,
+                  extra: Iterable[str] = ()) -> pd.DataFrame | None:
+    """The rows of ``sources`` that ``table`` cites, by id: its ``sources`` column (a list of
+    ids or ``;``-joined ids) and its ``source`` column, with ``extra`` ids. ``None`` when the
+    table has neither column; an id missing from ``sources`` keeps a row with its id alone."""
+    cols = [c for c in ("sources", "source") if c in table.columns]
+    if not cols:
+        return None
+    ids = set(extra)
+    for col in cols:
+        for cell in table[col]:
+            if isinstance(cell, (list, tuple, set)):
+                ids.update(str(x) for x in cell if isinstance(x, str) and x)
+            elif isinstance(cell, str):
+                ids.update(x.strip() for x in cell.split(";") if x.strip())
+    keep = ["id", "publisher", "title", "year", "url", "kind", "note"]
+    found = sources[sources["id"].isin(ids)].reindex(columns=keep)
+    missing = sorted(ids - set(found["id"]))
+    if missing:
+        found = pd.concat([found, pd.DataFrame({"id": missing}).reindex(columns=keep)],
+                          ignore_index=True)
+    return found.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -482,7 +527,8 @@ class Network(Model):
                           disruptions=frame.attrs.get("modes"))
         return WhatIfResult("whatif", frame, meta, title=scen.label, scenario=scen,
                             timeline=timeline(ev), timeline_high=timeline(ev, high=True),
-                            timeline_tied=timeline(ev, reading="tied"))
+                            timeline_tied=timeline(ev, reading="tied"),
+                            citations=cited_sources(frame, self.sources))
 
     def backtest(self, paths: Iterable[str | Path] | None = None, *,
                  scenarios: Sequence[Scenario] | None = None) -> Result:
@@ -502,7 +548,8 @@ class Network(Model):
         meta = self._meta("backtest", episodes=frame.attrs.get("episodes"),
                           within=frame.attrs.get("within"),
                           episodes_within=frame.attrs.get("episodes_within"))
-        return Result("backtest", frame, meta, title="Backtest: model against history")
+        return Result("backtest", frame, meta, title="Backtest: model against history",
+                      citations=cited_sources(frame, self.sources))
 
     # --- findings -------------------------------------------------------------------------
     def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,
@@ -540,11 +587,13 @@ class Network(Model):
 
         Returns the long table (``scenario``, with ``draw`` for Monte Carlo, ``component``,
         then the measure's fields: see :data:`semigraph.engine.sweep.FIELDS`). With
-        ``output`` (``.parquet`` or ``.csv``) the table is streamed to that file a batch at a
+        ``output`` (``.parquet``, ``.csv``, ``.json`` or ``.xlsx``; ``format`` overrides the
+        suffix) the table is streamed to that file a batch at a
         time and the result holds, instead, one summary row per scenario (its lowest
         component, how many are short, lost days). ``scheduler`` (a Dask address, or
         ``$DASK_SCHEDULER_ADDRESS``) or ``workers`` (a local Dask cluster of that many
-        processes) run the batches on Dask; both need ``semigraph[distributed]``.
+        processes) run the batches on Dask; both need Dask (the ``distributed`` extra:
+        ``pip install -e '.[distributed]'`` in the checkout).
         A sweep estimated to take more than an hour of work is refused before it starts
         (:class:`semigraph.engine.sweep.SweepTooLarge`, with the estimate) unless
         ``max_scenarios`` allows that many scenarios explicitly.
@@ -552,8 +601,10 @@ class Network(Model):
         then with the number of scenarios of each finished batch as ``done``.
         """
         from semigraph.engine import sweep as sw
-        from semigraph.io.write import format_for, write_stream
+        from semigraph.errors import OutputError
+        from semigraph.io.write import STREAM_SUFFIXES, format_for, write_stream
 
+        fmt = format_for(str(output), format, suffixes=STREAM_SUFFIXES) if output else None
         plan = sw.plan_sweep(
             self, level=level, order=order, targets=targets, mode=mode, severity=severity,
             duration_days=duration, horizon=horizon, perspective=perspective,
@@ -561,6 +612,15 @@ class Network(Model):
             probability=probability, seed=seed, step=step or sw.STEP,
             max_scenarios=max_scenarios)
         meta = self._meta("sweep", **plan.record())
+        if fmt == "xlsx":
+            from semigraph.io.sheets import MAX_ROWS
+
+            n = len(plan) * len(plan.components)
+            if n > MAX_ROWS - 1:
+                raise OutputError(
+                    f"{output}: the sweep's table has {n:,} rows ({len(plan):,} scenarios x "
+                    f"{len(plan.components):,} components), more than the {MAX_ROWS - 1:,} an "
+                    "Excel sheet holds; write it as .parquet or .csv, or narrow the sweep")
         size = batch or sw.batch_size(self, plan)
         if progress is not None:
             progress(0, len(plan))
@@ -590,7 +650,6 @@ class Network(Model):
             for col in ("scenario", "component"):  # as a file gives them back
                 table[col] = table[col].astype(str)
             return SweepResult("sweep", table, meta, title=title, summary=summary.table())
-        fmt = format_for(str(output), format)
         rows = write_stream(chunks(produce()), output, fmt=fmt, force=force, meta=meta)
         meta = {**meta, "output": str(output), "rows": rows}
         table = summary.table()
@@ -668,7 +727,7 @@ class Network(Model):
         return Result("stockpile", frame, meta, title="Strategic-stockpile candidates")
 
     # --- the observatory ------------------------------------------------------------------
-    def indicators(self, *, perspective: str = "NLD",
+    def indicators(self, *, perspective: str = OBSERVATORY_PERSPECTIVE,
                    components: Sequence[str] | None = None) -> Result:
         """The observatory's indicator sheet per raw material and key component: global HHI
         and top holder, governance-weighted HHI (EU method), the perspective's import
@@ -679,7 +738,8 @@ class Network(Model):
 
         frame = indicators(self, perspective=perspective, components=components)
         return Result("indicators", frame, self._meta("indicators", perspective=perspective),
-                      title=f"Indicators, perspective {perspective}")
+                      title=f"Indicators, perspective {perspective}",
+                      citations=cited_sources(frame, self.sources))
 
     def warn(self, measure: str | Scenario | Path, *, perspective: str | None = None,
              horizon: int = 365) -> WarningResult:
@@ -688,9 +748,12 @@ class Network(Model):
         ``measure`` is a sentence such as ``"export licence on gallium from CHN"``, ``"ban on
         neon from RUS to EU27"`` or ``"outage at nexperia@CHN for 60 days"``
         (:func:`semigraph.findings.warn.parse_measure`), a scenario or a scenario file.
-        The result's ``table`` lists the products by the day they go short, ``firms`` the
-        firms downstream (Dutch ones flagged); ``markdown()`` and ``html()`` give a one-page
-        briefing.
+        ``perspective`` is whose supply the products show: as given, else the scenario's own,
+        else :data:`OBSERVATORY_PERSPECTIVE` (NLD, as for :meth:`indicators`); ``"ROW"`` is
+        the rest of the world outside the stopping countries (the simulations' default: use
+        it when the measure is the Netherlands' own). The result's ``table`` lists the
+        products by the day they go short, ``firms`` the firms downstream (Dutch ones
+        flagged); ``markdown()`` and ``html()`` give a one-page briefing.
         """
         from semigraph.findings.warn import parse_measure, warning
 
@@ -701,10 +764,16 @@ class Network(Model):
             scen = self.check(read_scenario(measure))
         else:
             scen = self.check(parse_measure(measure, self))
+        if perspective == "ROW":
+            scen, perspective = scen.with_(perspective=None), None
+        elif perspective is None and scen.perspective is None:
+            perspective = OBSERVATORY_PERSPECTIVE
         w = warning(self, scen, perspective=perspective, horizon=horizon)
         meta = self._meta("warn", scenario=scenario_record(scen), perspective=w.perspective,
                           measures=list(w.measures))
-        return WarningResult("warn", w.products, meta, title=scen.label, warning=w)
+        return WarningResult("warn", w.products, meta, title=scen.label, warning=w,
+                             citations=cited_sources(w.products, self.sources,
+                                                     extra=w.sources["id"]))
 
     # --- maps and reports -----------------------------------------------------------------
     def risk(self, result: WhatIfResult | Scenario | None = None):
@@ -892,9 +961,7 @@ def read_result_meta(path: str | Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
         return data.get("meta", {}) if isinstance(data, dict) else {}
     if suffix == ".xlsx":
-        about = pd.read_excel(path, sheet_name=None)
-        sheet = about.get("about")
-        if sheet is None:
-            return {}
-        return {k: json.loads(v) for k, v in zip(sheet["key"], sheet["value"])}
+        from semigraph.io.sheets import read_xlsx_meta
+
+        return read_xlsx_meta(path)
     return {}

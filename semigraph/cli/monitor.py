@@ -79,7 +79,7 @@ def diff(a, b, scenario_file, cuts, tolerance, all_rows, limit, fmt, output, for
 @click.command()
 @click.option("--perspective", metavar="REGION", default="NLD", show_default=True,
               help="Whose import concentration and CRMA benchmark are computed (NLD, EU27, "
-                   "...).")
+                   "...); NLD by default, as for warn.")
 @click.option("--component", "components", multiple=True, metavar="ID",
               help="Only these components (default: raw materials, materials and every "
                    "chokepoint). Repeatable.")
@@ -94,7 +94,8 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
     the perspective's import concentration and its share from the largest third-country
     supplier against the Critical Raw Materials Act's 65% benchmark, EU critical/strategic
     list status, stock cover, the end products and Dutch firms downstream, and the sources
-    behind every figure. Write it as a spreadsheet with -o sheet.xlsx.
+    behind every figure. Write it as a spreadsheet with -o sheet.xlsx (with a sources sheet:
+    the citation and link of every source a row names).
 
     \b
     Examples:
@@ -132,20 +133,29 @@ def indicators(perspective, components, limit, dataset, fmt, output, force) -> N
          limit=limit or None)
 
 
+#: What ``warn -o FILE`` writes, by the file's suffix.
+WARN_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+                 ".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
 @click.command()
 @click.argument("measure", required=False)
 @click.option("--scenario", "scenario_file", metavar="FILE",
               type=InputFile(dir_okay=False, path_type=str),
               help="A scenario file instead of a measure in words.")
 @click.option("--perspective", metavar="REGION",
-              help="Consumer country or bloc (default: the rest of the world).")
+              help="Consumer country or bloc whose supply the products show (default: the "
+                   "scenario file's, else NLD, as for indicators); ROW: the rest of the world "
+                   "outside the stopping countries.")
 @click.option("--horizon", type=click.IntRange(1, 3650), default=365, show_default=True,
               help="Days simulated.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "csv", "json"]),
-              default=None, help="Briefing as markdown (default on a terminal) or html; csv "
-                                 "or json: the products table. Default: from -o's suffix.")
+@click.option("--format", "fmt",
+              type=click.Choice(["markdown", "html", "csv", "json", "parquet", "xlsx"]),
+              default=None, help="Briefing as markdown (default on a terminal) or html; csv, "
+                                 "json, parquet or xlsx: the products table (xlsx with the "
+                                 "sources cited). Default: from -o's suffix.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-              help="Write to FILE (.md, .html, .csv, .json).")
+              help="Write to FILE (.md, .html, .csv, .json, .parquet, .xlsx).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @dataset_option
 def warn(measure, scenario_file, perspective, horizon, fmt, output, force, dataset) -> None:
@@ -154,7 +164,8 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     MEASURE is a sentence: "export licence on gallium from CHN", "export stop of germanium
     from CHN to USA", "ban on neon from RUS", "outage at nexperia@CHN for 60 days". An
     export licence is read as an export stop for 60 days (China's 2023 gallium and germanium
-    licences stopped exports for about two months). Prints a one-page briefing.
+    licences stopped exports for about two months). Prints a one-page briefing, seen from
+    NLD unless --perspective (or the scenario file) says otherwise, as indicators is.
 
     Readings: each product shows its lowest supply as a range from every user of an input
     rationed alike (pooled) to the chain served first, and the tied reading (buyers tied to
@@ -174,15 +185,13 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
       semigraph warn --scenario queries/taiwan-blockade.toml -o taiwan.md
     """
     from semigraph.errors import ScenarioError
-    from semigraph.io.write import atomic_write, check_output
+    from semigraph.io.write import atomic_write, check_output, format_for
 
     if bool(measure) == bool(scenario_file):
         raise ScenarioError("give a measure in words or --scenario FILE (one of them)")
+    fmt = format_for(output, fmt, suffixes=WARN_SUFFIXES)
+    fmt = "markdown" if fmt == "table" else fmt  # the terminal shows the briefing
     check_output(output, force=force)
-    if fmt is None:
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix,
-                                                                                  "markdown")
     chart = None
     if fmt == "markdown" and output and output != "-":  # the charts as a PNG beside it
         chart = Path(output).with_name(Path(output).stem + "-supply.png")
@@ -190,7 +199,7 @@ def warn(measure, scenario_file, perspective, horizon, fmt, output, force, datas
     net = load_model(dataset)
     result = net.warn(Path(scenario_file) if scenario_file else measure,
                       perspective=perspective, horizon=horizon)
-    if fmt in ("csv", "json"):
+    if fmt in ("csv", "json", "parquet", "xlsx"):
         emit(result, fmt=fmt, output=output, force=force)
         return
     if chart is not None and result.warning.chart_components():

@@ -80,7 +80,9 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
     """``--format``, ``-o/--output`` and ``--force`` for commands that print a table.
 
     ``extra`` adds formats of the command's own (e.g. ``mef``), ``suffixes`` maps output-file
-    suffixes to them (e.g. ``{".xml": "mef"}``).
+    suffixes to them (e.g. ``{".xml": "mef"}``). Without ``--format``, the format is the -o
+    file's suffix; a suffix that names no format (``.xls``, a typing slip, none) is an error
+    (exit status 2) and nothing is written.
     """
     if func is None:
         return functools.partial(output_options, extra=extra, suffixes=suffixes,
@@ -90,7 +92,11 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
                   help="Output format" + extra_help + ". Default: from the -o file's suffix, "
                        "else table.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-                  default=None, help="Write to FILE (written only when the command succeeds).")
+                  default=None,
+                  help="Write to FILE (written only when the command succeeds): .csv, .json, "
+                       ".parquet, .xlsx (a spreadsheet with an about sheet and, where the "
+                       "rows cite sources, a sources sheet) or .txt (the table)"
+                       + "".join(f", {s}" for s in (suffixes or {})) + ".")
     @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
     @click.option("--meta", "json_meta", is_flag=True,
                   help="JSON: write {\"meta\": ..., \"rows\": [...]}, with the dataset, "
@@ -98,15 +104,13 @@ def output_options(func=None, *, extra: tuple[str, ...] = (), suffixes: dict | N
                        "always carry them).")
     @functools.wraps(func)
     def wrapper(*args, fmt, output, force, json_meta, **kwargs):
-        from semigraph.io.write import check_output, format_for
+        from semigraph.io.write import RESULT_SUFFIXES, check_output, format_for
 
         click.get_current_context().meta["semigraph.json_meta"] = json_meta
+        # the format first: a file named .xls or .xlsxx is refused before anything is run
+        fmt = format_for(output, fmt, suffixes={**RESULT_SUFFIXES, **(suffixes or {})})
         check_output(output, force=force)
-        if fmt is None and output:
-            for suffix, own in (suffixes or {}).items():
-                if output.lower().endswith(suffix):
-                    fmt = own
-        return func(*args, fmt=format_for(output, fmt), output=output, force=force, **kwargs)
+        return func(*args, fmt=fmt, output=output, force=force, **kwargs)
 
     return wrapper
 
@@ -180,7 +184,7 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
     if fmt == "table":
         write_result(result.table if view is None else view, fmt=fmt, output=output,
                      force=force, title=title if title is not None else result.title,
-                     notes=list(notes), limit=limit)
+                     notes=list(notes), limit=limit, meta=result.meta)
         return
     ctx = click.get_current_context(silent=True)
     json_meta = bool(ctx and ctx.meta.get("semigraph.json_meta"))
@@ -191,7 +195,7 @@ def emit(result, *, fmt: str, output: str | None, force: bool, view=None,
             echo(f"Warning: {n:,} value(s) of {col} are too large to hold (infinite); JSON has "
                  "no such number, so they are written as null", err=True)
     write_result(result.table, fmt=fmt, output=output, force=force, meta=result.meta,
-                 json_meta=json_meta)
+                 json_meta=json_meta, sources=getattr(result, "citations", None))
 
 
 @contextlib.contextmanager

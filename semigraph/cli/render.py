@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from semigraph.cli.options import InputFile, dataset_option, echo, load_model
@@ -162,6 +164,10 @@ def report(scenario_files, cuts, output, force, dataset) -> None:
     from semigraph.io.write import check_output
     from semigraph.render.dot import find_dot
 
+    if Path(output).suffix.lower() not in (".html", ".htm"):
+        from semigraph.errors import OutputError
+
+        raise OutputError(f"{output}: the report is an HTML file; name it .html or .htm")
     check_output(output, force=force)
     find_dot()  # fail before the work, not after it
     net = load_model(dataset)

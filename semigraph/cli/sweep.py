@@ -99,17 +99,20 @@ def _probabilities(path: str) -> dict[str, float]:
                    "the estimate and how to narrow it.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on this Dask scheduler (tcp://HOST:8786; default "
-                   "$DASK_SCHEDULER_ADDRESS). Needs semigraph[distributed].")
+                   "$DASK_SCHEDULER_ADDRESS). Needs Dask: pip install -e '.[distributed]' in "
+                   "the checkout.")
 @click.option("--workers", type=click.IntRange(1), default=None, metavar="N",
               help="Start a local Dask cluster of N processes for the sweep.")
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
               help="Terminal: scenarios to print (0 = all).")
 @dataset_option
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default=None,
-              help="Format of -o (default: from its suffix).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "json", "xlsx"]),
+              default=None, help="Format of -o (default: from its suffix).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the long table (scenario, component, fields) here, streamed a "
-                   "batch at a time: .parquet or .csv.")
+                   "batch at a time: .parquet, .csv, .json ({\"meta\", \"rows\"}) or .xlsx "
+                   "(up to 1,048,575 rows, an Excel sheet's limit; a larger sweep is "
+                   "refused before it runs).")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 def sweep(level, order, targets, all_components, mode, severity, duration, horizon,
           perspective, measure, step, monte_carlo, probability, probabilities_file, seed,
@@ -131,6 +134,11 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
       semigraph sweep --targets CHN,TWN,KOR --duration 90
       semigraph sweep --level firm --order 2 --workers 2 -o firm-pairs.parquet
     """
+    if output:  # a file the sweep cannot write is refused before the dataset is read
+        from semigraph.io.write import STREAM_SUFFIXES, check_output, format_for
+
+        format_for(output, fmt, suffixes=STREAM_SUFFIXES)
+        check_output(output, force=force)
     units = [u.strip() for t in targets for u in t.split(",") if u.strip()] or None
     probs = _probabilities(probabilities_file) if probabilities_file else probability
     net = load_model(dataset)

@@ -1,6 +1,8 @@
 """Sweeps on a Dask cluster: the model scattered once, scenarios sent in batches.
 
-Dask is an optional dependency (``pip install 'semigraph[distributed]'``). Each worker
+Dask is an optional dependency (the extra ``distributed``: ``pip install -e '.[distributed]'``
+from a checkout, semigraph not being on a package index; or ``pip install
+'dask[distributed]'``). Each worker
 compiles its copy of the model on the first batch and keeps it; a batch is a list of
 scenarios (unit indices of the plan) and comes back as the same long-table rows
 :func:`semigraph.engine.sweep.evaluate_batch` gives in-process, in plan order.
@@ -28,8 +30,9 @@ def _distributed():
     try:
         import distributed
     except ImportError:
-        raise ScenarioError("running on a Dask cluster needs the optional dependency: "
-                            "pip install 'semigraph[distributed]'") from None
+        raise ScenarioError("running on a Dask cluster needs Dask: install the extra from the "
+                            "semigraph checkout (pip install -e '.[distributed]') or Dask "
+                            "itself (pip install 'dask[distributed]')") from None
     return distributed
 
 

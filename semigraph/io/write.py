@@ -25,10 +25,14 @@ from semigraph.errors import OutputError
 
 __all__ = [
     "FORMATS",
+    "RESULT_SUFFIXES",
+    "STREAM_FORMATS",
+    "STREAM_SUFFIXES",
     "ConfinedOutput",
     "atomic_write",
     "check_output",
     "confined_output",
+    "format_for",
     "format_table",
     "refuse_replacing_source",
     "terminal_text",
@@ -39,22 +43,48 @@ __all__ = [
 ]
 
 FORMATS = ("table", "csv", "json", "parquet", "xlsx")
-STREAM_FORMATS = ("parquet", "csv")
+#: Formats a long table arriving in chunks (a sweep) can be written in, never held whole.
+STREAM_FORMATS = ("parquet", "csv", "json", "xlsx")
 _BINARY = {"parquet", "xlsx"}
 #: How temporary files and folders next to an output begin: short random names that never
 #: collide with another run's, and leave the output's name every byte the file system allows.
 TEMP_PREFIX = ".semigraph-"
-_SUFFIX = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
-           ".txt": "table"}
+#: Output-file suffixes of a result table and the format each names (``.txt``: the table the
+#: terminal shows).
+RESULT_SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx",
+                   ".txt": "table"}
+#: Suffixes of the files a streamed table (a sweep) can be written to.
+STREAM_SUFFIXES = {s: f for s, f in RESULT_SUFFIXES.items() if f in STREAM_FORMATS}
 
 
-def format_for(output: str | None, fmt: str | None) -> str:
-    """The format to write: as given, else from the output file's suffix, else ``table``."""
+def format_for(output: str | None, fmt: str | None, *,
+               suffixes: dict[str, str] | None = None) -> str:
+    """The format to write: as given, else from the output file's suffix, else ``table``
+    (no file, or ``-`` for standard output).
+
+    ``suffixes`` maps the suffixes a command writes to their formats (default: the result
+    formats, ``.txt`` for the terminal table).
+
+    Raises
+    ------
+    OutputError
+        The file's suffix is not one of ``suffixes`` (``.xls``, a typing slip, no suffix at
+        all) and no format is given: nothing is guessed and nothing is written.
+    """
     if fmt:
         return fmt
-    if output:
-        return _SUFFIX.get(Path(output).suffix.lower(), "table")
-    return "table"
+    if not output or output == "-":
+        return "table"
+    suffixes = RESULT_SUFFIXES if suffixes is None else suffixes
+    suffix = Path(output).suffix.lower()
+    if suffix in suffixes:
+        return suffixes[suffix]
+    allowed = ", ".join(sorted(suffixes))
+    what = (f"the suffix {suffix!r} names no format semigraph writes here" if suffix
+            else "the file name has no suffix to tell the format")
+    hint = " (.xls is the old Excel format: write .xlsx)" if suffix == ".xls" else ""
+    raise OutputError(f"{output}: {what}{hint}; end the file name with one of {allowed}, or "
+                      "give --format")
 
 
 def check_output(output: str | Path | None, *, force: bool) -> None:
@@ -425,28 +455,53 @@ def to_records(frame: pd.DataFrame) -> list[dict]:
     return [{c: _plain(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False)]
 
 
-def _cell(value, width: int = 48) -> str:
+def _cell(value, width: int = 48, spec: str | None = None) -> str:
+    """A cell as the terminal shows it; ``spec``: the column's format for a number."""
     value = _plain(value)
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "inf" if value > 0 else "-inf"
+        if spec is None:
+            spec = ",.0f" if isinstance(value, int) or value.is_integer() else ",.3f"
+        return format(value, spec)
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     text = terminal_text(str(value).replace("\n", " "))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _spec(column: pd.Series, name: str, analysis: str | None) -> str | None:
+    """One format for every number of a column (:mod:`semigraph.io.columns`): a column
+    never shows ``1,095`` beside ``540.000``."""
+    from semigraph.io.columns import column_kind, terminal_spec
+
+    numbers = [float(v) for v in column
+               if isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, (bool, np.bool_)) and not pd.isna(v)]
+    if not numbers:
+        return None
+    integer = pd.api.types.is_integer_dtype(column)
+    return terminal_spec(column_kind(name, analysis=analysis, integer=integer), numbers)
+
+
 def format_table(frame: pd.DataFrame, *, title: str | None = None,
-                 notes: list[str] | None = None, limit: int | None = None) -> str:
-    """A plain-text table for the terminal: aligned columns, numbers right-aligned."""
+                 notes: list[str] | None = None, limit: int | None = None,
+                 analysis: str | None = None) -> str:
+    """A plain-text table for the terminal: aligned columns, numbers right-aligned, every
+    number of a column with the same decimals and thousands separators (shares with three
+    decimals, days whole, other figures by the column's largest value; see
+    :mod:`semigraph.io.columns`). ``analysis`` is the result's kind, for the names it
+    reads its own way."""
     shown = frame if limit is None else frame.head(limit)
     cols = [terminal_text(str(c)) for c in shown.columns]
-    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
+    # decided on the whole column, so that --limit does not change how a figure reads
+    specs = [_spec(frame.iloc[:, i], str(c), analysis) for i, c in enumerate(frame.columns)]
+    cells = [[_cell(v, spec=f) for v, f in zip(row, specs)]
+             for row in shown.itertuples(index=False)]
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(
         shown[c]) for c in shown.columns]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
@@ -473,9 +528,6 @@ def format_table(frame: pd.DataFrame, *, title: str | None = None,
 
 #: A text cell starting with one of these is read as a formula by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: Characters an XLSX file cannot hold (XML 1.0 forbids them).
-_XLSX_ILLEGAL = {c: None for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE,
-                                   0xFFFF]}
 
 
 def safe_text(value):
@@ -498,37 +550,6 @@ def _for_spreadsheet(frame: pd.DataFrame, *, quote: bool = True) -> pd.DataFrame
                  for v in out[col]], index=out.index, dtype=object)
     out.columns = [fix(str(c)) for c in out.columns]
     return out
-
-
-def _write_xlsx(frame: pd.DataFrame, fh: IO[bytes], *, meta: dict | None = None) -> None:
-    """XLSX with every text cell stored as text (never a formula) and characters XLSX cannot
-    hold removed; ``meta`` as a second sheet ``about`` (key, value as JSON)."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "result"
-    sheet.append([str(c).translate(_XLSX_ILLEGAL) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        cells = []
-        for value in row:
-            value = _plain(value)
-            if isinstance(value, str):
-                value = value.translate(_XLSX_ILLEGAL)
-            cells.append(value)
-        sheet.append(cells)
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, even where it starts with "="
-    if meta:
-        about = book.create_sheet("about")
-        about.append(["key", "value"])
-        for key, value in _plain(meta).items():
-            about.append([str(key), json.dumps(value, ensure_ascii=False)
-                          .translate(_XLSX_ILLEGAL)])
-            for cell in about[about.max_row]:
-                cell.data_type = "s"
-    book.save(fh)
 
 
 def _finite(value):
@@ -602,12 +623,14 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
                  force: bool = False, title: str | None = None,
                  notes: list[str] | None = None, limit: int | None = None,
                  stream: IO[str] | None = None, meta: dict | None = None,
-                 json_meta: bool = False) -> None:
+                 json_meta: bool = False, sources: pd.DataFrame | None = None) -> None:
     """Write a result table in ``fmt`` to ``output`` (a file) or to ``stream`` (stdout).
 
     ``meta`` (dataset, version, analysis, scenario) goes with the table: Parquet schema
     metadata, an ``about`` sheet in XLSX, and in JSON the envelope ``{"meta", "rows"}`` when
-    ``json_meta`` (otherwise JSON is the array of rows).
+    ``json_meta`` (otherwise JSON is the array of rows). ``sources`` (the sources the rows
+    cite, as the dataset's sources table has them) becomes XLSX's ``sources`` sheet
+    (:mod:`semigraph.io.sheets`).
     """
     if fmt not in FORMATS:
         raise OutputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -618,7 +641,8 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
     def text() -> str:
         if fmt == "table":
             return format_table(frame, title=title, notes=notes,
-                                limit=None if to_file else limit)
+                                limit=None if to_file else limit,
+                                analysis=(meta or {}).get("analysis"))
         if fmt == "csv":
             return _for_spreadsheet(frame).to_csv(index=False, lineterminator="\n")
         return json_text(frame, meta=meta if json_meta and meta else None)
@@ -631,8 +655,11 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
         if fmt == "parquet":
             fh.write(_parquet_bytes(frame, meta))
         elif fmt == "xlsx":
+            from semigraph.io.sheets import write_xlsx
+
             buf = io.BytesIO()
-            _write_xlsx(_for_spreadsheet(frame, quote=False), buf, meta=meta)
+            write_xlsx([_for_spreadsheet(frame, quote=False)], buf, meta=meta,
+                       sources=sources)
             fh.write(buf.getvalue())
         else:
             fh.write(text().encode("utf-8"))
@@ -642,19 +669,51 @@ def write_result(frame: pd.DataFrame, *, fmt: str, output: str | None = None,
 
 def write_stream(chunks: Iterable[pd.DataFrame], output: str | Path, *, fmt: str,
                  force: bool = False, meta: dict | None = None) -> int:
-    """Write a long table that arrives in chunks (Parquet or CSV), never holding it whole.
+    """Write a long table that arrives in chunks (Parquet, CSV, JSON or XLSX), never holding
+    it whole.
 
     The file appears only when the last chunk is written (atomically, as
-    :func:`atomic_write`); every chunk must have the first one's columns. Returns the rows
-    written.
+    :func:`atomic_write`); every chunk must have the first one's columns. JSON is the
+    envelope ``{"meta": ..., "rows": [...]}`` (a row per line; an infinite number as null),
+    XLSX the workbook of :mod:`semigraph.io.sheets`, refused once the rows pass what an
+    Excel sheet holds (nothing is left behind). Returns the rows written.
     """
     if fmt not in STREAM_FORMATS:
-        raise OutputError(f"a streamed table is written as {' or '.join(STREAM_FORMATS)}, not "
-                          f"{fmt}; use -o FILE.parquet or -o FILE.csv")
+        raise OutputError(f"a streamed table is written as {', '.join(STREAM_FORMATS)}, not "
+                          f"{fmt}; use -o FILE.parquet, .csv, .json or .xlsx")
     rows = 0
+
+    def counted():
+        nonlocal rows
+        for chunk in chunks:
+            rows += len(chunk)
+            yield chunk.reset_index(drop=True)
+
+    def write_json(fh: IO[bytes]) -> None:
+        head = json.dumps(_finite(_plain(meta or {})), ensure_ascii=False, indent=1,
+                          allow_nan=False)
+        fh.write(f'{{"meta": {head},\n "rows": ['.encode())
+        first = True
+        for chunk in counted():
+            for record in _finite(to_records(chunk)):
+                line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+                fh.write(((",\n" if not first else "\n") + line).encode("utf-8"))
+                first = False
+        fh.write(b"\n]}\n")
+
+    def write_xlsx(fh: IO[bytes]) -> None:
+        from semigraph.io.sheets import write_xlsx as workbook
+
+        workbook((_for_spreadsheet(c, quote=False) for c in counted()), fh, meta=meta)
 
     def write(fh: IO[bytes]) -> None:
         nonlocal rows
+        if fmt == "json":
+            write_json(fh)
+            return
+        if fmt == "xlsx":
+            write_xlsx(fh)
+            return
         writer = None
         header = True  # CSV: the header once, even when the first chunk has no rows
         empty = None  # Parquet: an empty chunk's columns may have no type yet
