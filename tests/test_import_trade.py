@@ -418,3 +418,36 @@ def test_streaming_equals_a_plain_computation(tmp_path, monkeypatch, rows, regio
         assert not expected, exc
         return
     assert shares(result.supply) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("missing", ["NA", " NA", "NA ", "  na", "N/A", " NaN ", "NULL",
+                                     "None", ""])
+def test_missing_values_padded_or_not_are_missing(tmp_path, missing):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 811292, 400, missing],
+            [2022, " 392", 276, " 811292", " 1000 ", 4]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    by_value = import_trade(path, hs=["811292"], component="gallium")
+    assert shares(by_value.supply) == pytest.approx({"JPN": 0.5, "CHN": 0.3, "USA": 0.2})
+    by_quantity = import_trade(path, hs=["811292"], component="gallium", weight="quantity")
+    assert shares(by_quantity.supply) == pytest.approx({"CHN": 0.6, "JPN": 0.4})
+    assert by_quantity.report["rows_without_quantity"] == 1
+
+
+def test_padded_missing_value_is_an_empty_value_error(tmp_path):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 811292, " NA ", 1]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    with pytest.raises(DatasetError) as exc:
+        import_trade(path, hs=["811292"], component="gallium")
+    assert (only_problem(exc).row, only_problem(exc).column) == (3, "v")
+    assert "empty" in only_problem(exc).message
+
+
+def test_bad_cell_of_another_product_is_not_read(tmp_path):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 30110, "n.a.", 1]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    assert shares(import_trade(path, hs=["811292"], component="gallium").supply) == {"CHN": 1}
+    rows[1][3] = 811292
+    with pytest.raises(DatasetError) as exc:
+        import_trade(write_csv(path, BACI_HEADER, rows), hs=["811292"], component="gallium")
+    assert (only_problem(exc).row, only_problem(exc).column) == (3, "v")
+    assert "'n.a.' is not a number" in only_problem(exc).message

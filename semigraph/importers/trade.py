@@ -73,8 +73,9 @@ __all__ = [
 LAYOUTS = ("baci", "comtrade")
 WEIGHTS = ("value", "quantity")
 
-#: Cell texts read as empty (unknown), in the data and when a bad cell is looked for.
-_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null"]
+#: Cell texts read as empty (unknown), whatever their case and the spaces around them
+#: (R writes ``NA``, some exports pad it to the column's width: `` NA``).
+_NULLS = ["", "na", "n/a", "nan", "null", "none"]
 #: Alpha codes Comtrade uses for areas that are countries: 490 "Other Asia, nes" is Taiwan.
 _ALPHA_ALIASES = {"S19": "TWN"}
 #: Partner codes that stand for the world total, not a country.
@@ -359,14 +360,18 @@ class _Counts:
 
 
 def _open(stream, spec: _Layout, delimiter: str, block_size: int):
-    """A streaming CSV reader of only the layout's columns, typed as the layout says."""
+    """A streaming CSV reader of only the layout's columns, as text: the numbers are typed
+    by :func:`_typed` once the rows of the wanted codes are picked, so that a missing value
+    spelled ``NA`` with spaces around it is read as missing (Arrow's own null spellings must
+    match exactly) and cells of other products are never looked at."""
     try:
         return pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(block_size=block_size),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
-                include_columns=spec.columns, column_types=spec.types, null_values=_NULLS,
+                include_columns=spec.columns,
+                column_types={c: pa.string() for c in spec.types}, null_values=[""],
                 strings_can_be_null=True),
         )
     except BaseException:
@@ -394,16 +399,6 @@ def _batches(path: Path, spec: _Layout, delimiter: str, block_size: int,
                            str(path)) from None
 
 
-def _bad_cell(cell: str, kind: pa.DataType) -> bool:
-    if cell in _NULLS:
-        return False
-    try:
-        (int if pa.types.is_integer(kind) else float)(cell)
-    except ValueError:
-        return True
-    return False
-
-
 def _why_bad(cell: str, column: str, kind: pa.DataType) -> str:
     """What is wrong with a cell the reader refused: not a number at all, or a number where
     only whole numbers (years, country codes) are taken."""
@@ -419,14 +414,13 @@ def _why_bad(cell: str, column: str, kind: pa.DataType) -> str:
 
 
 def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) -> DatasetError:
-    """The first bad line from record ``skip`` on: wrong field count or a non-numeric cell."""
-    numeric = {c: t for c, t in spec.types.items() if not pa.types.is_string(t)}
+    """The first line from record ``skip`` on with the wrong number of fields (the columns
+    are read as text, so that is what the reader refuses)."""
     with pa.input_stream(str(path), compression="detect") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
         allow_large_fields()
         reader = csv.reader(text, delimiter=delimiter)
         header = [n.strip() for n in next(reader)]
-        index = {c: header.index(c) for c in numeric}
         row = 1
         for record in reader:
             if not record:
@@ -438,13 +432,43 @@ def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) 
                 return DatasetError([Problem(
                     path.name, row, None,
                     f"{len(record)} fields where the header has {len(header)}")], str(path))
-            for col, kind in numeric.items():
-                cell = record[index[col]]
-                if _bad_cell(cell.strip(), kind):
-                    return DatasetError([Problem(
-                        path.name, row, col, _why_bad(cell, col, kind))], str(path))
     return DatasetError([Problem(path.name, None, None, f"cannot read the file: {message}")],
                         str(path))
+
+
+def _typed(sub: pa.RecordBatch, spec: _Layout, path: Path, rows: np.ndarray
+           ) -> pa.RecordBatch:
+    """The picked rows with their numeric columns typed: any spelling of a missing value
+    (:data:`_NULLS`, any case, spaces around it) is missing; any other text that is not a
+    number of the column's type is an error naming its row and column."""
+    null_set = pa.array(_NULLS, pa.string())
+    arrays = []
+    for name, column in zip(sub.schema.names, sub.columns):
+        kind = spec.types.get(name, pa.string())
+        trimmed = pc.utf8_trim_whitespace(column)
+        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=null_set), True)
+        clean = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
+        if pa.types.is_string(kind):
+            arrays.append(clean)
+            continue
+        try:
+            arrays.append(pc.cast(clean, kind))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            cells = clean.to_pylist()
+            bad = [i for i, cell in enumerate(cells)
+                   if cell is not None and not _casts(cell, kind)]
+            raise DatasetError([Problem(path.name, int(rows[i]), name,
+                                        _why_bad(cells[i], name, kind)) for i in bad[:20]],
+                               str(path)) from None
+    return pa.RecordBatch.from_arrays(arrays, names=sub.schema.names)
+
+
+def _casts(cell: str, kind: pa.DataType) -> bool:
+    try:
+        pc.cast(pa.array([cell], pa.string()), kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _wanted(hs: list[str]) -> pa.Array:
@@ -471,11 +495,12 @@ def _flows_of(batch: pa.RecordBatch, spec: _Layout, wanted: pa.Array,
               counts: _Counts) -> pa.Table | None:
     """The batch's rows of the wanted codes and years (and, for Comtrade, of imports and
     exports between countries, totals only), checked and normalised; None when none."""
-    mask = pc.fill_null(pc.is_in(batch.column(spec.hs), value_set=wanted), False)
+    code = pc.utf8_trim_whitespace(batch.column(spec.hs))
+    mask = pc.fill_null(pc.is_in(code, value_set=wanted), False)
     if not pc.any(mask).as_py():
         return None
     idx = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-    sub = batch.take(pa.array(idx))
+    sub = _typed(batch.take(pa.array(idx)), spec, path, offset + idx + 2)
     year = _year(sub, spec)
     if year.null_count:
         nulls = idx[np.flatnonzero(year.is_null().to_numpy(zero_copy_only=False))]
