@@ -681,20 +681,23 @@ def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None =
         HS6 codes; default: the codes mapped to ``component`` in the shipped table
         ``datasets/hs-components.csv``.
     importer : str, optional
-        A country or bloc (e.g. ``EU27``): its imports by origin (import dependency; flows
-        between its members are left out). Default: world exports by exporter.
+        A country or bloc (e.g. ``EU27``): also its imports by origin (``imports``: import
+        dependency, flows between its members left out) and each country's share of world
+        imports (``consumption``). ``supply`` is world exports by exporter either way.
     years : sequence of int, optional
         Years to count (default: all in the file).
     weight : {"value", "quantity"}
     output : str or Path, optional
-        Write ``supply.csv``, ``consumption.csv`` and ``sources.csv`` into this folder.
+        Write ``supply.csv``, ``sources.csv`` and, with ``importer``, ``consumption.csv`` and
+        ``imports.csv`` into this folder.
     network : Network, optional
         Where bloc names are looked up (default: the bundled dataset).
 
     Returns
     -------
     TradeImport
-        ``supply`` and ``consumption`` tables, the ``source`` row and a ``report``.
+        ``supply``, ``consumption`` and ``imports`` tables, the ``source`` row and a
+        ``report`` (``report["shared_codes"]``: the codes that also carry other goods).
     """
     from semigraph.importers.trade import hs_codes_for, write_trade_import
     from semigraph.importers.trade import import_trade as run

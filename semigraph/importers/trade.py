@@ -67,6 +67,8 @@ __all__ = [
     "import_trade",
     "iso3_for_numeric",
     "normalise_hs",
+    "shared_goods",
+    "shared_warning",
     "write_trade_import",
 ]
 
@@ -102,11 +104,19 @@ class TradeImport:
     Attributes
     ----------
     supply : pandas.DataFrame
-        ``supply.csv`` rows: ``component, supplier, site, share, capacity, source``; supplier
-        and site are the exporting (origin) country's ISO3 code, capacity is empty.
+        ``supply.csv`` rows: ``component, supplier, site, share, capacity, source``: each
+        exporting country's share of world exports (the trade proxy of its share of world
+        supply), with or without an importing region; supplier and site are the exporter's
+        ISO3 code, capacity is empty.
     consumption : pandas.DataFrame or None
-        ``consumption.csv`` rows (``component, country, share, source``) when an importing
-        region was given, else None.
+        ``consumption.csv`` rows (``component, country, share, source``): each country's
+        share of world imports, the proxy of its share of world consumption; when an
+        importing region was given, else None.
+    imports : pandas.DataFrame or None
+        ``imports.csv`` rows (``component, importer, origin, share, source``): each origin's
+        share of the importing region's imports from outside it (its import dependency), when
+        a region was given. Not a share of world supply nor of world consumption, so not a
+        dataset table: ``semigraph dataset merge`` leaves it out.
     source : dict
         The ``sources.csv`` row describing the file (``id, publisher, title, year, url, kind,
         note``).
@@ -114,7 +124,11 @@ class TradeImport:
         Counts and totals: ``layout``, ``rows_read``, ``rows_used``, ``years``, ``flow``,
         ``weight``, ``total_value`` (``value_unit``), ``total_quantity`` (``quantity_unit``),
         ``value_by_hs``, ``unmapped_codes`` (code -> value), ``unmapped_value``,
-        ``unmapped_share`` and the rows skipped, by reason.
+        ``unmapped_share`` (all of the world exports behind ``supply``), ``shared_codes``
+        (HS code -> the other goods it carries, from the HS table) and the rows skipped, by
+        reason; with a region, ``region`` holds the same totals for its imports from outside
+        it, its ``members``, ``label``, ``intra_region_value`` and
+        ``unmapped_importer_codes``.
     """
 
     supply: pd.DataFrame
@@ -122,6 +136,7 @@ class TradeImport:
     source: dict
     report: dict = field(default_factory=dict)
     path: Path | None = None  # the trade file read
+    imports: pd.DataFrame | None = None
 
 
 # --- reference tables ---------------------------------------------------------------------
@@ -217,6 +232,49 @@ def hs_codes_for(component: str, *, table: str | Path | None = None) -> list[str
         raise UnknownUnitError(f"no HS codes for component {component!r} in {path}{hint}; "
                                "give the codes with --hs")
     return codes
+
+
+def shared_goods(codes: Iterable[str], component: str, *,
+                 table: str | Path | None = None) -> dict[str, list[str]]:
+    """The goods other than ``component`` that each HS code also carries.
+
+    Parameters
+    ----------
+    codes : iterable of str
+        HS6 codes (as :func:`normalise_hs` writes them).
+    component : str
+        The component the shares are for.
+    table : str or Path, optional
+        The HS-to-component table (default: the bundled ``hs-components.csv``), whose
+        ``shared_with`` column lists, per code and component, the other goods of the code.
+
+    Returns
+    -------
+    dict
+        Code -> other goods, for the codes that carry more than ``component``; a code the
+        table maps to ``component`` gives its row's ``shared_with``, any other listed code
+        every good the table names for it. Codes not in the table are left out.
+
+    Examples
+    --------
+    >>> shared_goods(["811292"], "gallium")
+    {'811292': ['germanium', 'indium', 'niobium', 'vanadium']}
+    """
+    path = Path(table) if table is not None else _hs_table_path()
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh)]
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        mine = [r for r in rows if normalise_hs(r["hs6"]) == code]
+        own = [r for r in mine if r.get("component") == component]
+        goods: list[str] = []
+        for r in own or mine:
+            named = ([] if own else [r.get("component") or ""]) + \
+                (r.get("shared_with") or "").split(";")
+            goods += [g.strip() for g in named if g.strip() and g.strip() != component]
+        if goods:
+            out[code] = list(dict.fromkeys(goods))
+    return out
 
 
 def normalise_hs(code: str | int) -> str:
@@ -681,6 +739,14 @@ def _supply_table(shares: pd.Series, component: str, source_id: str) -> pd.DataF
     })
 
 
+def _imports_table(shares: pd.Series, component: str, importer: str,
+                   source_id: str) -> pd.DataFrame:
+    shares = _ordered(shares)
+    return pd.DataFrame({"component": component, "importer": importer,
+                         "origin": shares.index.astype(str),
+                         "share": shares.to_numpy(dtype=float), "source": source_id})
+
+
 def _consumption_table(shares: pd.Series, component: str, source_id: str) -> pd.DataFrame:
     shares = _ordered(shares)
     return pd.DataFrame({"component": component, "country": shares.index.astype(str),
@@ -712,15 +778,17 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
                  importer_members: Iterable[str] | None = None,
                  importer_label: str | None = None, years: Iterable[int] | None = None,
                  weight: str = "value", layout: str = "auto", source_id: str | None = None,
-                 block_size: int = 1 << 20,
+                 block_size: int = 1 << 20, hs_table: str | Path | None = None,
                  progress: Callable[[int], None] | None = None) -> TradeImport:
     """Country shares of a component from a file of bilateral trade flows.
 
-    Without an importing region: each country's share of world exports of the HS codes
-    (exporter shares). With one (``importer_members``): the region's import dependency, each
-    origin's share of the region's imports from outside it (flows between members are left
-    out: intra-EU trade is not import dependency), and each country's share of apparent world
-    consumption, approximated by its imports.
+    Always: each country's share of world exports of the HS codes (exporter shares), the
+    ``supply`` table. With an importing region (``importer_members``) also: the region's
+    import dependency, each origin's share of the region's imports from outside it (flows
+    between members are left out: intra-EU trade is not import dependency), in a table of its
+    own (``imports``, since it is a share neither of world supply nor of world consumption),
+    and each country's share of world consumption, approximated by its imports
+    (``consumption``, the dataset table of that meaning).
 
     Parameters
     ----------
@@ -749,6 +817,9 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
         Id of the source row (default: built from the layout, component, region and year).
     block_size : int
         Bytes read per block (default 1 MiB); memory use grows with it, not with the file.
+    hs_table : str or Path, optional
+        The HS-to-component table whose ``shared_with`` column says which codes carry other
+        goods too (default: the bundled ``hs-components.csv``); see :func:`shared_goods`.
     progress : callable, optional
         Called with the number of records read after each block.
 
@@ -816,7 +887,8 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
         raise DatasetError([Problem(path.name, None, spec.hs,
                                     f"no flows of HS {', '.join(codes)}{when}")], str(path))
     return _result(path, spec, flows, counts, codes=codes, component=component,
-                   members=members, label=importer_label, weight=weight, source_id=source_id)
+                   members=members, label=importer_label, weight=weight, source_id=source_id,
+                   shared=shared_goods(codes, component, table=hs_table))
 
 
 def _label(members: list[str] | None, label: str | None) -> str | None:
@@ -827,50 +899,23 @@ def _label(members: list[str] | None, label: str | None) -> str | None:
 
 def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
             codes: list[str], component: str, members: list[str] | None, label: str | None,
-            weight: str, source_id: str | None) -> TradeImport:
+            weight: str, source_id: str | None, shared: dict[str, list[str]]) -> TradeImport:
     years = sorted(int(y) for y in flows["year"].unique())
     label = _label(members, label)
     column = "value" if weight == "value" else "quantity"
     report: dict = {"layout": spec.name, "hs": codes, "weight": weight,
                     "rows_read": counts.rows_read, "rows_used": counts.rows_used,
                     "years": years, "value_unit": _VALUE_UNIT[spec.name],
+                    "shared_codes": shared,
                     "skipped_rows": {"other_flows": counts.other_flows,
                                      "world_partner": counts.world_partner,
                                      "breakdown": counts.breakdown}}
-    consumption_shares = None
-    if members is None:
-        flow = _pick_flow(flows, ("B", "X", "M"))
-        used = flows[flows["flow"] == flow]
-    else:
-        flow = _pick_flow(flows, ("B", "M", "X"))
-        every = flows[flows["flow"] == flow]
-        importer, exporter = every["importer"].map(_iso3), every["exporter"].map(_iso3)
-        used = every[importer.isin(members) & ~exporter.isin(members)]
-        report["region"] = {"label": label, "members": members}
-        report["intra_region_value"] = float(
-            every.loc[importer.isin(members) & exporter.isin(members), "value"].sum())
-        report["unmapped_importer_codes"] = _by_code(every[importer.isna()], "importer")
-        consumption_shares, outside, world = _shares(every, "importer", column)
-        report["consumption_unmapped_share"] = (
-            float(outside[column].sum() / world) if world > 0 else None)
-    shares, unmapped, total = _shares(used, "exporter", column)
-    if not total > 0:
-        raise DatasetError([Problem(path.name, None, spec.quantity or spec.value,
-                                    f"the flows of HS {', '.join(codes)} have no {weight} to "
-                                    "share out")], str(path))
-    if not (math.isfinite(total) and np.isfinite(shares.to_numpy(dtype=float)).all()):
-        raise DatasetError([Problem(  # never shares of infinity, written as an empty table
-            path.name, None, spec.quantity if weight == "quantity" else spec.value,
-            f"the {weight}s of HS {', '.join(codes)} add up past the largest number a float "
-            "holds (about 1.8e308); is the file's unit right?")], str(path))
-    report.update({
-        "flow": _FLOW_TEXT[flow],
-        "total_value": float(used["value"].sum()),
-        "value_by_hs": _by_code(used, "hs"),
-        "unmapped_codes": _by_code(unmapped, "exporter"),
-        "unmapped_value": float(unmapped["value"].sum()),
-        "unmapped_share": float(unmapped[column].sum() / total),
-    })
+    # world exports by exporter, with or without a region: the supply table's meaning
+    flow = _pick_flow(flows, ("B", "X", "M"))
+    used = flows[flows["flow"] == flow]
+    shares, unmapped, total = _checked_shares(path, spec, used, "exporter", column, codes,
+                                              weight)
+    report.update(_totals(used, unmapped, column, total, flow))
     if spec.quantity:
         report.update({
             "quantity_unit": _QUANTITY_UNIT[spec.name],
@@ -878,14 +923,61 @@ def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
             "rows_without_quantity": int(used["rows_without_quantity"].sum()),
             "value_without_quantity": float(used["value_without_quantity"].sum()),
         })
+    consumption = imports = None
+    import_flow = None
+    if members is not None:
+        import_flow = _pick_flow(flows, ("B", "M", "X"))
+        every = flows[flows["flow"] == import_flow]
+        importer, exporter = every["importer"].map(_iso3), every["exporter"].map(_iso3)
+        into = every[importer.isin(members) & ~exporter.isin(members)]
+        region: dict = {"label": label, "members": members,
+                        "intra_region_value": float(every.loc[
+                            importer.isin(members) & exporter.isin(members), "value"].sum()),
+                        "unmapped_importer_codes": _by_code(every[importer.isna()], "importer")}
+        by_origin, outside_unmapped, outside = _checked_shares(
+            path, spec, into, "exporter", column, codes, weight,
+            what=f"the imports of {label} from outside it")
+        region.update(_totals(into, outside_unmapped, column, outside, import_flow))
+        report["region"] = region
+        consumption_shares, nowhere, world = _shares(every, "importer", column)
+        report["consumption_unmapped_share"] = (
+            float(nowhere[column].sum() / world) if world > 0 else None)
     source = _source(path, spec, codes=codes, component=component, years=years,
-                     weight=weight, flow=flow, label=label, members=members,
-                     source_id=source_id)
+                     weight=weight, flow=flow, import_flow=import_flow, label=label,
+                     members=members, source_id=source_id, shared=shared)
     supply = _supply_table(shares, component, source["id"])
-    consumption = (None if consumption_shares is None else
-                   _consumption_table(consumption_shares, component, source["id"]))
+    if members is not None:
+        consumption = _consumption_table(consumption_shares, component, source["id"])
+        imports = _imports_table(by_origin, component, str(label), source["id"])
     return TradeImport(supply=supply, consumption=consumption, source=source, report=report,
-                       path=Path(path))
+                       path=Path(path), imports=imports)
+
+
+def _checked_shares(path: Path, spec: _Layout, frame: pd.DataFrame, by: str, column: str,
+                    codes: list[str], weight: str, what: str = "the flows"
+                    ) -> tuple[pd.Series, pd.DataFrame, float]:
+    """:func:`_shares`, refusing a total of zero or one past the largest float."""
+    shares, unmapped, total = _shares(frame, by, column)
+    if not total > 0:
+        raise DatasetError([Problem(path.name, None, spec.quantity or spec.value,
+                                    f"{what} of HS {', '.join(codes)} have no {weight} to "
+                                    "share out")], str(path))
+    if not (math.isfinite(total) and np.isfinite(shares.to_numpy(dtype=float)).all()):
+        raise DatasetError([Problem(  # never shares of infinity, written as an empty table
+            path.name, None, spec.quantity if weight == "quantity" else spec.value,
+            f"the {weight}s of HS {', '.join(codes)} add up past the largest number a float "
+            "holds (about 1.8e308); is the file's unit right?")], str(path))
+    return shares, unmapped, total
+
+
+def _totals(used: pd.DataFrame, unmapped: pd.DataFrame, column: str, total: float,
+            flow: str) -> dict:
+    return {"flow": _FLOW_TEXT[flow],
+            "total_value": float(used["value"].sum()),
+            "value_by_hs": _by_code(used, "hs"),
+            "unmapped_codes": _by_code(unmapped, "exporter"),
+            "unmapped_value": float(unmapped["value"].sum()),
+            "unmapped_share": float(unmapped[column].sum() / total)}
 
 
 def _by_code(frame: pd.DataFrame, column: str) -> dict[str, float]:
@@ -895,15 +987,21 @@ def _by_code(frame: pd.DataFrame, column: str) -> dict[str, float]:
 
 
 def _source(path: Path, spec: _Layout, *, codes: list[str], component: str, years: list[int],
-            weight: str, flow: str, label: str | None, members: list[str] | None,
-            source_id: str | None) -> dict:
+            weight: str, flow: str, import_flow: str | None, label: str | None,
+            members: list[str] | None, source_id: str | None,
+            shared: dict[str, list[str]]) -> dict:
     span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
     unit = _VALUE_UNIT[spec.name] if weight == "value" else _QUANTITY_UNIT[spec.name]
-    what = "world exports by exporter" if members is None else (
-        f"imports of {label} ({len(members)} member{'s' if len(members) > 1 else ''}) from "
-        f"outside it, by origin; consumption approximated by each country's imports")
-    note = (f"HS {', '.join(codes)}; years {', '.join(map(str, years))}; weight {weight} "
-            f"({unit}); {what}; {_FLOW_TEXT[flow]}")
+    what = f"world exports by exporter ({_FLOW_TEXT[flow]})"
+    if members is not None and import_flow is not None:
+        what += (f"; imports of {label} ({len(members)} member"
+                 f"{'s' if len(members) > 1 else ''}) from outside it, by origin, and "
+                 f"consumption approximated by each country's imports "
+                 f"({_FLOW_TEXT[import_flow]})")
+    note = f"HS {', '.join(codes)}; years {', '.join(map(str, years))}; weight {weight} " \
+           f"({unit}); {what}"
+    if shared:
+        note += "; " + shared_warning(shared, component)
     if source_id is None:
         region = "" if label is None else f"-imports-{label}"
         source_id = _slug(f"{spec.name}-{component}{region}-{span}")
@@ -911,6 +1009,21 @@ def _source(path: Path, spec: _Layout, *, codes: list[str], component: str, year
     return {"id": source_id, "publisher": _PUBLISHER[spec.name],
             "title": f"{kind}, {span} ({path.name})", "year": years[-1], "url": "",
             "kind": "primary", "note": note}
+
+
+def shared_warning(shared: dict[str, list[str]], component: str) -> str:
+    """One sentence saying which codes also carry other goods than ``component``.
+
+    >>> shared_warning({"280429": ["helium", "xenon"]}, "neon")
+    'HS 280429 also carries helium and xenon: its shares are of all of them, not of neon alone'
+    """
+    def listed(goods: list[str]) -> str:
+        return goods[0] if len(goods) == 1 else f"{', '.join(goods[:-1])} and {goods[-1]}"
+
+    parts = [f"HS {code} also carries {listed(goods)}" for code, goods in shared.items()]
+    return (f"{'; '.join(parts)}: its shares are of all of them, not of {component} alone"
+            if len(parts) == 1 else
+            f"{'; '.join(parts)}: the shares are of all of them, not of {component} alone")
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -925,7 +1038,8 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def write_trade_import(result: TradeImport, output_dir: str | Path, *,
                        force: bool = False) -> Path:
-    """Write ``supply.csv``, ``consumption.csv`` (when present) and ``sources.csv`` to a folder.
+    """Write ``supply.csv``, ``consumption.csv`` and ``imports.csv`` (when present) and
+    ``sources.csv`` to a folder, with a ``datapackage.json`` describing them.
 
     The files are written into a temporary folder next to ``output_dir`` that is renamed into
     place at the end, so the folder appears whole or not at all.
@@ -957,6 +1071,8 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
         _write_csv(result.supply, folder / "supply.csv")
         if result.consumption is not None:
             _write_csv(result.consumption, folder / "consumption.csv")
+        if result.imports is not None:
+            _write_csv(result.imports, folder / "imports.csv")
         sources = pd.DataFrame([result.source], columns=["id", "publisher", "title", "year",
                                                          "url", "kind", "note"])
         _write_csv(sources, folder / "sources.csv")
@@ -975,6 +1091,33 @@ def _write_package(result: TradeImport, folder: Path) -> None:
     package = descriptor(name=f"trade-{result.source['id']}", version="1",
                          title=str(result.source.get("title") or "trade shares"),
                          tables=tables, description=str(result.source.get("note") or ""))
+    if result.imports is not None:
+        package["resources"].append(IMPORTS_RESOURCE)
     write_package(folder, package)
+
+
+#: The Frictionless resource of ``imports.csv`` (not a dataset table, so not in the schema).
+IMPORTS_RESOURCE = {
+    "name": "imports", "path": "imports.csv", "profile": "tabular-data-resource",
+    "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+    "schema": {"fields": [
+        {"name": "component", "type": "string", "description": "Component imported",
+         "constraints": {"required": True}},
+        {"name": "importer", "type": "string",
+         "description": "The importing country or bloc",
+         "constraints": {"required": True}},
+        {"name": "origin", "type": "string", "description": "Country the goods come from",
+         "constraints": {"required": True, "pattern": "^[A-Z]{3}$"}},
+        {"name": "share", "type": "number",
+         "description": "Share of the importer's imports from outside it (0..1): import "
+                        "dependency, not a share of world supply",
+         "constraints": {"required": True, "minimum": 0, "maximum": 1}},
+        {"name": "source", "type": "string", "description": "Source of the row",
+         "constraints": {"required": True}}],
+        "primaryKey": ["component", "importer", "origin"],
+        "foreignKeys": [{"fields": "source",
+                         "reference": {"resource": "sources", "fields": "id"}}],
+        "missingValues": [""]},
+}
 
 
