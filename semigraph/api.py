@@ -739,7 +739,8 @@ def validate(path: str | Path | None = None) -> tuple[str, list]:
         problems = exc.problems
     else:
         _, problems = run_checks(raw)
-        problems = [*problems, *check_package(raw.path, raw.meta, set(raw.tables))]
+        problems = [*problems, *check_package(raw.path, raw.meta, set(raw.tables),
+                                              raw.tables)]
     return folder, sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or ""))
 
 

@@ -419,3 +419,10 @@ def test_real_files_chokepoints(tmp_path):
     assert len(published) == 22 and published == publisher_chokepoints(source)
     cpu = conc.loc[next(c for c, i in ids.items() if i == "N1")]
     assert cpu["top"] == "USA" and cpu["top_share"] > 0.97 and cpu["estimated"]
+
+
+def test_imported_folder_passes_frictionless(imported):
+    from tests.test_package import frictionless_errors
+
+    report, _ = imported
+    assert frictionless_errors(report.path) == []

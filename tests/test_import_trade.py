@@ -516,3 +516,12 @@ def test_cli_warns_of_shared_codes_and_writes_imports_apart(baci, tmp_path):
     assert shares(imports, "origin") == pytest.approx({"CHN": 800 / 860, "USA": 50 / 860})
     note = pd.read_csv(out / "sources.csv").loc[0, "note"]
     assert "HS 811292 also carries germanium" in note
+
+
+def test_written_folder_passes_frictionless(baci, tmp_path):
+    from tests.test_package import frictionless_errors
+
+    result = import_trade(baci, hs=["811292"], component="gallium", years=[2022],
+                          importer_members=["DEU", "NLD"])
+    out = write_trade_import(result, tmp_path / "out")
+    assert frictionless_errors(out) == []

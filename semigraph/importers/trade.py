@@ -1084,13 +1084,14 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
 def _write_package(result: TradeImport, folder: Path) -> None:
     """The folder's Frictionless descriptor: the tables written, ready to merge into a
     dataset (their references to components and countries point outside the folder)."""
-    from semigraph.io.package import descriptor, write_package
+    from semigraph.io.package import descriptor, folder_headers, write_package
 
     tables = ["supply", "sources"] + (["consumption"] if result.consumption is not None
                                       else [])
     package = descriptor(name=f"trade-{result.source['id']}", version="1",
                          title=str(result.source.get("title") or "trade shares"),
-                         tables=tables, description=str(result.source.get("note") or ""))
+                         tables=tables, description=str(result.source.get("note") or ""),
+                         headers=folder_headers(folder, tables))
     if result.imports is not None:
         package["resources"].append(IMPORTS_RESOURCE)
     write_package(folder, package)
