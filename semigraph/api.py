@@ -713,6 +713,27 @@ def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None =
     return result
 
 
+def merge_dataset(imported: str | Path, dataset: str | Path, output: str | Path, *,
+                  on_conflict: str = "error", force: bool = False):
+    """Write ``output``: a copy of the dataset folder ``dataset`` with the tables of
+    ``imported`` (a folder an importer wrote) merged in, validated, whole or not at all.
+
+    Conflicts (rows of one key; supply and consumption rows of one component) are errors
+    unless ``on_conflict`` is ``"replace"`` (the imported rows win) or ``"keep"`` (the
+    dataset's rows stay); every row keeps its source id and ``merge-log.csv`` lists each
+    imported row (see :func:`semigraph.io.merge.merge_dataset`).
+
+    Returns
+    -------
+    MergeReport
+        Rows per table and action, the log lines, the files left out and the merged
+        dataset's validation warnings.
+    """
+    from semigraph.io.merge import merge_dataset as run
+
+    return run(imported, dataset, output, on_conflict=on_conflict, force=force)
+
+
 def validate(path: str | Path | None = None) -> tuple[str, list]:
     """Check a dataset folder (default: the bundled one) without loading it: every table
     against the schema, and ``datapackage.json`` (Frictionless) against the schema and the

@@ -140,11 +140,11 @@ def merge(imported: str, into: str, output: str, on_conflict: str | None,
       semigraph dataset merge ga-trade datasets/semiconductors -o merged --replace
       semigraph concentration --dataset merged
     """
+    import semigraph
     from semigraph.cli.importers import listed
-    from semigraph.io.merge import LOG, merge_dataset
 
-    report = merge_dataset(imported, into, output, on_conflict=on_conflict or "error",
-                           force=force)
+    report = semigraph.merge_dataset(imported, into, output,
+                                     on_conflict=on_conflict or "error", force=force)
     for table, counts in report.counts.items():
         echo(f"{table}: " + ", ".join(f"{n:,} {action}" for action, n in counts.items()),
              err=True)
@@ -152,4 +152,4 @@ def merge(imported: str, into: str, output: str, on_conflict: str | None,
         echo(f"Left out (not dataset tables): {listed(report.left_out)}", err=True)
     warnings = [p for p in report.warnings if p.severity != "error"]
     echo(f"Wrote {output} ({len(warnings)} validation warning(s); every merged row is in "
-         f"{output}/{LOG})", err=True)
+         f"{output}/merge-log.csv)", err=True)

@@ -25,7 +25,18 @@ Supported layouts
     ``customsCode`` other than ``C00``), so that nothing is counted twice. Tab-separated files
     (as Comtrade's bulk files are) and gzip-compressed files are read too.
 
-Column names are matched without regard to case.
+Column names are matched without regard to case. A missing value may be an empty cell or
+``NA``, ``N/A``, ``NaN``, ``NULL`` or ``None``, in any case, with spaces around it or not
+(exports from R and fixed-width tools pad ``NA``); only the rows of the wanted codes are read
+as numbers, so a stray cell of another product never stops the import.
+
+What each table means (DESIGN section 2): ``supply`` is each exporter's share of world
+exports, the trade proxy of its share of world supply, with or without an importing region;
+``consumption`` (with a region) each country's share of world imports, the proxy of its
+share of world consumption; ``imports`` (with a region) each origin's share of the region's
+imports from outside it, its import dependency, a share of neither and so not a dataset
+table. An HS code that carries other goods too (the ``shared_with`` column of
+``hs-components.csv``) is reported in ``report['shared_codes']`` and the source row's note.
 """
 
 from __future__ import annotations
