@@ -185,3 +185,17 @@ def test_merged_bundled_dataset_keeps_its_package_valid(trade_folder, tmp_path):
     assert frictionless_errors(out) == []
     _, problems = semigraph.validate(out)
     assert [p for p in problems if p.severity == "error"] == []
+
+
+def test_ranges_of_replaced_figures_go_with_them(trade_folder, small_path, tmp_path):
+    from semigraph.io.merge import MergeReport, drop_stale_ranges
+
+    report = merge_dataset(trade_folder, small_path, tmp_path / "m", on_conflict="replace")
+    assert report.removed == {"supply": {"gallium/CHN/CHN", "gallium/USA/USA"}}
+    ranges = [{"table": "supply", "key": "gallium/CHN/CHN", "column": "share"},
+              {"table": "supply", "key": "wafer/JPN/JPN", "column": "share"},
+              {"table": "components", "key": "gallium/CHN/CHN", "column": "ttr_days"}]
+    fresh = MergeReport(path=report.path, counts={}, removed=report.removed)
+    assert drop_stale_ranges(ranges, fresh, "ga", "today") == ranges[1:]
+    assert fresh.counts == {"uncertainty": {"removed": 1}}
+    assert fresh.log[0]["key"] == "supply/gallium/CHN/CHN/share"

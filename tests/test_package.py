@@ -141,9 +141,9 @@ def test_percent_share_is_an_error_where_the_package_declares_a_number(small, tm
     ("supply", "share", " 0.5 ", False),        # Frictionless trims numbers too
     ("supply", "share", "50%", True),
     ("supply", "share", "50 %", True),
-    ("supply", "captive", "true", False),
-    ("supply", "captive", "TRUE", False),
-    ("supply", "captive", "yes", True),         # semigraph reads it; Frictionless does not
+    ("components", "storable", "true", False),
+    ("components", "storable", "TRUE", False),
+    ("components", "storable", "yes", True),    # semigraph reads it; Frictionless does not
     ("sources", "year", "2021", False),
     ("sources", "year", "2021.0", True),
     ("supply", "site", " NLD", True),

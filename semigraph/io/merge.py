@@ -26,7 +26,10 @@ so each merged figure still names where it comes from. The output folder holds a
 ``merge-log.csv`` (one line per imported row: table, key, action, the rows in both folders,
 source; earlier merges' lines are kept above) and a section at the end of its ``README.md``
 that says what was merged from where. Tables that are not dataset tables (the trade import's
-``imports.csv``, a region's import dependency) are left out and the log says so.
+``imports.csv``, a region's import dependency) are left out and the log says so. Where the
+dataset gives ranges around its figures (an ``uncertainty`` table keyed by table and row
+key), the ranges of replaced figures go with them, logged as removed: they were set around
+the dataset's figures, not the imported ones.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ BY_COMPONENT = ("supply", "consumption")
 LOG = "merge-log.csv"
 _LOG_COLUMNS = ["merged_on", "imported_from", "table", "key", "action", "imported_row",
                 "dataset_rows", "source"]
+#: The table of ranges around figures (rows keyed by table and the figure's row key): a
+#: range of a replaced figure goes with it.
+RANGES = "uncertainty"
 #: Conflicts listed before the rest are counted.
 _SHOWN = 20
 
@@ -71,6 +77,8 @@ class MergeReport:
     log: list[dict] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    #: table -> keys (key columns joined with '/') of the dataset rows replaced
+    removed: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _text(frame_row: dict, cols: list[str]) -> tuple[str, ...]:
@@ -175,6 +183,9 @@ def merge_dataset(imported: str | Path, dataset: str | Path, output: str | Path,
             shown.append(Problem(shown[-1].file, None, None,
                                  f"and {len(problems) - _SHOWN:,} more conflicting row(s)"))
         raise DatasetError(shown, str(imported))
+    if RANGES in merged and report.removed:
+        header, rows = merged[RANGES]
+        merged[RANGES] = (header, drop_stale_ranges(rows, report, imported.name, when))
     report.left_out = sorted(
         p.name for p in imported.iterdir()
         if p.is_file() and p.suffix in (".csv", ".parquet") and p.stem not in TABLES)
@@ -276,6 +287,8 @@ def _merge_table(name: str, ours: RawTable | None, theirs: RawTable, where: str,
             log("replaced", k, row, at, (cells.get("source") or "").strip())
         for row, cells in old:
             log("removed", k, None, [row], (cells.get("source") or "").strip())
+            report.removed.setdefault(name, set()).add(
+                "/".join((cells.get(c) or "").strip() for c in key_columns(name)))
     rows: list[dict] = []
     done: set[tuple] = set()
     for _, cells in ours_rows:  # replaced rows take the place of the first row they replace
@@ -287,6 +300,27 @@ def _merge_table(name: str, ours: RawTable | None, theirs: RawTable, where: str,
             continue
         rows.append(cells)
     return header, rows + added
+
+
+def drop_stale_ranges(rows: list[dict], report: MergeReport, where: str,
+                      when: str) -> list[dict]:
+    """The rows of the ranges table (``table``, ``key``, ...) without those of figures the
+    merge replaced: a range was set around the dataset's figure and does not hold the
+    imported one. Each dropped range is logged (action ``removed``)."""
+    keep = []
+    for cells in rows:
+        table = (cells.get("table") or "").strip()
+        key = (cells.get("key") or "").strip()
+        if key in report.removed.get(table, ()):
+            counts = report.counts.setdefault(RANGES, {})
+            counts["removed"] = counts.get("removed", 0) + 1
+            report.log.append({"merged_on": when, "imported_from": where, "table": RANGES,
+                               "key": f"{table}/{key}/{(cells.get('column') or '').strip()}",
+                               "action": "removed", "imported_row": "", "dataset_rows": "",
+                               "source": "the range of a replaced figure"})
+            continue
+        keep.append(cells)
+    return keep
 
 
 def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
