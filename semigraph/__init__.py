@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         import_cset,
         import_trade,
         load,
+        merge_dataset,
         read_result_meta,
         validate,
     )
@@ -60,6 +61,7 @@ __all__ = [
     "import_cset",
     "import_trade",
     "load",
+    "merge_dataset",
     "read_result_meta",
     "validate",
 ]
@@ -73,6 +75,7 @@ _LAZY = {
     "read_result_meta": "semigraph.api",
     "import_cset": "semigraph.api",
     "import_trade": "semigraph.api",
+    "merge_dataset": "semigraph.api",
     "WarningResult": "semigraph.api",
     "validate": "semigraph.api",
     "diff": "semigraph.compare",

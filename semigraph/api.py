@@ -889,20 +889,23 @@ def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None =
         HS6 codes; default: the codes mapped to ``component`` in the shipped table
         ``datasets/hs-components.csv``.
     importer : str, optional
-        A country or bloc (e.g. ``EU27``): its imports by origin (import dependency; flows
-        between its members are left out). Default: world exports by exporter.
+        A country or bloc (e.g. ``EU27``): also its imports by origin (``imports``: import
+        dependency, flows between its members left out) and each country's share of world
+        imports (``consumption``). ``supply`` is world exports by exporter either way.
     years : sequence of int, optional
         Years to count (default: all in the file).
     weight : {"value", "quantity"}
     output : str or Path, optional
-        Write ``supply.csv``, ``consumption.csv`` and ``sources.csv`` into this folder.
+        Write ``supply.csv``, ``sources.csv`` and, with ``importer``, ``consumption.csv`` and
+        ``imports.csv`` into this folder.
     network : Network, optional
         Where bloc names are looked up (default: the bundled dataset).
 
     Returns
     -------
     TradeImport
-        ``supply`` and ``consumption`` tables, the ``source`` row and a ``report``.
+        ``supply``, ``consumption`` and ``imports`` tables, the ``source`` row and a
+        ``report`` (``report["shared_codes"]``: the codes that also carry other goods).
     """
     from semigraph.importers.trade import hs_codes_for, write_trade_import
     from semigraph.importers.trade import import_trade as run
@@ -916,6 +919,27 @@ def import_trade(path: str | Path, *, component: str, hs: Sequence[str] | None =
     if output is not None:
         write_trade_import(result, output, force=force)
     return result
+
+
+def merge_dataset(imported: str | Path, dataset: str | Path, output: str | Path, *,
+                  on_conflict: str = "error", force: bool = False):
+    """Write ``output``: a copy of the dataset folder ``dataset`` with the tables of
+    ``imported`` (a folder an importer wrote) merged in, validated, whole or not at all.
+
+    Conflicts (rows of one key; supply and consumption rows of one component) are errors
+    unless ``on_conflict`` is ``"replace"`` (the imported rows win) or ``"keep"`` (the
+    dataset's rows stay); every row keeps its source id and ``merge-log.csv`` lists each
+    imported row (see :func:`semigraph.io.merge.merge_dataset`).
+
+    Returns
+    -------
+    MergeReport
+        Rows per table and action, the log lines, the files left out and the merged
+        dataset's validation warnings.
+    """
+    from semigraph.io.merge import merge_dataset as run
+
+    return run(imported, dataset, output, on_conflict=on_conflict, force=force)
 
 
 def validate(path: str | Path | None = None) -> tuple[str, list]:
@@ -944,7 +968,8 @@ def validate(path: str | Path | None = None) -> tuple[str, list]:
         problems = exc.problems
     else:
         _, problems = run_checks(raw)
-        problems = [*problems, *check_package(raw.path, raw.meta, set(raw.tables))]
+        problems = [*problems, *check_package(raw.path, raw.meta, set(raw.tables),
+                                              raw.tables)]
     return folder, sorted(problems, key=lambda p: (p.file, p.row or 0, p.column or ""))
 
 

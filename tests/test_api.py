@@ -151,6 +151,7 @@ API_TESTS = {
     "report": "test_map_and_report_commands_are_the_api_calls",
     "diff": "test_diff_command_on_two_files_and_two_datasets",
     "import": "test_import_commands_are_the_api_calls",
+    "dataset": "test_dataset_merge_command_is_the_api_call",
     "indicators": "test_indicators_and_warn_commands_are_the_api_calls",
     "warn": "test_indicators_and_warn_commands_are_the_api_calls",
     "sweep": "test_sweep_command_is_the_api_call",
@@ -292,6 +293,22 @@ def test_import_commands_are_the_api_calls(run, tmp_path):
     got = pd.read_csv(tmp_path / "trade-cli" / "supply.csv")
     assert dict(zip(got["supplier"], got["share"])) == pytest.approx(
         dict(zip(api.supply["supplier"], api.supply["share"].astype(float))))
+
+
+def test_dataset_merge_command_is_the_api_call(run, tmp_path, small_path):
+    from tests.test_import_trade import BACI_HEADER, BACI_ROWS, write_csv
+
+    baci = write_csv(tmp_path / "baci.csv", BACI_HEADER, BACI_ROWS)
+    semigraph.import_trade(baci, hs=["811292"], component="gallium", years=[2022],
+                           output=tmp_path / "ga")
+    run("dataset", "merge", tmp_path / "ga", small_path, "-o", tmp_path / "via-cli",
+        "--replace")
+    report = semigraph.merge_dataset(tmp_path / "ga", small_path, tmp_path / "via-api",
+                                     on_conflict="replace")
+    for table in ("supply", "sources"):
+        assert (tmp_path / "via-cli" / f"{table}.csv").read_text(encoding="utf-8") == \
+            (report.path / f"{table}.csv").read_text(encoding="utf-8"), table
+    assert report.counts["supply"] == {"replaced": 4, "removed": 2}
 
 
 def test_indicators_and_warn_commands_are_the_api_calls(run, tmp_path):

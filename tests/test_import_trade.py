@@ -87,7 +87,11 @@ def test_world_export_shares_by_value(baci):
         "title": "BACI bilateral trade flows, 2022 (BACI_HS17_Y2022.csv)", "year": 2022,
         "url": "", "kind": "primary",
         "note": "HS 811292; years 2022; weight value (thousand USD); world exports by "
-                "exporter; reconciled bilateral flows"}
+                "exporter (reconciled bilateral flows); HS 811292 also carries germanium, "
+                "indium, niobium and vanadium: its shares are of all of them, not of gallium "
+                "alone"}
+    assert report["shared_codes"] == {"811292": ["germanium", "indium", "niobium",
+                                                 "vanadium"]}
 
 
 def test_quantity_weight_leaves_out_rows_without_quantity(baci):
@@ -119,12 +123,20 @@ def test_import_dependency_leaves_out_flows_inside_the_region(baci):
     result = import_trade(baci, hs=["811292"], component="gallium", years=[2022],
                           importer_members=["DEU", "NLD", "FRA"], importer_label="EU27")
     # into DEU or NLD from outside: CHN 800, USA 50, unmapped 10; DEU -> NLD is intra-EU
-    assert shares(result.supply) == pytest.approx({"CHN": 800 / 860, "USA": 50 / 860})
-    assert result.report["intra_region_value"] == 100
-    assert result.report["total_value"] == 860
-    assert result.report["unmapped_codes"] == {"697": 10.0}
-    assert result.report["region"] == {"label": "EU27", "members": ["DEU", "FRA", "NLD"]}
+    imports = result.imports
+    assert list(imports.columns) == ["component", "importer", "origin", "share", "source"]
+    assert set(imports["importer"]) == {"EU27"}
+    assert shares(imports, "origin") == pytest.approx({"CHN": 800 / 860, "USA": 50 / 860})
+    region = result.report["region"]
+    assert region["intra_region_value"] == 100
+    assert region["total_value"] == 860
+    assert region["unmapped_codes"] == {"697": 10.0}
+    assert (region["label"], region["members"]) == ("EU27", ["DEU", "FRA", "NLD"])
     assert result.source["id"] == "baci-gallium-imports-eu27-2022"
+    # supply keeps its meaning, share of world supply (by exports), region or not
+    world = import_trade(baci, hs=["811292"], component="gallium", years=[2022])
+    assert shares(result.supply) == pytest.approx(shares(world.supply))
+    assert result.report["total_value"] == world.report["total_value"] == 1000
     # consumption ~ imports: DEU 660, NLD 300, JPN 40 of 1000
     assert shares(result.consumption, "country") == pytest.approx(
         {"DEU": 0.66, "NLD": 0.3, "JPN": 0.04})
@@ -134,7 +146,7 @@ def test_import_dependency_leaves_out_flows_inside_the_region(baci):
 def test_single_country_importer(baci):
     result = import_trade(baci, hs=["811292"], component="gallium", years=[2022],
                           importer_members=["JPN"])
-    assert shares(result.supply) == {"TWN": 1.0}
+    assert shares(result.imports, "origin") == {"TWN": 1.0}
     assert result.report["region"]["label"] == "JPN"
 
 
@@ -142,8 +154,8 @@ def test_unknown_importer_codes_are_reported_not_placed(tmp_path):
     path = write_csv(tmp_path / "b.csv", BACI_HEADER, [
         [2022, 156, 276, 811292, 10, 1], [2022, 156, 58, 811292, 30, 1]])
     result = import_trade(path, hs=["811292"], component="gallium", importer_members=["DEU"])
-    assert shares(result.supply) == {"CHN": 1.0}
-    assert result.report["unmapped_importer_codes"] == {"58": 30.0}
+    assert shares(result.imports, "origin") == {"CHN": 1.0}
+    assert result.report["region"]["unmapped_importer_codes"] == {"58": 30.0}
     assert result.report["consumption_unmapped_share"] == pytest.approx(0.75)
 
 
@@ -189,10 +201,14 @@ def test_comtrade_imports_for_a_region(tmp_path):
     result = import_trade(path, hs=["811292"], component="gallium",
                           importer_members=["DEU", "FRA"], importer_label="EU27")
     # declared imports into DEU and FRA: CHN 720, DEU -> FRA 210 (intra), areas nes 70
-    assert shares(result.supply) == pytest.approx({"CHN": 720 / 790})
-    assert result.report["unmapped_codes"] == {"899": 70.0}
-    assert result.report["intra_region_value"] == 210
-    assert result.report["flow"].endswith("(flowCode M)")
+    assert shares(result.imports, "origin") == pytest.approx({"CHN": 720 / 790})
+    region = result.report["region"]
+    assert region["unmapped_codes"] == {"899": 70.0}
+    assert region["intra_region_value"] == 210
+    assert region["flow"].endswith("(flowCode M)")
+    # the supply table is world exports by exporter, from the declared exports
+    assert shares(result.supply) == pytest.approx({"CHN": 0.7, "DEU": 0.2, "TWN": 0.1})
+    assert result.report["flow"].endswith("(flowCode X)")
     assert shares(result.consumption, "country") == pytest.approx(
         {"DEU": 0.72, "FRA": 0.28})
 
@@ -307,8 +323,10 @@ def test_write_creates_the_folder_whole_and_refuses_to_overwrite(baci, tmp_path)
                           importer_members=["DEU", "NLD"])
     out = tmp_path / "out"
     write_trade_import(result, out)
-    assert sorted(os.listdir(out)) == ["consumption.csv", "datapackage.json", "sources.csv",
-                                       "supply.csv"]
+    assert sorted(os.listdir(out)) == ["consumption.csv", "datapackage.json", "imports.csv",
+                                       "sources.csv", "supply.csv"]
+    imports = pd.read_csv(out / "imports.csv")
+    assert shares(imports, "origin") == pytest.approx(shares(result.imports, "origin"))
     supply = pd.read_csv(out / "supply.csv")
     assert list(supply.columns) == ["component", "supplier", "site", "share", "capacity",
                                     "source"]
@@ -368,12 +386,22 @@ def test_hs_table():
         hs_codes_for("galium")
     table = pd.read_csv(ROOT / "datasets" / "hs-components.csv", dtype=str,
                         keep_default_na=False)
-    assert list(table.columns) == ["hs6", "description", "component", "note"]
+    assert list(table.columns) == ["hs6", "description", "component", "shared_with", "note"]
     components = set(pd.read_csv(default_dataset_path() / "components.csv")["id"])
     assert set(table["component"]) - {""} <= components
     assert table["hs6"].str.fullmatch(r"\d{6}").all()
     assert not table.duplicated(["hs6", "component"]).any()
     assert all(table["note"])
+    # a code under several components lists the others among the goods it shares with
+    for code, rows in table[table["component"] != ""].groupby("hs6"):
+        for comp, shared in zip(rows["component"], rows["shared_with"]):
+            assert set(rows["component"]) - {comp} <= set(shared.split(";")), (code, comp)
+    # HS 2022 811292: gallium, germanium, indium, niobium and vanadium, unwrought and powders
+    assert trade.shared_goods(["811292"], "gallium") == {
+        "811292": ["germanium", "indium", "niobium", "vanadium"]}
+    assert trade.shared_goods(["252922", "811292"], "fluorspar") == {
+        "811292": ["gallium", "germanium", "indium", "niobium", "vanadium"]}
+    assert trade.shared_goods(["999999"], "gallium") == {}
     assert normalise_hs("30110") == normalise_hs("0301.10") == "030110"
 
 
@@ -410,11 +438,90 @@ def test_streaming_equals_a_plain_computation(tmp_path, monkeypatch, rows, regio
     rows = [[t, i, j, k, v, 1] for t, i, j, k, v in rows if i != j]
     path = write_csv(tmp_path / "flows.csv", BACI_HEADER, rows)
     members = MEMBERS if region else None
-    expected = plain(path, [811292, 30110], members)
+    world = plain(path, [811292, 30110], None)
+    into = plain(path, [811292, 30110], members) if region else None
     try:
         result = import_trade(path, hs=["811292", "030110"], component="c",
                               importer_members=members, block_size=64)
     except DatasetError as exc:  # nothing to share out: the reference has no total either
-        assert not expected, exc
+        assert not world or (region and not into), exc
         return
-    assert shares(result.supply) == pytest.approx(expected)
+    assert shares(result.supply) == pytest.approx(world)
+    if region:
+        assert shares(result.imports, "origin") == pytest.approx(into)
+
+
+@pytest.mark.parametrize("missing", ["NA", " NA", "NA ", "  na", "N/A", " NaN ", "NULL",
+                                     "None", ""])
+def test_missing_values_padded_or_not_are_missing(tmp_path, missing):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 811292, 400, missing],
+            [2022, " 392", 276, " 811292", " 1000 ", 4]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    by_value = import_trade(path, hs=["811292"], component="gallium")
+    assert shares(by_value.supply) == pytest.approx({"JPN": 0.5, "CHN": 0.3, "USA": 0.2})
+    by_quantity = import_trade(path, hs=["811292"], component="gallium", weight="quantity")
+    assert shares(by_quantity.supply) == pytest.approx({"CHN": 0.6, "JPN": 0.4})
+    assert by_quantity.report["rows_without_quantity"] == 1
+
+
+def test_padded_missing_value_is_an_empty_value_error(tmp_path):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 811292, " NA ", 1]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    with pytest.raises(DatasetError) as exc:
+        import_trade(path, hs=["811292"], component="gallium")
+    assert (only_problem(exc).row, only_problem(exc).column) == (3, "v")
+    assert "empty" in only_problem(exc).message
+
+
+def test_bad_cell_of_another_product_is_not_read(tmp_path):
+    rows = [[2022, 156, 276, 811292, 600, 6], [2022, 842, 276, 30110, "n.a.", 1]]
+    path = write_csv(tmp_path / "b.csv", BACI_HEADER, rows)
+    assert shares(import_trade(path, hs=["811292"], component="gallium").supply) == {"CHN": 1}
+    rows[1][3] = 811292
+    with pytest.raises(DatasetError) as exc:
+        import_trade(write_csv(path, BACI_HEADER, rows), hs=["811292"], component="gallium")
+    assert (only_problem(exc).row, only_problem(exc).column) == (3, "v")
+    assert "'n.a.' is not a number" in only_problem(exc).message
+
+
+def test_shared_code_from_a_table_of_ones_own(tmp_path, baci):
+    table = tmp_path / "hs.csv"
+    table.write_text("hs6,description,component,shared_with,note\n"
+                     "811292,Group,gallium,,one good only here\n"
+                     "030110,Fish,x,cod;trout,two more\n")
+    alone = import_trade(baci, hs=["811292"], component="gallium", hs_table=table)
+    assert alone.report["shared_codes"] == {} and "also carries" not in alone.source["note"]
+    both = import_trade(baci, hs=["811292", "030110"], component="x", hs_table=table)
+    assert both.report["shared_codes"] == {"030110": ["cod", "trout"], "811292": ["gallium"]}
+    assert both.source["note"].endswith(
+        "HS 030110 also carries cod and trout; HS 811292 also carries gallium: the shares are "
+        "of all of them, not of x alone")
+
+
+def test_cli_warns_of_shared_codes_and_writes_imports_apart(baci, tmp_path):
+    from click.testing import CliRunner
+
+    from semigraph.cli import cli
+
+    out = tmp_path / "eu"
+    result = CliRunner().invoke(cli, ["import", "trade", str(baci), "--component", "gallium",
+                                       "--year", "2022", "--importer", "EU27", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert ("Warning: HS 811292 also carries germanium, indium, niobium, vanadium: the shares "
+            "are of all of them, not of gallium alone") in result.output
+    supply = pd.read_csv(out / "supply.csv")
+    assert shares(supply) == pytest.approx({"CHN": 0.8, "DEU": 0.1, "USA": 0.05, "TWN": 0.04})
+    imports = pd.read_csv(out / "imports.csv")
+    assert set(imports["importer"]) == {"EU27"}
+    assert shares(imports, "origin") == pytest.approx({"CHN": 800 / 860, "USA": 50 / 860})
+    note = pd.read_csv(out / "sources.csv").loc[0, "note"]
+    assert "HS 811292 also carries germanium" in note
+
+
+def test_written_folder_passes_frictionless(baci, tmp_path):
+    from tests.test_package import frictionless_errors
+
+    result = import_trade(baci, hs=["811292"], component="gallium", years=[2022],
+                          importer_members=["DEU", "NLD"])
+    out = write_trade_import(result, tmp_path / "out")
+    assert frictionless_errors(out) == []

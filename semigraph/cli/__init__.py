@@ -20,6 +20,7 @@ __all__ = ["cli", "main"]
 COMMANDS = {
     "info": "semigraph.cli.dataset:info",
     "validate": "semigraph.cli.dataset:validate",
+    "dataset": "semigraph.cli.dataset:dataset_group",
     "whatif": "semigraph.cli.whatif:whatif",
     "run": "semigraph.cli.whatif:run",
     "backtest": "semigraph.cli.whatif:backtest",

@@ -1,4 +1,4 @@
-"""Commands about the dataset itself: ``info`` and ``validate``."""
+"""Commands about the dataset itself: ``info``, ``validate`` and ``dataset merge``."""
 
 from __future__ import annotations
 
@@ -103,3 +103,62 @@ def validate(path: str | None, dataset: str | None, strict: bool, fmt: str) -> N
         raise SystemExit(2)
     if fmt == "table":
         echo(f"OK: {folder} is valid ({len(problems)} warning(s))")
+
+
+@click.group("dataset")
+def dataset_group() -> None:
+    """Work on dataset folders: bring imported tables into a dataset.
+
+    \b
+    Examples:
+      semigraph dataset merge gallium-trade datasets/semiconductors -o merged --replace
+    """
+
+
+@dataset_group.command("merge")
+@click.argument("imported", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.argument("into", metavar="INTO_DATASET",
+                type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+              help="The merged dataset folder to write (refused if it exists, unless "
+                   "--force).")
+@click.option("--replace", "on_conflict", flag_value="replace",
+              help="On a conflict the imported rows win (for supply and consumption: every "
+                   "row of the component).")
+@click.option("--keep", "on_conflict", flag_value="keep",
+              help="On a conflict the dataset's rows stay and the imported ones are left "
+                   "out.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+def merge(imported: str, into: str, output: str, on_conflict: str | None,
+          force: bool) -> None:
+    """Bring the tables of IMPORTED (a folder written by `semigraph import`) into a copy of
+    INTO_DATASET, written to OUTPUT whole and validated, or not at all.
+
+    Rows are matched by key (id; component and input); supply and consumption rows by
+    component, since one component's shares are one breakdown: imported rows of a component
+    the dataset already has conflict with all of its rows there. A row equal to the
+    dataset's is no conflict. Conflicts are errors naming file, row and column (exit status
+    2) unless --replace or --keep says which side wins. Every row keeps its source id;
+    OUTPUT/merge-log.csv lists each imported row and what became of it, and a section of
+    OUTPUT/README.md says what was merged. Tables that are not dataset tables (the trade
+    import's imports.csv) are left out.
+
+    \b
+    Examples:
+      semigraph import trade baci.csv --component gallium --year 2022 -o ga-trade
+      semigraph dataset merge ga-trade datasets/semiconductors -o merged --replace
+      semigraph concentration --dataset merged
+    """
+    import semigraph
+    from semigraph.cli.importers import listed
+
+    report = semigraph.merge_dataset(imported, into, output,
+                                     on_conflict=on_conflict or "error", force=force)
+    for table, counts in report.counts.items():
+        echo(f"{table}: " + ", ".join(f"{n:,} {action}" for action, n in counts.items()),
+             err=True)
+    if report.left_out:
+        echo(f"Left out (not dataset tables): {listed(report.left_out)}", err=True)
+    warnings = [p for p in report.warnings if p.severity != "error"]
+    echo(f"Wrote {output} ({len(warnings)} validation warning(s); every merged row is in "
+         f"{output}/merge-log.csv)", err=True)

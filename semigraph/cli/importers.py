@@ -72,13 +72,15 @@ def listed(items) -> str:
               help="HS6 product code(s); repeatable or comma-separated. Default: the codes "
                    "mapped to --component in datasets/hs-components.csv.")
 @click.option("--importer", metavar="REGION",
-              help="A country or bloc (e.g. EU27): its imports by origin, flows between its "
-                   "members left out. Default: world exports by exporter.")
+              help="A country or bloc (e.g. EU27): also write its imports by origin "
+                   "(imports.csv, flows between its members left out) and each country's "
+                   "share of world imports (consumption.csv).")
 @click.option("--year", "years", multiple=True, type=int, help="Years to count; repeatable.")
 @click.option("--weight", type=click.Choice(["value", "quantity"]), default="value",
               show_default=True, help="Shares of trade value or of quantity.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str),
-              help="Folder to write supply.csv, consumption.csv and sources.csv into.")
+              help="Folder to write supply.csv, sources.csv and, with --importer, "
+                   "consumption.csv and imports.csv into.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @dataset_option
 def trade(file, component, hs, importer, years, weight, output, force, dataset) -> None:
@@ -86,8 +88,22 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
 
     FILE is a CEPII BACI file (columns t, i, j, k, v, q; ISO numeric country codes) or a
     UN Comtrade CSV export; it is streamed, so a multi-gigabyte file never sits in memory.
-    Writes the shares as supply rows (and, with --importer, consumption rows) with a source
-    row describing the file, ready to merge into a dataset.
+    Missing values may be empty or NA, N/A, NaN, NULL or None, in any case, padded or not.
+
+    \b
+    What each table means:
+      supply.csv       each exporter's share of world exports, the trade proxy of its
+                       share of world supply (always written)
+      consumption.csv  each country's share of world imports, the proxy of its share of
+                       world consumption (with --importer; a floor: home production used
+                       at home is not traded)
+      imports.csv      each origin's share of the REGION's imports from outside it: its
+                       import dependency, a share of neither; not a dataset table
+      sources.csv      the source row describing the file
+
+    A code that also carries other goods (HS 811292: gallium, germanium, indium, niobium
+    and vanadium) is warned about here and in the source row's note: its shares are of
+    the group. Bring the tables into a dataset with `semigraph dataset merge`.
 
     \b
     Examples:
@@ -110,6 +126,12 @@ def trade(file, component, hs, importer, years, weight, output, force, dataset) 
                   if result.consumption is not None else "")
                + f"; {rep.get('rows_used', 0):,} of {rep.get('rows_read', 0):,} trade rows "
                  "used", err=True)
+    for code, goods in rep.get("shared_codes", {}).items():
+        echo(f"Warning: HS {code} also carries {listed(goods)}: the shares are of all of "
+             f"them, not of {component} alone (noted in sources.csv)", err=True)
+    if result.imports is not None:
+        echo(f"{len(result.imports)} origin(s) of {importer}'s imports written to imports.csv "
+             "(its import dependency, not a share of world supply)", err=True)
     if rep.get("unmapped_value"):
         echo(f"Warning: {rep['unmapped_value']:,.0f} of the value has country codes "
              f"not in the ISO table ({listed(rep.get('unmapped_codes', []))}); it is left "

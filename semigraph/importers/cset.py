@@ -19,7 +19,22 @@ input (N1, N2, ...)    a component
 country provider       supply row with supplier = site = that country
 organisation provider  a firm (``hq`` = its country) and a supply row with site = ``hq``
 ``share_provided``     ``share`` as a fraction (``61%`` -> 0.61); empty stays empty (unknown)
+``negligible_market_   a share near zero (below), citing the estimate source
+share``                ``cset-eto-negligible``
 =====================  =====================================================================
+
+Negligible and unknown shares. The publisher gives most firms no share and flags some
+providers ``negligible`` (its technical notes: the provider's country holds 2% or less of the
+market, rounded, or the report calls it negligible). A flagged row without a share is read as
+a share near zero: the flagged rows of one country in one component hold 1% together (the
+middle of the 0-2% band; the publisher also shows shares below 1% as 1%), split equally, and
+never more than the published shares leave (0 when they sum to 100%). Every such row cites the
+source ``cset-eto-negligible`` (kind ``estimate``) and is listed among the repairs. Rows with
+neither a share nor the flag stay unknown (empty), so that they share what the published and
+negligible shares leave (engine README, unknown shares) instead of an equal part beside
+providers the publisher calls negligible: advanced CPU design (Intel and AMD without shares,
+four Chinese firms flagged negligible) reads as the United States 99%, China 1%, not China
+two thirds.
 
 Kind and stage of a component (``_KIND`` and ``_STAGE``):
 
@@ -56,11 +71,13 @@ Repairs, each logged with file, row (header = row 1), column, what and action:
 - exact duplicate rows are dropped; rows that repeat a key with other values keep the first;
 - an id named differently in two files keeps its name from the first file read (stages,
   inputs, providers, provision, sequence);
-- firm and country rows for one component and site: where firms there have shares, the firm
-  rows are the supply and the country row (which repeats their share) is dropped; where only
-  the country row has a share, it is the supply and the firms without a share are dropped
-  from the supply (they stay in ``firms``); where nobody has a share, the firm rows are kept.
-  A share is never counted twice;
+- firm and country rows for one component and site: the level that says more of the size is
+  the supply (a published share over the negligible flag over nothing; firms on a tie). Where
+  firms there have shares, the firm rows are the supply and the country row (which repeats
+  their share) is dropped; where only the country row has a share (the publisher gives the
+  country total), it is the supply and the firms without a share are dropped from the supply
+  (they stay in ``firms``): their split of the total stays unknown, never an equal part;
+  where nobody has a share, the firm rows are kept. A share is never counted twice;
 - shares of a component summing above 100%: the publisher rounds shares between 0 and 1% up
   to 1%, so the excess is first taken from the rows published as 1% (lowered alike, each
   staying above 0); when they cannot absorb it, all shares are scaled to sum to 100%.
@@ -98,7 +115,8 @@ _FILES = {  # file -> the columns the importer needs
     "stages.csv": ("stage_id", "stage_name"),
     "inputs.csv": ("input_id", "input_name", "type", "stage_id"),
     "providers.csv": ("provider_id", "provider_name", "provider_type", "country"),
-    "provision.csv": ("provider_id", "provided_id", "share_provided"),
+    "provision.csv": ("provider_id", "provided_id", "share_provided"),  # and, optionally,
+    # negligible_market_share
     "sequence.csv": ("input_id", "goes_into_id", "is_type_of_id"),
 }
 _STAGE = {"S1": "design", "S2": "front_end", "S3": "back_end"}
@@ -116,6 +134,11 @@ _FIRM_TYPES = frozenset({"organization", "organisation", "company", "firm"})
 _TYPES_GROUP = "types"
 
 SOURCE_ID = "cset-eto-supply-chain"
+#: The source row of the shares read from the publisher's "negligible" flag (an estimate).
+NEGLIGIBLE_SOURCE_ID = "cset-eto-negligible"
+#: Percent points a country's rows flagged negligible hold together in one component.
+NEGLIGIBLE_SHARE = 1.0
+_NEGLIGIBLE_WORDS = frozenset({"negligible", "true", "yes", "1"})
 _SOURCE = {
     "id": SOURCE_ID,
     "publisher": "Center for Security and Emerging Technology (CSET), Emerging Technology "
@@ -126,6 +149,22 @@ _SOURCE = {
     "kind": "primary",
     "note": "Licence CC BY-NC 4.0. Built from the CSET report 'The Semiconductor Supply "
             "Chain: Assessing National Competitiveness' (2021).",
+}
+_NEGLIGIBLE_SOURCE = {
+    "id": NEGLIGIBLE_SOURCE_ID,
+    "publisher": _SOURCE["publisher"],
+    "title": "Advanced Semiconductor Supply Chain Dataset: providers flagged "
+             "'negligible_market_share', read as a share near zero",
+    "year": "",
+    "url": _SOURCE["url"],
+    "kind": "estimate",
+    "note": "The publisher flags a company as negligible when its country holds 2% or less "
+            "(rounded) of the market, or the report calls it a negligible provider, and gives "
+            "it no share (technical notes of the dataset). semigraph reads the rows one "
+            "country has flagged in one component as holding 1% together (the middle of the "
+            "0-2% band, and the publisher's own display value for shares below 1%), split "
+            "equally among them, and never more than what the published shares of the "
+            "component leave (0 when they already sum to 100%).",
 }
 _LICENCE = {"name": "CC-BY-NC-4.0",
             "title": "Creative Commons Attribution-NonCommercial 4.0",
@@ -184,6 +223,12 @@ class _Supply:
     share: float | None  # percent points; None = unknown
     is_firm: bool
     row: int
+    negligible: bool = False  # flagged by the publisher and without a published share
+
+    @property
+    def stated(self) -> bool:
+        """The publisher says something of the row's size: a share, or "negligible"."""
+        return self.share is not None or self.negligible
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -533,13 +578,28 @@ def _percent(text: str, row: int, problems: list[Problem]) -> float | None:
     return float(m.group(1))
 
 
+def _negligible(text: str, row: int, problems: list[Problem]) -> bool:
+    """The publisher's ``negligible_market_share`` cell: ``negligible`` or empty."""
+    if not text:
+        return False
+    if text.lower() in _NEGLIGIBLE_WORDS:
+        return True
+    problems.append(Problem("provision.csv", row, "negligible_market_share",
+                            f"{text!r} is neither 'negligible' nor empty"))
+    return False
+
+
 def _candidates(provision: pd.DataFrame, providers: dict[str, tuple], ids: dict[str, str],
                 log: _Log, folder: Path) -> list[_Supply]:
     problems: list[Problem] = []
     out: list[_Supply] = []
+    flags = "negligible_market_share" in provision.columns
     for row, r in provision.iterrows():
         row = int(row)
         share = _percent(r["share_provided"], row, problems)
+        # a published share wins over the flag (the flag only says the share is small)
+        small = (flags and _negligible(r["negligible_market_share"], row, problems)
+                 and share is None)
         provider = providers.get(r["provider_id"])
         if provider is None or r["provided_id"] not in ids:
             bad, col = ((r["provider_id"], "provider_id") if provider is None
@@ -555,16 +615,25 @@ def _candidates(provision: pd.DataFrame, providers: dict[str, tuple], ids: dict[
                         f"(share {r['share_provided'] or 'unknown'} of {r['provided_id']})",
                         "no row: the share stays unattributed")
                 continue
-            out.append(_Supply(comp, provider[1], provider[1], share, False, row))
+            out.append(_Supply(comp, provider[1], provider[1], share, False, row, small))
         elif provider[2] is not None:
-            out.append(_Supply(comp, provider[1], provider[2], share, True, row))
+            out.append(_Supply(comp, provider[1], provider[2], share, True, row, small))
     if problems:
         raise DatasetError(problems, path=str(folder))
     return out
 
 
+def _level(row: _Supply) -> int:
+    """What the publisher says of a row's size: 2 a share, 1 "negligible", 0 nothing."""
+    return 2 if row.share is not None else int(row.negligible)
+
+
 def _one_level_per_site(rows: list[_Supply], log: _Log) -> list[_Supply]:
-    """Keep firm rows or the country row for each component and site, never both."""
+    """Keep firm rows or the country row for each component and site, never both.
+
+    The level that says more of the size is kept: a published share over the negligible
+    flag over nothing; on a tie the firm rows (the finer level).
+    """
     by_site: dict[tuple[str, str], list[_Supply]] = defaultdict(list)
     for s in rows:
         by_site[(s.component, s.site)].append(s)
@@ -574,21 +643,25 @@ def _one_level_per_site(rows: list[_Supply], log: _Log) -> list[_Supply]:
         countries = [s for s in group if not s.is_firm]
         if not firms or not countries:
             continue
+        firm_level = max(_level(s) for s in firms)
+        country_level = max(_level(s) for s in countries)
         firm_sum = sum(s.share for s in firms if s.share is not None)
-        if any(s.share is not None for s in firms):
+        if firm_level and firm_level >= country_level:
+            theirs = f"{firm_sum:g}%" if firm_level == 2 else "flagged negligible"
             for c in countries:
                 gap = "" if c.share is None or abs(c.share - firm_sum) < 1e-9 else (
                     f"; the {c.share - firm_sum:+g} point difference stays unattributed")
                 log.add("country row repeats firm shares", "provision.csv", c.row,
-                        "share_provided", f"{site} row for {comp} ({_pct(c.share)}) repeats "
-                        f"the firm rows at {site} ({firm_sum:g}%)",
+                        "share_provided", f"{site} row for {comp} ({_pct(c)}) repeats "
+                        f"the firm rows at {site} ({theirs})",
                         f"dropped; the firm rows are the supply{gap}")
                 drop.add(id(c))
-        elif any(c.share is not None for c in countries):
+        elif country_level > firm_level:
+            theirs = _pct(max(countries, key=_level))
             for f in firms:
                 log.add("firm without share under a country share", "provision.csv", f.row,
-                        "share_provided", f"{f.supplier} has no share of {comp} where the "
-                        f"{site} row has one",
+                        "share_provided", f"{f.supplier} ({_pct(f)}) in {comp} where the "
+                        f"{site} row says more ({theirs})",
                         f"no supply row for the firm (kept in firms); the {site} row is the "
                         "supply")
                 drop.add(id(f))
@@ -602,8 +675,10 @@ def _one_level_per_site(rows: list[_Supply], log: _Log) -> list[_Supply]:
     return [s for s in rows if id(s) not in drop]
 
 
-def _pct(value: float | None) -> str:
-    return "share unknown" if value is None else f"{value:g}%"
+def _pct(row: _Supply) -> str:
+    if row.share is not None:
+        return f"{row.share:g}%"
+    return "flagged negligible" if row.negligible else "share unknown"
 
 
 def _drop_duplicate_supply(rows: list[_Supply], log: _Log) -> list[_Supply]:
@@ -676,12 +751,44 @@ def _fit_shares(rows: list[_Supply], names: dict[str, str], log: _Log) -> None:
                 f"{how}, so they sum to 100%")
 
 
+def _negligible_shares(rows: list[_Supply], names: dict[str, str], log: _Log) -> None:
+    """Give the rows flagged negligible (and without a published share) a share near zero.
+
+    In each component, the flagged rows of one site country hold :data:`NEGLIGIBLE_SHARE`
+    percent together, split equally; when the published shares leave less than that for
+    every such country, the room left is split equally between them (0 when the published
+    shares sum to 100%). Rows without a share and without the flag stay unknown: they share
+    what the published and negligible shares leave (engine README, unknown shares), instead
+    of an equal part beside providers the publisher calls negligible.
+    """
+    by_comp: dict[str, list[_Supply]] = defaultdict(list)
+    for s in rows:
+        by_comp[s.component].append(s)
+    for comp, group in by_comp.items():
+        flagged: dict[str, list[_Supply]] = defaultdict(list)
+        for s in group:
+            if s.negligible:
+                flagged[s.site].append(s)
+        if not flagged:
+            continue
+        room = max(0.0, 100.0 - sum(s.share for s in group if s.share is not None))
+        per_site = min(NEGLIGIBLE_SHARE, room / len(flagged))
+        for site, these in flagged.items():
+            for s in these:
+                s.share = per_site / len(these)
+                log.add("negligible share", "provision.csv", s.row, "negligible_market_share",
+                        f"{s.supplier} flagged negligible in {names[comp]}, no share given",
+                        f"share {s.share:.3g}% ({site}'s flagged rows hold {per_site:.3g}% "
+                        f"together), source {NEGLIGIBLE_SOURCE_ID}")
+
+
 def _supply_table(rows: list[_Supply], order: list[str]) -> pd.DataFrame:
     rank = {c: i for i, c in enumerate(order)}
     rows = sorted(rows, key=lambda s: (rank[s.component], s.is_firm, s.supplier, s.site))
     return pd.DataFrame(
         [{"component": s.component, "supplier": s.supplier, "site": s.site,
-          "share": "" if s.share is None else _fraction(s.share), "source": SOURCE_ID}
+          "share": "" if s.share is None else _fraction(s.share),
+          "source": NEGLIGIBLE_SOURCE_ID if s.negligible else SOURCE_ID}
          for s in rows], columns=["component", "supplier", "site", "share", "source"])
 
 
@@ -787,8 +894,14 @@ def _readme(counts: dict[str, int], log: _Log, version: str) -> str:
         f"the sub-types alternatives of their parent (group `{_TYPES_GROUP}`: the parent needs "
         "one of them). Country providers supply from their own country; organisations are "
         "firms that supply from their headquarters country. Shares are fractions of world "
-        "supply; an empty share is unknown. Rows flagged as negligible keep an empty share. "
-        "Stock and restoration times are not in the source and are left empty.",
+        "supply; an empty share is unknown. Rows the publisher flags as negligible (their "
+        "country holds 2% or less of the market) get a share near zero: one country's "
+        "flagged rows in a component hold 1% together, never more than the published shares "
+        f"leave; they cite the estimate source `{NEGLIGIBLE_SOURCE_ID}` and are listed below "
+        "as repairs of kind 'negligible share'. Where the publisher gives a country's total "
+        "and not its firms' shares, the country row is the supply and the split between its "
+        "firms stays unknown. Stock and restoration times are not in the source and are left "
+        "empty.",
         "",
         "## Repairs",
         "",
@@ -905,10 +1018,12 @@ def _convert(frames: dict[str, pd.DataFrame], log: _Log,
     supply = _drop_duplicate_supply(_one_level_per_site(supply, log), log)
     names = dict(zip(components["id"], components["name"]))
     _fit_shares(supply, names, log)
+    _negligible_shares(supply, names, log)
     requires = _requires(sequence, ids, log)
     used = set(firms["hq"]) | {s.site for s in supply} | {s.supplier for s in supply
                                                            if not s.is_firm}
-    sources = pd.DataFrame([_SOURCE])
+    sources = pd.DataFrame([_SOURCE] + ([_NEGLIGIBLE_SOURCE] if any(s.negligible for s in
+                                                                    supply) else []))
     tables = {"countries": _countries(used), "firms": firms, "components": components,
               "supply": _supply_table(supply, list(components["id"])), "requires": requires,
               "sources": sources}

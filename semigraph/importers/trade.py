@@ -25,7 +25,18 @@ Supported layouts
     ``customsCode`` other than ``C00``), so that nothing is counted twice. Tab-separated files
     (as Comtrade's bulk files are) and gzip-compressed files are read too.
 
-Column names are matched without regard to case.
+Column names are matched without regard to case. A missing value may be an empty cell or
+``NA``, ``N/A``, ``NaN``, ``NULL`` or ``None``, in any case, with spaces around it or not
+(exports from R and fixed-width tools pad ``NA``); only the rows of the wanted codes are read
+as numbers, so a stray cell of another product never stops the import.
+
+What each table means (DESIGN section 2): ``supply`` is each exporter's share of world
+exports, the trade proxy of its share of world supply, with or without an importing region;
+``consumption`` (with a region) each country's share of world imports, the proxy of its
+share of world consumption; ``imports`` (with a region) each origin's share of the region's
+imports from outside it, its import dependency, a share of neither and so not a dataset
+table. An HS code that carries other goods too (the ``shared_with`` column of
+``hs-components.csv``) is reported in ``report['shared_codes']`` and the source row's note.
 """
 
 from __future__ import annotations
@@ -67,14 +78,17 @@ __all__ = [
     "import_trade",
     "iso3_for_numeric",
     "normalise_hs",
+    "shared_goods",
+    "shared_warning",
     "write_trade_import",
 ]
 
 LAYOUTS = ("baci", "comtrade")
 WEIGHTS = ("value", "quantity")
 
-#: Cell texts read as empty (unknown), in the data and when a bad cell is looked for.
-_NULLS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null"]
+#: Cell texts read as empty (unknown), whatever their case and the spaces around them
+#: (R writes ``NA``, some exports pad it to the column's width: `` NA``).
+_NULLS = ["", "na", "n/a", "nan", "null", "none"]
 #: Alpha codes Comtrade uses for areas that are countries: 490 "Other Asia, nes" is Taiwan.
 _ALPHA_ALIASES = {"S19": "TWN"}
 #: Partner codes that stand for the world total, not a country.
@@ -101,11 +115,19 @@ class TradeImport:
     Attributes
     ----------
     supply : pandas.DataFrame
-        ``supply.csv`` rows: ``component, supplier, site, share, capacity, source``; supplier
-        and site are the exporting (origin) country's ISO3 code, capacity is empty.
+        ``supply.csv`` rows: ``component, supplier, site, share, capacity, source``: each
+        exporting country's share of world exports (the trade proxy of its share of world
+        supply), with or without an importing region; supplier and site are the exporter's
+        ISO3 code, capacity is empty.
     consumption : pandas.DataFrame or None
-        ``consumption.csv`` rows (``component, country, share, source``) when an importing
-        region was given, else None.
+        ``consumption.csv`` rows (``component, country, share, source``): each country's
+        share of world imports, the proxy of its share of world consumption; when an
+        importing region was given, else None.
+    imports : pandas.DataFrame or None
+        ``imports.csv`` rows (``component, importer, origin, share, source``): each origin's
+        share of the importing region's imports from outside it (its import dependency), when
+        a region was given. Not a share of world supply nor of world consumption, so not a
+        dataset table: ``semigraph dataset merge`` leaves it out.
     source : dict
         The ``sources.csv`` row describing the file (``id, publisher, title, year, url, kind,
         note``).
@@ -113,7 +135,11 @@ class TradeImport:
         Counts and totals: ``layout``, ``rows_read``, ``rows_used``, ``years``, ``flow``,
         ``weight``, ``total_value`` (``value_unit``), ``total_quantity`` (``quantity_unit``),
         ``value_by_hs``, ``unmapped_codes`` (code -> value), ``unmapped_value``,
-        ``unmapped_share`` and the rows skipped, by reason.
+        ``unmapped_share`` (all of the world exports behind ``supply``), ``shared_codes``
+        (HS code -> the other goods it carries, from the HS table) and the rows skipped, by
+        reason; with a region, ``region`` holds the same totals for its imports from outside
+        it, its ``members``, ``label``, ``intra_region_value`` and
+        ``unmapped_importer_codes``.
     """
 
     supply: pd.DataFrame
@@ -121,6 +147,7 @@ class TradeImport:
     source: dict
     report: dict = field(default_factory=dict)
     path: Path | None = None  # the trade file read
+    imports: pd.DataFrame | None = None
 
 
 # --- reference tables ---------------------------------------------------------------------
@@ -216,6 +243,49 @@ def hs_codes_for(component: str, *, table: str | Path | None = None) -> list[str
         raise UnknownUnitError(f"no HS codes for component {component!r} in {path}{hint}; "
                                "give the codes with --hs")
     return codes
+
+
+def shared_goods(codes: Iterable[str], component: str, *,
+                 table: str | Path | None = None) -> dict[str, list[str]]:
+    """The goods other than ``component`` that each HS code also carries.
+
+    Parameters
+    ----------
+    codes : iterable of str
+        HS6 codes (as :func:`normalise_hs` writes them).
+    component : str
+        The component the shares are for.
+    table : str or Path, optional
+        The HS-to-component table (default: the bundled ``hs-components.csv``), whose
+        ``shared_with`` column lists, per code and component, the other goods of the code.
+
+    Returns
+    -------
+    dict
+        Code -> other goods, for the codes that carry more than ``component``; a code the
+        table maps to ``component`` gives its row's ``shared_with``, any other listed code
+        every good the table names for it. Codes not in the table are left out.
+
+    Examples
+    --------
+    >>> shared_goods(["811292"], "gallium")
+    {'811292': ['germanium', 'indium', 'niobium', 'vanadium']}
+    """
+    path = Path(table) if table is not None else _hs_table_path()
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh)]
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        mine = [r for r in rows if normalise_hs(r["hs6"]) == code]
+        own = [r for r in mine if r.get("component") == component]
+        goods: list[str] = []
+        for r in own or mine:
+            named = ([] if own else [r.get("component") or ""]) + \
+                (r.get("shared_with") or "").split(";")
+            goods += [g.strip() for g in named if g.strip() and g.strip() != component]
+        if goods:
+            out[code] = list(dict.fromkeys(goods))
+    return out
 
 
 def normalise_hs(code: str | int) -> str:
@@ -359,14 +429,18 @@ class _Counts:
 
 
 def _open(stream, spec: _Layout, delimiter: str, block_size: int):
-    """A streaming CSV reader of only the layout's columns, typed as the layout says."""
+    """A streaming CSV reader of only the layout's columns, as text: the numbers are typed
+    by :func:`_typed` once the rows of the wanted codes are picked, so that a missing value
+    spelled ``NA`` with spaces around it is read as missing (Arrow's own null spellings must
+    match exactly) and cells of other products are never looked at."""
     try:
         return pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(block_size=block_size),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
-                include_columns=spec.columns, column_types=spec.types, null_values=_NULLS,
+                include_columns=spec.columns,
+                column_types={c: pa.string() for c in spec.types}, null_values=[""],
                 strings_can_be_null=True),
         )
     except BaseException:
@@ -394,16 +468,6 @@ def _batches(path: Path, spec: _Layout, delimiter: str, block_size: int,
                            str(path)) from None
 
 
-def _bad_cell(cell: str, kind: pa.DataType) -> bool:
-    if cell in _NULLS:
-        return False
-    try:
-        (int if pa.types.is_integer(kind) else float)(cell)
-    except ValueError:
-        return True
-    return False
-
-
 def _why_bad(cell: str, column: str, kind: pa.DataType) -> str:
     """What is wrong with a cell the reader refused: not a number at all, or a number where
     only whole numbers (years, country codes) are taken."""
@@ -419,14 +483,13 @@ def _why_bad(cell: str, column: str, kind: pa.DataType) -> str:
 
 
 def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) -> DatasetError:
-    """The first bad line from record ``skip`` on: wrong field count or a non-numeric cell."""
-    numeric = {c: t for c, t in spec.types.items() if not pa.types.is_string(t)}
+    """The first line from record ``skip`` on with the wrong number of fields (the columns
+    are read as text, so that is what the reader refuses)."""
     with pa.input_stream(str(path), compression="detect") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
         allow_large_fields()
         reader = csv.reader(text, delimiter=delimiter)
         header = [n.strip() for n in next(reader)]
-        index = {c: header.index(c) for c in numeric}
         row = 1
         for record in reader:
             if not record:
@@ -438,13 +501,43 @@ def _locate(path: Path, spec: _Layout, delimiter: str, skip: int, message: str) 
                 return DatasetError([Problem(
                     path.name, row, None,
                     f"{len(record)} fields where the header has {len(header)}")], str(path))
-            for col, kind in numeric.items():
-                cell = record[index[col]]
-                if _bad_cell(cell.strip(), kind):
-                    return DatasetError([Problem(
-                        path.name, row, col, _why_bad(cell, col, kind))], str(path))
     return DatasetError([Problem(path.name, None, None, f"cannot read the file: {message}")],
                         str(path))
+
+
+def _typed(sub: pa.RecordBatch, spec: _Layout, path: Path, rows: np.ndarray
+           ) -> pa.RecordBatch:
+    """The picked rows with their numeric columns typed: any spelling of a missing value
+    (:data:`_NULLS`, any case, spaces around it) is missing; any other text that is not a
+    number of the column's type is an error naming its row and column."""
+    null_set = pa.array(_NULLS, pa.string())
+    arrays = []
+    for name, column in zip(sub.schema.names, sub.columns):
+        kind = spec.types.get(name, pa.string())
+        trimmed = pc.utf8_trim_whitespace(column)
+        missing = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=null_set), True)
+        clean = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
+        if pa.types.is_string(kind):
+            arrays.append(clean)
+            continue
+        try:
+            arrays.append(pc.cast(clean, kind))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            cells = clean.to_pylist()
+            bad = [i for i, cell in enumerate(cells)
+                   if cell is not None and not _casts(cell, kind)]
+            raise DatasetError([Problem(path.name, int(rows[i]), name,
+                                        _why_bad(cells[i], name, kind)) for i in bad[:20]],
+                               str(path)) from None
+    return pa.RecordBatch.from_arrays(arrays, names=sub.schema.names)
+
+
+def _casts(cell: str, kind: pa.DataType) -> bool:
+    try:
+        pc.cast(pa.array([cell], pa.string()), kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _wanted(hs: list[str]) -> pa.Array:
@@ -471,11 +564,12 @@ def _flows_of(batch: pa.RecordBatch, spec: _Layout, wanted: pa.Array,
               counts: _Counts) -> pa.Table | None:
     """The batch's rows of the wanted codes and years (and, for Comtrade, of imports and
     exports between countries, totals only), checked and normalised; None when none."""
-    mask = pc.fill_null(pc.is_in(batch.column(spec.hs), value_set=wanted), False)
+    code = pc.utf8_trim_whitespace(batch.column(spec.hs))
+    mask = pc.fill_null(pc.is_in(code, value_set=wanted), False)
     if not pc.any(mask).as_py():
         return None
     idx = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-    sub = batch.take(pa.array(idx))
+    sub = _typed(batch.take(pa.array(idx)), spec, path, offset + idx + 2)
     year = _year(sub, spec)
     if year.null_count:
         nulls = idx[np.flatnonzero(year.is_null().to_numpy(zero_copy_only=False))]
@@ -656,6 +750,14 @@ def _supply_table(shares: pd.Series, component: str, source_id: str) -> pd.DataF
     })
 
 
+def _imports_table(shares: pd.Series, component: str, importer: str,
+                   source_id: str) -> pd.DataFrame:
+    shares = _ordered(shares)
+    return pd.DataFrame({"component": component, "importer": importer,
+                         "origin": shares.index.astype(str),
+                         "share": shares.to_numpy(dtype=float), "source": source_id})
+
+
 def _consumption_table(shares: pd.Series, component: str, source_id: str) -> pd.DataFrame:
     shares = _ordered(shares)
     return pd.DataFrame({"component": component, "country": shares.index.astype(str),
@@ -687,15 +789,17 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
                  importer_members: Iterable[str] | None = None,
                  importer_label: str | None = None, years: Iterable[int] | None = None,
                  weight: str = "value", layout: str = "auto", source_id: str | None = None,
-                 block_size: int = 1 << 20,
+                 block_size: int = 1 << 20, hs_table: str | Path | None = None,
                  progress: Callable[[int], None] | None = None) -> TradeImport:
     """Country shares of a component from a file of bilateral trade flows.
 
-    Without an importing region: each country's share of world exports of the HS codes
-    (exporter shares). With one (``importer_members``): the region's import dependency, each
-    origin's share of the region's imports from outside it (flows between members are left
-    out: intra-EU trade is not import dependency), and each country's share of apparent world
-    consumption, approximated by its imports.
+    Always: each country's share of world exports of the HS codes (exporter shares), the
+    ``supply`` table. With an importing region (``importer_members``) also: the region's
+    import dependency, each origin's share of the region's imports from outside it (flows
+    between members are left out: intra-EU trade is not import dependency), in a table of its
+    own (``imports``, since it is a share neither of world supply nor of world consumption),
+    and each country's share of world consumption, approximated by its imports
+    (``consumption``, the dataset table of that meaning).
 
     Parameters
     ----------
@@ -724,6 +828,9 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
         Id of the source row (default: built from the layout, component, region and year).
     block_size : int
         Bytes read per block (default 1 MiB); memory use grows with it, not with the file.
+    hs_table : str or Path, optional
+        The HS-to-component table whose ``shared_with`` column says which codes carry other
+        goods too (default: the bundled ``hs-components.csv``); see :func:`shared_goods`.
     progress : callable, optional
         Called with the number of records read after each block.
 
@@ -791,7 +898,8 @@ def import_trade(path: str | Path, *, hs: Iterable[str | int], component: str,
         raise DatasetError([Problem(path.name, None, spec.hs,
                                     f"no flows of HS {', '.join(codes)}{when}")], str(path))
     return _result(path, spec, flows, counts, codes=codes, component=component,
-                   members=members, label=importer_label, weight=weight, source_id=source_id)
+                   members=members, label=importer_label, weight=weight, source_id=source_id,
+                   shared=shared_goods(codes, component, table=hs_table))
 
 
 def _label(members: list[str] | None, label: str | None) -> str | None:
@@ -802,50 +910,23 @@ def _label(members: list[str] | None, label: str | None) -> str | None:
 
 def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
             codes: list[str], component: str, members: list[str] | None, label: str | None,
-            weight: str, source_id: str | None) -> TradeImport:
+            weight: str, source_id: str | None, shared: dict[str, list[str]]) -> TradeImport:
     years = sorted(int(y) for y in flows["year"].unique())
     label = _label(members, label)
     column = "value" if weight == "value" else "quantity"
     report: dict = {"layout": spec.name, "hs": codes, "weight": weight,
                     "rows_read": counts.rows_read, "rows_used": counts.rows_used,
                     "years": years, "value_unit": _VALUE_UNIT[spec.name],
+                    "shared_codes": shared,
                     "skipped_rows": {"other_flows": counts.other_flows,
                                      "world_partner": counts.world_partner,
                                      "breakdown": counts.breakdown}}
-    consumption_shares = None
-    if members is None:
-        flow = _pick_flow(flows, ("B", "X", "M"))
-        used = flows[flows["flow"] == flow]
-    else:
-        flow = _pick_flow(flows, ("B", "M", "X"))
-        every = flows[flows["flow"] == flow]
-        importer, exporter = every["importer"].map(_iso3), every["exporter"].map(_iso3)
-        used = every[importer.isin(members) & ~exporter.isin(members)]
-        report["region"] = {"label": label, "members": members}
-        report["intra_region_value"] = float(
-            every.loc[importer.isin(members) & exporter.isin(members), "value"].sum())
-        report["unmapped_importer_codes"] = _by_code(every[importer.isna()], "importer")
-        consumption_shares, outside, world = _shares(every, "importer", column)
-        report["consumption_unmapped_share"] = (
-            float(outside[column].sum() / world) if world > 0 else None)
-    shares, unmapped, total = _shares(used, "exporter", column)
-    if not total > 0:
-        raise DatasetError([Problem(path.name, None, spec.quantity or spec.value,
-                                    f"the flows of HS {', '.join(codes)} have no {weight} to "
-                                    "share out")], str(path))
-    if not (math.isfinite(total) and np.isfinite(shares.to_numpy(dtype=float)).all()):
-        raise DatasetError([Problem(  # never shares of infinity, written as an empty table
-            path.name, None, spec.quantity if weight == "quantity" else spec.value,
-            f"the {weight}s of HS {', '.join(codes)} add up past the largest number a float "
-            "holds (about 1.8e308); is the file's unit right?")], str(path))
-    report.update({
-        "flow": _FLOW_TEXT[flow],
-        "total_value": float(used["value"].sum()),
-        "value_by_hs": _by_code(used, "hs"),
-        "unmapped_codes": _by_code(unmapped, "exporter"),
-        "unmapped_value": float(unmapped["value"].sum()),
-        "unmapped_share": float(unmapped[column].sum() / total),
-    })
+    # world exports by exporter, with or without a region: the supply table's meaning
+    flow = _pick_flow(flows, ("B", "X", "M"))
+    used = flows[flows["flow"] == flow]
+    shares, unmapped, total = _checked_shares(path, spec, used, "exporter", column, codes,
+                                              weight)
+    report.update(_totals(used, unmapped, column, total, flow))
     if spec.quantity:
         report.update({
             "quantity_unit": _QUANTITY_UNIT[spec.name],
@@ -853,14 +934,61 @@ def _result(path: Path, spec: _Layout, flows: pd.DataFrame, counts: _Counts, *,
             "rows_without_quantity": int(used["rows_without_quantity"].sum()),
             "value_without_quantity": float(used["value_without_quantity"].sum()),
         })
+    consumption = imports = None
+    import_flow = None
+    if members is not None:
+        import_flow = _pick_flow(flows, ("B", "M", "X"))
+        every = flows[flows["flow"] == import_flow]
+        importer, exporter = every["importer"].map(_iso3), every["exporter"].map(_iso3)
+        into = every[importer.isin(members) & ~exporter.isin(members)]
+        region: dict = {"label": label, "members": members,
+                        "intra_region_value": float(every.loc[
+                            importer.isin(members) & exporter.isin(members), "value"].sum()),
+                        "unmapped_importer_codes": _by_code(every[importer.isna()], "importer")}
+        by_origin, outside_unmapped, outside = _checked_shares(
+            path, spec, into, "exporter", column, codes, weight,
+            what=f"the imports of {label} from outside it")
+        region.update(_totals(into, outside_unmapped, column, outside, import_flow))
+        report["region"] = region
+        consumption_shares, nowhere, world = _shares(every, "importer", column)
+        report["consumption_unmapped_share"] = (
+            float(nowhere[column].sum() / world) if world > 0 else None)
     source = _source(path, spec, codes=codes, component=component, years=years,
-                     weight=weight, flow=flow, label=label, members=members,
-                     source_id=source_id)
+                     weight=weight, flow=flow, import_flow=import_flow, label=label,
+                     members=members, source_id=source_id, shared=shared)
     supply = _supply_table(shares, component, source["id"])
-    consumption = (None if consumption_shares is None else
-                   _consumption_table(consumption_shares, component, source["id"]))
+    if members is not None:
+        consumption = _consumption_table(consumption_shares, component, source["id"])
+        imports = _imports_table(by_origin, component, str(label), source["id"])
     return TradeImport(supply=supply, consumption=consumption, source=source, report=report,
-                       path=Path(path))
+                       path=Path(path), imports=imports)
+
+
+def _checked_shares(path: Path, spec: _Layout, frame: pd.DataFrame, by: str, column: str,
+                    codes: list[str], weight: str, what: str = "the flows"
+                    ) -> tuple[pd.Series, pd.DataFrame, float]:
+    """:func:`_shares`, refusing a total of zero or one past the largest float."""
+    shares, unmapped, total = _shares(frame, by, column)
+    if not total > 0:
+        raise DatasetError([Problem(path.name, None, spec.quantity or spec.value,
+                                    f"{what} of HS {', '.join(codes)} have no {weight} to "
+                                    "share out")], str(path))
+    if not (math.isfinite(total) and np.isfinite(shares.to_numpy(dtype=float)).all()):
+        raise DatasetError([Problem(  # never shares of infinity, written as an empty table
+            path.name, None, spec.quantity if weight == "quantity" else spec.value,
+            f"the {weight}s of HS {', '.join(codes)} add up past the largest number a float "
+            "holds (about 1.8e308); is the file's unit right?")], str(path))
+    return shares, unmapped, total
+
+
+def _totals(used: pd.DataFrame, unmapped: pd.DataFrame, column: str, total: float,
+            flow: str) -> dict:
+    return {"flow": _FLOW_TEXT[flow],
+            "total_value": float(used["value"].sum()),
+            "value_by_hs": _by_code(used, "hs"),
+            "unmapped_codes": _by_code(unmapped, "exporter"),
+            "unmapped_value": float(unmapped["value"].sum()),
+            "unmapped_share": float(unmapped[column].sum() / total)}
 
 
 def _by_code(frame: pd.DataFrame, column: str) -> dict[str, float]:
@@ -870,15 +998,21 @@ def _by_code(frame: pd.DataFrame, column: str) -> dict[str, float]:
 
 
 def _source(path: Path, spec: _Layout, *, codes: list[str], component: str, years: list[int],
-            weight: str, flow: str, label: str | None, members: list[str] | None,
-            source_id: str | None) -> dict:
+            weight: str, flow: str, import_flow: str | None, label: str | None,
+            members: list[str] | None, source_id: str | None,
+            shared: dict[str, list[str]]) -> dict:
     span = str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
     unit = _VALUE_UNIT[spec.name] if weight == "value" else _QUANTITY_UNIT[spec.name]
-    what = "world exports by exporter" if members is None else (
-        f"imports of {label} ({len(members)} member{'s' if len(members) > 1 else ''}) from "
-        f"outside it, by origin; consumption approximated by each country's imports")
-    note = (f"HS {', '.join(codes)}; years {', '.join(map(str, years))}; weight {weight} "
-            f"({unit}); {what}; {_FLOW_TEXT[flow]}")
+    what = f"world exports by exporter ({_FLOW_TEXT[flow]})"
+    if members is not None and import_flow is not None:
+        what += (f"; imports of {label} ({len(members)} member"
+                 f"{'s' if len(members) > 1 else ''}) from outside it, by origin, and "
+                 f"consumption approximated by each country's imports "
+                 f"({_FLOW_TEXT[import_flow]})")
+    note = f"HS {', '.join(codes)}; years {', '.join(map(str, years))}; weight {weight} " \
+           f"({unit}); {what}"
+    if shared:
+        note += "; " + shared_warning(shared, component)
     if source_id is None:
         region = "" if label is None else f"-imports-{label}"
         source_id = _slug(f"{spec.name}-{component}{region}-{span}")
@@ -886,6 +1020,21 @@ def _source(path: Path, spec: _Layout, *, codes: list[str], component: str, year
     return {"id": source_id, "publisher": _PUBLISHER[spec.name],
             "title": f"{kind}, {span} ({path.name})", "year": years[-1], "url": "",
             "kind": "primary", "note": note}
+
+
+def shared_warning(shared: dict[str, list[str]], component: str) -> str:
+    """One sentence saying which codes also carry other goods than ``component``.
+
+    >>> shared_warning({"280429": ["helium", "xenon"]}, "neon")
+    'HS 280429 also carries helium and xenon: its shares are of all of them, not of neon alone'
+    """
+    def listed(goods: list[str]) -> str:
+        return goods[0] if len(goods) == 1 else f"{', '.join(goods[:-1])} and {goods[-1]}"
+
+    parts = [f"HS {code} also carries {listed(goods)}" for code, goods in shared.items()]
+    return (f"{'; '.join(parts)}: its shares are of all of them, not of {component} alone"
+            if len(parts) == 1 else
+            f"{'; '.join(parts)}: the shares are of all of them, not of {component} alone")
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -900,7 +1049,8 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def write_trade_import(result: TradeImport, output_dir: str | Path, *,
                        force: bool = False) -> Path:
-    """Write ``supply.csv``, ``consumption.csv`` (when present) and ``sources.csv`` to a folder.
+    """Write ``supply.csv``, ``consumption.csv`` and ``imports.csv`` (when present) and
+    ``sources.csv`` to a folder, with a ``datapackage.json`` describing them.
 
     The files are written into a temporary folder next to ``output_dir`` that is renamed into
     place at the end, so the folder appears whole or not at all.
@@ -932,6 +1082,8 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
         _write_csv(result.supply, folder / "supply.csv")
         if result.consumption is not None:
             _write_csv(result.consumption, folder / "consumption.csv")
+        if result.imports is not None:
+            _write_csv(result.imports, folder / "imports.csv")
         sources = pd.DataFrame([result.source], columns=["id", "publisher", "title", "year",
                                                          "url", "kind", "note"])
         _write_csv(sources, folder / "sources.csv")
@@ -943,13 +1095,41 @@ def write_trade_import(result: TradeImport, output_dir: str | Path, *,
 def _write_package(result: TradeImport, folder: Path) -> None:
     """The folder's Frictionless descriptor: the tables written, ready to merge into a
     dataset (their references to components and countries point outside the folder)."""
-    from semigraph.io.package import descriptor, write_package
+    from semigraph.io.package import descriptor, folder_headers, write_package
 
     tables = ["supply", "sources"] + (["consumption"] if result.consumption is not None
                                       else [])
     package = descriptor(name=f"trade-{result.source['id']}", version="1",
                          title=str(result.source.get("title") or "trade shares"),
-                         tables=tables, description=str(result.source.get("note") or ""))
+                         tables=tables, description=str(result.source.get("note") or ""),
+                         headers=folder_headers(folder, tables))
+    if result.imports is not None:
+        package["resources"].append(IMPORTS_RESOURCE)
     write_package(folder, package)
+
+
+#: The Frictionless resource of ``imports.csv`` (not a dataset table, so not in the schema).
+IMPORTS_RESOURCE = {
+    "name": "imports", "path": "imports.csv", "profile": "tabular-data-resource",
+    "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
+    "schema": {"fields": [
+        {"name": "component", "type": "string", "description": "Component imported",
+         "constraints": {"required": True}},
+        {"name": "importer", "type": "string",
+         "description": "The importing country or bloc",
+         "constraints": {"required": True}},
+        {"name": "origin", "type": "string", "description": "Country the goods come from",
+         "constraints": {"required": True, "pattern": "^[A-Z]{3}$"}},
+        {"name": "share", "type": "number",
+         "description": "Share of the importer's imports from outside it (0..1): import "
+                        "dependency, not a share of world supply",
+         "constraints": {"required": True, "minimum": 0, "maximum": 1}},
+        {"name": "source", "type": "string", "description": "Source of the row",
+         "constraints": {"required": True}}],
+        "primaryKey": ["component", "importer", "origin"],
+        "foreignKeys": [{"fields": "source",
+                         "reference": {"resource": "sources", "fields": "id"}}],
+        "missingValues": [""]},
+}
 
 
