@@ -42,7 +42,7 @@ from semigraph.errors import ScenarioError
 
 __all__ = ["BAND_FIELDS", "COLUMNS", "COMPONENT_COLUMNS", "PERCENTILES", "RANGE_COLUMNS",
            "Draws", "Figures", "band_columns", "bands", "draws", "figures", "ranges_of",
-           "sample", "scenario_figures", "swings", "upstream", "whatif_bands",
+           "read_ranges", "sample", "scenario_figures", "swings", "upstream", "whatif_bands",
            "with_figures"]
 
 #: The columns of the uncertainty table.
@@ -84,6 +84,23 @@ def band_columns() -> list[str]:
     """The band columns a what-if gains with ``uncertainty``: ``availability_p05``,
     ``availability_p50``, ``availability_p95``, then the same for each :data:`BAND_FIELDS`."""
     return [f"{name}_p{p:02d}" for name in BAND_FIELDS for p in PERCENTILES]
+
+
+def read_ranges(path) -> pd.DataFrame:
+    """An uncertainty table from a CSV file (the dataset's format); errors name the file,
+    row and column."""
+    try:
+        frame = pd.read_csv(path, dtype={"table": str, "key": str, "column": str,
+                                         "source": str, "reason": str})
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
+    missing = [c for c in RANGE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ScenarioError(f"{path}, row 1: the header lacks {', '.join(missing)} (it must "
+                            f"be {','.join(RANGE_COLUMNS)})")
+    frame = frame[list(RANGE_COLUMNS)]
+    frame.attrs["file"] = str(path)
+    return frame
 
 
 def ranges_of(model) -> pd.DataFrame:
@@ -131,7 +148,7 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
     rows, where, what, comp = [], [], [], []
     for n, rec in enumerate(ranges.to_dict("records"), start=2):
         table, key, column = rec["table"], str(rec["key"]), rec["column"]
-        place = f"uncertainty row {n}"
+        place = f"{ranges.attrs.get('file', 'uncertainty.csv')}, row {n}"
         parts = key.split("/")
         if table == "supply" and column == "share" and len(parts) == 3:
             e = edge_at.get(tuple(parts))
@@ -156,7 +173,11 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
         else:
             raise ScenarioError(f"{place}, column column: {table}/{column} is not a figure "
                                 "a range can be given for")
-        low, high = float(rec["low"]), float(rec["high"])
+        try:
+            low, high = float(rec["low"]), float(rec["high"])
+        except (TypeError, ValueError):
+            raise ScenarioError(f"{place}, column low/high: {rec['low']!r}..{rec['high']!r} "
+                                "are not numbers") from None
         if not (np.isfinite(low) and np.isfinite(high)) or low > high or low < 0:
             raise ScenarioError(f"{place}, column low: the range {low:g}..{high:g} is not "
                                 "a range of figures >= 0")
@@ -527,7 +548,11 @@ def whatif_bands(model, scenario: Scenario, n: int, *, seed: int | None = 0,
         raise ScenarioError(f"uncertainty needs at least 1 draw, not {n}")
     run_model, figs = scenario_figures(model, scenario, ranges)
     values = sample(figs, n, seed)
-    res = draws(run_model, replace(scenario, overrides=()), values, figs, progress=progress)
+    # without a ranged figure every draw is the plain answer: one pass gives them all
+    res = draws(run_model, replace(scenario, overrides=()), values if len(figs) else values[:1],
+                figs, progress=progress)
+    if not len(figs) and progress is not None:
+        progress(n - 1)
     info = {"draws": n, "seed": seed, "figures": len(figs),
             "sampling": "uniform on each range; shares of a component drawn jointly"}
     return bands(res), info
