@@ -507,18 +507,25 @@ def swings(model, scenario: Scenario, figs: Figures, products: list[str], *,
     idx = [c.index[p] for p in products]
     on = upstream(c, idx)
     keep = np.flatnonzero(on[figs.component]) if len(figs) else np.zeros(0, dtype=np.int64)
-    f = len(keep)
+    # a component the scenario cannot reach delivers in full whatever its figures: those
+    # figures swing nothing, and are not run
+    reach = prop._affected(c, [[prop.resolve(model, c, d) for d in scenario.disruptions]])
+    run = keep[reach[figs.component[keep]]]
+    f = len(run)
     values = np.full((2 * f, len(figs)), np.nan)
-    values[2 * np.arange(f), keep] = figs.low[keep]
-    values[2 * np.arange(f) + 1, keep] = figs.high[keep]
+    values[2 * np.arange(f), run] = figs.low[run]
+    values[2 * np.arange(f) + 1, run] = figs.high[run]
     frame = figs.frame.iloc[keep].reset_index(drop=True)
+    base = draws(model, scenario, np.full((1, len(figs)), np.nan), figs)
+    low = np.full(len(keep), base.fields["availability"][0, idx].mean())
+    high = low.copy()
     if f:
         res = draws(model, scenario, values, figs, progress=progress)
         head = res.fields["availability"][:, idx].mean(axis=1)
-        frame["headline_at_low"] = head[0::2]
-        frame["headline_at_high"] = head[1::2]
-    else:
-        frame["headline_at_low"] = frame["headline_at_high"] = pd.Series(dtype=float)
+        at = np.searchsorted(keep, run)
+        low[at], high[at] = head[0::2], head[1::2]
+    frame["headline_at_low"] = low
+    frame["headline_at_high"] = high
     frame["swing"] = frame["headline_at_high"] - frame["headline_at_low"]
     frame = frame.assign(_size=frame["swing"].abs()).sort_values(
         ["_size", "table", "key", "column"], ascending=[False, True, True, True],
