@@ -27,8 +27,8 @@ from semigraph.errors import ScenarioError, SemigraphError, UnknownUnitError
 from semigraph.model.model import Model
 from semigraph.model.model import load as _load_model
 
-__all__ = ["Network", "Result", "SweepResult", "WarningResult", "WhatIfResult", "import_cset",
-           "load", "read_result_meta", "validate"]
+__all__ = ["GapsResult", "Network", "Result", "SweepResult", "WarningResult", "WhatIfResult",
+           "import_cset", "load", "read_result_meta", "validate"]
 
 UnitLike = str | Disruption
 
@@ -168,12 +168,34 @@ class WarningResult(Result):
 
 
 @dataclass(eq=False)
+@dataclass(eq=False, repr=False)
+class GapsResult(Result):
+    """A :meth:`Network.gaps` ranking; :meth:`chart` draws it as a tornado chart."""
+
+    def chart(self, fmt: str = "png", *, top: int = 10) -> bytes:
+        """The first ``top`` figures as a tornado chart, PNG or SVG bytes."""
+        from semigraph.render.tornado import tornado
+
+        return tornado(self.table, headline=self.table.attrs["headline"], fmt=fmt, top=top,
+                       title=self.title)
+
+
+@dataclass(eq=False, repr=False)
 class SweepResult(Result):
     """A sweep: ``table`` is the long table (scenario, component, fields), or the summary
     when the long table was streamed to ``meta["output"]``; ``summary`` has one row per
     scenario, worst first (lowest component, how many short, lost days)."""
 
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _ranges(ranges):
+    """Ranges given as a table, or a CSV file to read (None: the dataset's own)."""
+    if isinstance(ranges, (str, Path)):
+        from semigraph.engine.uncertainty import read_ranges
+
+        return read_ranges(ranges)
+    return ranges
 
 
 def _now() -> str:
@@ -276,7 +298,7 @@ class Network(Model):
                duration: float | None = None, severity: float = 1.0, scope: str = "site",
                scenario: Scenario | str | Path | None = None,
                explain: bool = True, uncertainty: int | None = None, seed: int | None = 0,
-               ranges: pd.DataFrame | None = None,
+               ranges: pd.DataFrame | str | Path | None = None,
                progress: Callable[..., None] | None = None) -> WhatIfResult:
         """What if ``units`` stop supplying? (engine README section 4.)
 
@@ -310,9 +332,9 @@ class Network(Model):
             :func:`semigraph.engine.uncertainty.band_columns`).
         seed : int, optional
             Seed of the draws (the same seed gives the same bands).
-        ranges : pandas.DataFrame, optional
+        ranges : pandas.DataFrame or path, optional
             Ranges to draw from instead of the dataset's (columns ``table, key, column,
-            low, high, source, reason``).
+            low, high, source, reason``; a path is read as CSV).
         progress : callable, optional
             ``progress(done, more=0)``, called as draws finish.
 
@@ -338,7 +360,7 @@ class Network(Model):
     def run(self, scenario: Scenario | str | Path, *, perspective: str | None = None,
             horizon: int | None = None, duration: float | None = None,
             uncertainty: int | None = None, seed: int | None = 0,
-            ranges: pd.DataFrame | None = None,
+            ranges: pd.DataFrame | str | Path | None = None,
             progress: Callable[..., None] | None = None) -> WhatIfResult:
         """Run a saved scenario (a :class:`Scenario` or a TOML file), optionally with its
         perspective, horizon or every disruption's duration replaced; ``uncertainty``,
@@ -358,7 +380,7 @@ class Network(Model):
                             seed=seed, ranges=ranges, progress=progress)
 
     def _whatif(self, scen: Scenario, *, explain: bool = True, uncertainty: int | None = None,
-                seed: int | None = 0, ranges: pd.DataFrame | None = None,
+                seed: int | None = 0, ranges: pd.DataFrame | str | Path | None = None,
                 progress: Callable[..., None] | None = None) -> WhatIfResult:
         from semigraph.engine.propagation import evaluate
         from semigraph.engine.whatif import timeline, whatif
@@ -371,8 +393,8 @@ class Network(Model):
 
             if progress is not None:
                 progress(0, uncertainty)
-            band, band_info = whatif_bands(self, scen, uncertainty, seed=seed, ranges=ranges,
-                                           progress=progress)
+            band, band_info = whatif_bands(self, scen, uncertainty, seed=seed,
+                                           ranges=_ranges(ranges), progress=progress)
             attrs = dict(frame.attrs)
             frame = frame.join(band, on="component")
             frame.attrs.update(attrs, uncertainty=band_info)
@@ -404,8 +426,8 @@ class Network(Model):
         return Result("backtest", frame, meta, title="Backtest: model against history")
 
     def gaps(self, scenario: Scenario | str | Path, *, components: Sequence[str] | None = None,
-             top: int | None = None, ranges: pd.DataFrame | None = None,
-             progress: Callable[..., None] | None = None) -> Result:
+             top: int | None = None, ranges: pd.DataFrame | str | Path | None = None,
+             progress: Callable[..., None] | None = None) -> GapsResult:
         """The uncertain figures ranked by how far each moves the scenario's headline: the
         research agenda of a scenario (engine README 4.7).
 
@@ -436,7 +458,7 @@ class Network(Model):
             products = sorted({u.id for u in units})
         else:
             products = sorted(self.components.loc[self.components["stage"] == "end_use", "id"])
-        run_model, figs = scenario_figures(self, scen, ranges)
+        run_model, figs = scenario_figures(self, scen, _ranges(ranges))
         plain = scen.with_(overrides=())  # run_model has them
         ev = evaluate(run_model, plain, series=False)
         idx = [ev.compiled.index[p] for p in products]
@@ -450,8 +472,8 @@ class Network(Model):
         frame.attrs.update(headline=headline, headline_of=what, products=products)
         meta = self._meta("gaps", scenario=scenario_record(scen), headline=headline,
                           headline_of=products, top=top)
-        return Result("gaps", frame, meta,
-                      title=f"Research gaps: {scen.label} (headline: lowest supply, {what})")
+        return GapsResult("gaps", frame, meta,
+                          title=f"Research gaps: {scen.label} (headline: lowest supply, {what})")
 
     # --- findings -------------------------------------------------------------------------
     def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,

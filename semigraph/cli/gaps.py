@@ -44,13 +44,10 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
       semigraph gaps queries/china-export-stop.toml --component motor-vehicle
       semigraph gaps queries/china-export-stop.toml -o gaps.png
     """
-    from semigraph.engine.uncertainty import read_ranges
-
     net = load_model(dataset)
-    table = read_ranges(ranges) if ranges is not None else None
     with progress_bar("Figures at low and high") as progress:
         result = net.gaps(scenario_file, components=components or None, top=top,
-                          ranges=table, progress=progress)
+                          ranges=ranges, progress=progress)
     frame = result.table
     if fmt in ("png", "svg"):
         _chart(result, fmt=fmt, output=output, force=force, top=top)
@@ -77,10 +74,8 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
 def _chart(result, *, fmt: str, output, force: bool, top: int) -> None:
     from semigraph.errors import ScenarioError
     from semigraph.io.write import atomic_write
-    from semigraph.render.tornado import tornado
 
     if not output or output == "-":
         raise ScenarioError(f"a {fmt.upper()} chart needs -o FILE.{fmt}")
-    data = tornado(result.table, headline=result.table.attrs["headline"], fmt=fmt, top=top,
-                   title=result.title)
+    data = result.chart(fmt, top=top)
     atomic_write(output, lambda fh: fh.write(data), force=force)

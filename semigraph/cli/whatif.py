@@ -175,14 +175,10 @@ def uncertainty_options(func):
 
 @contextlib.contextmanager
 def _draws(uncertainty, ranges):
-    """The ranges to draw from (None: the dataset's) and a progress bar for the draws."""
-    table = None
-    if ranges is not None:
-        from semigraph.engine.uncertainty import read_ranges
-
-        table = read_ranges(ranges)
+    """The ranges file to draw from (None: the dataset's table) and a progress bar for the
+    draws."""
     with progress_bar("Uncertainty draws", show=bool(uncertainty)) as progress:
-        yield table, progress
+        yield ranges, progress
 
 
 def _title(scenario, frame) -> str:
