@@ -27,8 +27,8 @@ from semigraph.errors import ScenarioError, SemigraphError, UnknownUnitError
 from semigraph.model.model import Model
 from semigraph.model.model import load as _load_model
 
-__all__ = ["Network", "Result", "SweepResult", "WarningResult", "WhatIfResult", "import_cset",
-           "load", "read_result_meta", "validate"]
+__all__ = ["GapsResult", "Network", "Result", "SweepResult", "WarningResult", "WhatIfResult",
+           "import_cset", "load", "read_result_meta", "validate"]
 
 UnitLike = str | Disruption
 #: Whose supply the observatory's commands (``indicators``, ``warn``) report unless told: the
@@ -324,6 +324,19 @@ class WarningResult(Result):
 
 
 @dataclass(eq=False)
+@dataclass(eq=False, repr=False)
+class GapsResult(Result):
+    """A :meth:`Network.gaps` ranking; :meth:`chart` draws it as a tornado chart."""
+
+    def chart(self, fmt: str = "png", *, top: int = 10) -> bytes:
+        """The first ``top`` figures as a tornado chart, PNG or SVG bytes."""
+        from semigraph.render.tornado import tornado
+
+        return tornado(self.table, headline=self.table.attrs["headline"], fmt=fmt, top=top,
+                       title=self.title)
+
+
+@dataclass(eq=False, repr=False)
 class SweepResult(Result):
     """A sweep: ``table`` is the long table (scenario, component, fields), or the summary
     when the long table was streamed to ``meta["output"]``; ``summary`` has one row per
@@ -354,6 +367,15 @@ def cited_sources(table: pd.DataFrame, sources: pd.DataFrame,
         found = pd.concat([found, pd.DataFrame({"id": missing}).reindex(columns=keep)],
                           ignore_index=True)
     return found.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _ranges(ranges):
+    """Ranges given as a table, or a CSV file to read (None: the dataset's own)."""
+    if isinstance(ranges, (str, Path)):
+        from semigraph.engine.uncertainty import read_ranges
+
+        return read_ranges(ranges)
+    return ranges
 
 
 def _now() -> str:
@@ -455,7 +477,9 @@ class Network(Model):
                perspective: str | None = None, to: Sequence[str] = (),
                duration: float | None = None, severity: float = 1.0, scope: str = "site",
                scenario: Scenario | str | Path | None = None,
-               explain: bool = True) -> WhatIfResult:
+               explain: bool = True, uncertainty: int | None = None, seed: int | None = 0,
+               ranges: pd.DataFrame | str | Path | None = None,
+               progress: Callable[..., None] | None = None) -> WhatIfResult:
         """What if ``units`` stop supplying? (engine README section 4.)
 
         Parameters
@@ -480,6 +504,19 @@ class Network(Model):
             A scenario (or a TOML file) instead of ``units``.
         explain : bool
             Trace bottleneck chains (default); ``False`` is faster.
+        uncertainty : int, optional
+            Also run this many draws of the dataset's uncertain figures (a seeded Monte
+            Carlo over the ranges of its ``uncertainty`` table, engine README 4.8) and add
+            each component's 5th, 50th and 95th percentile of every reading, of the first
+            day short and of lost days (columns ``availability_p05`` ...; see
+            :func:`semigraph.engine.uncertainty.band_columns`).
+        seed : int, optional
+            Seed of the draws (the same seed gives the same bands).
+        ranges : pandas.DataFrame or path, optional
+            Ranges to draw from instead of the dataset's (columns ``table, key, column,
+            low, high, source, reason``; a path is read as CSV).
+        progress : callable, optional
+            ``progress(done, more=0)``, called as draws finish.
 
         Returns
         -------
@@ -497,12 +534,17 @@ class Network(Model):
         else:
             scen = self.scenario(*units, mode=mode, severity=severity, scope=scope, to=to,
                                  duration=duration, perspective=perspective, horizon=horizon)
-        return self._whatif(scen, explain=explain)
+        return self._whatif(scen, explain=explain, uncertainty=uncertainty, seed=seed,
+                            ranges=ranges, progress=progress)
 
     def run(self, scenario: Scenario | str | Path, *, perspective: str | None = None,
-            horizon: int | None = None, duration: float | None = None) -> WhatIfResult:
+            horizon: int | None = None, duration: float | None = None,
+            uncertainty: int | None = None, seed: int | None = 0,
+            ranges: pd.DataFrame | str | Path | None = None,
+            progress: Callable[..., None] | None = None) -> WhatIfResult:
         """Run a saved scenario (a :class:`Scenario` or a TOML file), optionally with its
-        perspective, horizon or every disruption's duration replaced."""
+        perspective, horizon or every disruption's duration replaced; ``uncertainty``,
+        ``seed``, ``ranges`` and ``progress`` as for :meth:`whatif`."""
         from dataclasses import replace
 
         scen = read_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
@@ -514,17 +556,31 @@ class Network(Model):
         if duration is not None:
             changes["disruptions"] = tuple(replace(d, duration_days=duration)
                                            for d in scen.disruptions)
-        return self._whatif(self.check(scen.with_(**changes)))
+        return self._whatif(self.check(scen.with_(**changes)), uncertainty=uncertainty,
+                            seed=seed, ranges=ranges, progress=progress)
 
-    def _whatif(self, scen: Scenario, *, explain: bool = True) -> WhatIfResult:
+    def _whatif(self, scen: Scenario, *, explain: bool = True, uncertainty: int | None = None,
+                seed: int | None = 0, ranges: pd.DataFrame | str | Path | None = None,
+                progress: Callable[..., None] | None = None) -> WhatIfResult:
         from semigraph.engine.propagation import evaluate
         from semigraph.engine.whatif import timeline, whatif
 
         ev = evaluate(self, scen, series=True)
         frame = whatif(self, scen, explain=explain, evaluation=ev)
+        band_info = None
+        if uncertainty:
+            from semigraph.engine.uncertainty import whatif_bands
+
+            if progress is not None:
+                progress(0, uncertainty)
+            band, band_info = whatif_bands(self, scen, uncertainty, seed=seed,
+                                           ranges=_ranges(ranges), progress=progress)
+            attrs = dict(frame.attrs)
+            frame = frame.join(band, on="component")
+            frame.attrs.update(attrs, uncertainty=band_info)
         meta = self._meta("whatif", scenario=scenario_record(scen),
                           perspective=frame.attrs.get("perspective"),
-                          disruptions=frame.attrs.get("modes"))
+                          disruptions=frame.attrs.get("modes"), uncertainty=band_info)
         return WhatIfResult("whatif", frame, meta, title=scen.label, scenario=scen,
                             timeline=timeline(ev), timeline_high=timeline(ev, high=True),
                             timeline_tied=timeline(ev, reading="tied"),
@@ -550,6 +606,56 @@ class Network(Model):
                           episodes_within=frame.attrs.get("episodes_within"))
         return Result("backtest", frame, meta, title="Backtest: model against history",
                       citations=cited_sources(frame, self.sources))
+
+    def gaps(self, scenario: Scenario | str | Path, *, components: Sequence[str] | None = None,
+             top: int | None = None, ranges: pd.DataFrame | str | Path | None = None,
+             progress: Callable[..., None] | None = None) -> GapsResult:
+        """The uncertain figures ranked by how far each moves the scenario's headline: the
+        research agenda of a scenario (engine README 4.8).
+
+        Each figure of the uncertainty table on a path to the headline's products is set to
+        the low and then the high end of its range, every other figure at its value (two runs
+        per figure, batched); the headline is the mean over ``components`` (default: every
+        end-use product) of their lowest daily supply, every user rationed alike. Figures off
+        every path to those products are not listed.
+
+        Returns
+        -------
+        Result
+            One row per figure with the columns of
+            :data:`semigraph.engine.uncertainty.COLUMNS`, largest swing first (the first
+            ``top`` rows when given); ``table.attrs["headline"]`` is the headline with every
+            figure at its value.
+        """
+        from semigraph.engine.propagation import evaluate
+        from semigraph.engine.uncertainty import scenario_figures, swings
+
+        scen = self.check(read_scenario(scenario) if isinstance(scenario, (str, Path))
+                          else scenario)
+        if components:
+            units = [self.resolve(p) for p in components]
+            for p, unit in zip(components, units):
+                if unit.kind != "component":
+                    raise ScenarioError(f"{p!r} is a {unit.kind}, not a component")
+            products = sorted({u.id for u in units})
+        else:
+            products = sorted(self.components.loc[self.components["stage"] == "end_use", "id"])
+        run_model, figs = scenario_figures(self, scen, _ranges(ranges))
+        plain = scen.with_(overrides=())  # run_model has them
+        ev = evaluate(run_model, plain, series=False)
+        idx = [ev.compiled.index[p] for p in products]
+        headline = float(ev.availability[idx, 0].mean())
+        frame = swings(run_model, plain, figs, products, progress=progress)
+        if top:
+            frame = frame.head(top).reset_index(drop=True)
+        what = (products[0] if len(products) == 1 else
+                f"mean of {len(products)} " + ("end-use products" if not components
+                                               else "components"))
+        frame.attrs.update(headline=headline, headline_of=what, products=products)
+        meta = self._meta("gaps", scenario=scenario_record(scen), headline=headline,
+                          headline_of=products, top=top)
+        return GapsResult("gaps", frame, meta,
+                          title=f"Research gaps: {scen.label} (headline: lowest supply, {what})")
 
     # --- findings -------------------------------------------------------------------------
     def spof(self, targets: Sequence[str] | str = ("stage:end_use",), *,

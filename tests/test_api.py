@@ -115,6 +115,24 @@ def test_sweep_command_is_the_api_call(run, small, small_path, tmp_path):
     assert re.search(rf"^{worst['scenario']}\s+{worst['lowest']:.3f}", text, re.M), text
 
 
+def test_gaps_command_is_the_api_call(run, small, small_path, tmp_path):
+    sup = small.supply.dropna(subset=["share"]).iloc[0]
+    stocked = small.components.dropna(subset=["stock_days"]).iloc[0]
+    ranges = tmp_path / "ranges.csv"
+    pd.DataFrame([
+        ["supply", f"{sup['component']}/{sup['supplier']}/{sup['site']}", "share",
+         sup["share"] / 2, sup["share"], None, "test"],
+        ["components", stocked["id"], "stock_days", 0, stocked["stock_days"] * 2, None, "test"],
+    ], columns=["table", "key", "column", "low", "high", "source", "reason"]).to_csv(
+        ranges, index=False)
+    scen = tmp_path / "twn.toml"
+    scen.write_text('[[disruption]]\nunit = "TWN"\nmode = "outage"\n', encoding="utf-8")
+    out = tmp_path / "gaps.csv"
+    run("gaps", scen, "--ranges", ranges, "--dataset", small_path, "-o", out)
+    api = small.gaps(scen, ranges=ranges, top=10)
+    pd.testing.assert_frame_equal(pd.read_csv(out), api.table, check_dtype=False)
+
+
 def test_map_and_report_commands_are_the_api_calls(run, small, small_path, tmp_path):
     from semigraph.render import map_source
 
@@ -155,6 +173,7 @@ API_TESTS = {
     "indicators": "test_indicators_and_warn_commands_are_the_api_calls",
     "warn": "test_indicators_and_warn_commands_are_the_api_calls",
     "sweep": "test_sweep_command_is_the_api_call",
+    "gaps": "test_gaps_command_is_the_api_call",
 }
 
 

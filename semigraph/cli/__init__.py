@@ -34,6 +34,7 @@ COMMANDS = {
     "warn": "semigraph.cli.monitor:warn",
     "import": "semigraph.cli.importers:import_group",
     "sweep": "semigraph.cli.sweep:sweep",
+    "gaps": "semigraph.cli.gaps:gaps",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -16,6 +17,7 @@ from semigraph.cli.options import (
     horizon_option,
     load_model,
     output_options,
+    progress_bar,
 )
 
 _TABLE_COLUMNS = {
@@ -65,6 +67,31 @@ def value_range(low: float, high: float, digits: int = 2) -> str:
     return f"{low:.{digits}f}-{high:.{digits}f}"
 
 
+def _band(mid, low, high, digits: int = 2) -> str:
+    """``0.41 (0.33-0.52)``: the median and the 5th-95th percentile band; ``-`` for never."""
+    import pandas as pd
+
+    def num(v):
+        return "-" if v is None or pd.isna(v) else (f"{v:.{digits}f}" if digits else
+                                                     str(int(v)))
+
+    return f"{num(mid)} ({num(low)}-{num(high)})"
+
+
+def _band_view(view, shown):
+    """Band columns for the terminal table (what-if results made with uncertainty)."""
+    at = list(view.columns).index("avail") + 1
+    for name, src, digits in (("avail p50 (p05-p95)", "availability", 2),
+                              ("tied p50 (p05-p95)", "availability_tied", 2),
+                              ("short_from p50 (p05-p95)", "time_to_survive_days", 0),
+                              ("lost_days p50 (p05-p95)", "lost_days", 1)):
+        view.insert(at, name, [_band(m, lo, hi, digits) for m, lo, hi in
+                               zip(shown[f"{src}_p50"], shown[f"{src}_p05"],
+                                   shown[f"{src}_p95"])])
+        at += 1
+    return view
+
+
 def _table_view(frame, scenario, show_all: bool):
     hurt = ((frame["availability"] < 1.0) | (frame["steady_state"] < 1.0) | frame["exposed"]
             | (frame["availability_tied"] < 1.0))
@@ -86,6 +113,9 @@ def _table_view(frame, scenario, show_all: bool):
         if name in view:
             view[name] = [_tail(chain, comp) for chain, comp in zip(shown[col],
                                                                      shown["component"])]
+    band = frame.attrs.get("uncertainty")
+    if band:
+        view = _band_view(view, shown)
     end = frame["stage"] == "end_use"
     n_end = int((end & (frame["availability"] < 0.99)).sum())
     n_tied = int((end & (frame["availability_tied"] < 0.99)).sum())
@@ -106,6 +136,14 @@ def _table_view(frame, scenario, show_all: bool):
         "if served first: what sets it when the chain is served before other industries "
         "(-o FILE or --format json has every chain in full).",
     ]
+    if band:
+        notes.append(
+            f"p50 (p05-p95): median and 5th-95th percentile over {band['draws']} draws "
+            f"(seed {band['seed']}) of the {band['figures']} uncertain figures, each uniform "
+            "on its range (pooled reading; tied: buyers tied to their supplier; - = never "
+            "short). Every reading's band is in -o FILE or --format json."
+            + (" The dataset gives no ranges (no uncertainty table, or none for this "
+               "scenario): every band is the plain answer." if not band["figures"] else ""))
     unknown = frame.attrs.get("unknown_stock") or []
     if unknown:
         notes.append(f"Stock unknown, read as 0 days: {', '.join(unknown[:8])}"
@@ -117,6 +155,32 @@ def _table_view(frame, scenario, show_all: bool):
         notes.append(f"Some components do not recover within the {scenario.horizon}-day "
                      "horizon (ttr unknown or longer): their recovery_day is the horizon.")
     return view, notes
+
+
+def uncertainty_options(func):
+    """``--uncertainty N``, ``--seed`` and ``--ranges FILE``."""
+    func = click.option(
+        "--ranges", type=InputFile(dir_okay=False, path_type=str), default=None,
+        metavar="FILE",
+        help="With --uncertainty: draw from the ranges in FILE (CSV: table,key,column,low,"
+             "high,source,reason) instead of the dataset's uncertainty table.")(func)
+    func = click.option("--seed", type=int, default=0, show_default=True,
+                        help="Seed of the --uncertainty draws (the same seed gives the "
+                             "same bands).")(func)
+    return click.option(
+        "--uncertainty", type=click.IntRange(1, 100_000), default=None, metavar="N",
+        help="Also run N draws of the dataset's uncertain figures (each uniform on its range, "
+             "shares of a component drawn jointly) and show each component's 5th, 50th and "
+             "95th percentile of every reading, of the first day short and of lost days "
+             "(columns availability_p05 ... in files).")(func)
+
+
+@contextlib.contextmanager
+def _draws(uncertainty, ranges):
+    """The ranges file to draw from (None: the dataset's table) and a progress bar for the
+    draws."""
+    with progress_bar("Uncertainty draws", show=bool(uncertainty)) as progress:
+        yield ranges, progress
 
 
 def _title(scenario, frame) -> str:
@@ -185,10 +249,12 @@ def emit_whatif(result, *, fmt, output, force, show_all=False, limit=25,
                    "day, component and reading (pooled, high, tied), for the components that "
                    "lose supply (--all: every one). Write it with -o FILE.csv or .parquet.")
 @chart_options
+@uncertainty_options
 @dataset_option
 @output_options
 def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show_all, limit,
-           timeline, chart, chart_components, dataset, fmt, output, force) -> None:
+           timeline, chart, chart_components, uncertainty, seed, ranges, dataset, fmt, output,
+           force) -> None:
     """What if a country, firm or site stops supplying?
 
     Simulates the value chain day by day over the horizon: consumers draw on their stocks,
@@ -208,11 +274,15 @@ def whatif(cuts, severity, scope, to, mode, duration, perspective, horizon, show
       semigraph whatif --cut nexperia@CHN --timeline -o nexperia-days.csv
       semigraph whatif --cut nexperia@CHN --chart nexperia.png \\
           --chart-component automotive-ecu
+      semigraph whatif --cut CHN --uncertainty 200   # bands over the uncertain figures
     """
     net = load_model(dataset)
     _check_components(net, chart_components)
-    result = net.whatif(*cuts, severity=severity, scope=scope, to=to, mode=mode,
-                        duration=duration, perspective=perspective, horizon=horizon)
+    with _draws(uncertainty, ranges) as (table, progress):
+        result = net.whatif(*cuts, severity=severity, scope=scope, to=to, mode=mode,
+                            duration=duration, perspective=perspective, horizon=horizon,
+                            uncertainty=uncertainty, seed=seed, ranges=table,
+                            progress=progress)
     write_chart = draw_chart(result, chart, chart_components, force=force)
     emit_whatif(result, fmt=fmt, output=output, force=force, show_all=show_all, limit=limit,
                 timeline=timeline)
@@ -249,10 +319,12 @@ def _check_components(net, components) -> None:
 @click.option("--overwrite-outputs", is_flag=True,
               help="Replace existing files named by the scenario's [[output]] tables.")
 @chart_options
+@uncertainty_options
 @dataset_option
 @output_options
 def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrite_outputs,
-        chart, chart_components, dataset, fmt, output, force) -> None:
+        chart, chart_components, uncertainty, seed, ranges, dataset, fmt, output,
+        force) -> None:
     """Run a saved scenario file (TOML) from queries/.
 
     Prints the what-if table and writes the files the scenario's [[output]] tables name:
@@ -275,8 +347,10 @@ def run(scenario_file, perspective, horizon, duration, show_all, limit, overwrit
     _check_components(net, chart_components)
     targets = _scenario_outputs(scenario, net, output, overwrite_outputs)
     try:  # every result is computed before any file is written
-        result = net.run(scenario, perspective=perspective, horizon=horizon,
-                         duration=duration)
+        with _draws(uncertainty, ranges) as (table, progress):
+            result = net.run(scenario, perspective=perspective, horizon=horizon,
+                             duration=duration, uncertainty=uncertainty, seed=seed,
+                             ranges=table, progress=progress)
     except BaseException:
         for target in targets:
             target.close()
