@@ -418,7 +418,8 @@ def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
     c = compile_model(model)
     resolved = [prop.resolve(model, c, d) for d in scenario.disruptions]
     n = len(values)
-    per = prop._scenario_bytes(c, [resolved], True, 3, False, scenario.horizon)
+    per = prop._scenario_bytes(c, [resolved], True, len(prop._blocks(bounds, tied)), False,
+                               scenario.horizon)
     size = max(1, prop._budget() // max(1, per))
     base_share = _base(model, c, 1).share[0]
     fields: dict[str, list] = {}
@@ -516,11 +517,14 @@ def swings(model, scenario: Scenario, figs: Figures, products: list[str], *,
     values[2 * np.arange(f), run] = figs.low[run]
     values[2 * np.arange(f) + 1, run] = figs.high[run]
     frame = figs.frame.iloc[keep].reset_index(drop=True)
-    base = draws(model, scenario, np.full((1, len(figs)), np.nan), figs)
+    # the headline is the pooled reading: the other two are not simulated
+    base = draws(model, scenario, np.full((1, len(figs)), np.nan), figs, tied=False,
+                 bounds=False)
     low = np.full(len(keep), base.fields["availability"][0, idx].mean())
     high = low.copy()
     if f:
-        res = draws(model, scenario, values, figs, progress=progress)
+        res = draws(model, scenario, values, figs, tied=False, bounds=False,
+                    progress=progress)
         head = res.fields["availability"][:, idx].mean(axis=1)
         at = np.searchsorted(keep, run)
         low[at], high[at] = head[0::2], head[1::2]
