@@ -215,3 +215,22 @@ def test_whatif_cli_shows_the_band_and_writes_every_column(ranges, tmp_path):
                               str(path), "-o", str(csv)])
     assert out.exit_code == 0, out.output
     assert set(u.band_columns()) <= set(pd.read_csv(csv).columns)
+
+
+def test_gaps_table_prints_each_figure_in_its_own_unit(small_path, tmp_path):
+    """value, low and high mix shares and days: a share keeps three decimals beside a
+    restore time of hundreds of days (one format per column would print 0.9 as 1)."""
+    ranges = tmp_path / "ranges.csv"
+    ranges.write_text(
+        "table,key,column,low,high,source,reason\n"
+        "supply,gallium/CHN/CHN,share,0.85,0.95,,test\n"
+        "components,gallium,ttr_days,100,300,,test\n", encoding="utf-8")
+    scen = tmp_path / "chn.toml"
+    scen.write_text('horizon = 400\n[[disruption]]\nunit = "CHN"\n', encoding="utf-8")
+    out = CliRunner().invoke(cli, ["gaps", str(scen), "--dataset", str(small_path),
+                                   "--ranges", str(ranges), "--component", "car"])
+    assert out.exit_code == 0, out.output
+    share = next(line for line in out.output.splitlines() if "gallium/CHN/CHN" in line)
+    assert "0.900" in share and "0.850" in share and "0.950" in share
+    ttr = next(line for line in out.output.splitlines() if "ttr_days" in line)
+    assert " 200 " in f" {ttr} " and " 100 " in f" {ttr} " and " 300 " in f" {ttr} "
