@@ -145,6 +145,8 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
     row_at = {(c.components[i], c.countries[x]): j for j, (i, x) in
               enumerate(zip(c.j_comp.tolist(), c.j_country.tolist()))}
     comps = model.components.set_index("id")
+    shares = dict(zip(zip(model.supply["component"], model.supply["supplier"],
+                          model.supply["site"]), model.supply["share"]))
     rows, where, what, comp = [], [], [], []
     for n, rec in enumerate(ranges.to_dict("records"), start=2):
         table, key, column = rec["table"], str(rec["key"]), rec["column"]
@@ -154,8 +156,7 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
             e = edge_at.get(tuple(parts))
             if e is None:
                 raise ScenarioError(f"{place}, column key: no supply row {key!r}")
-            value = model.supply.set_index(["component", "supplier", "site"]).loc[
-                tuple(parts), "share"]
+            value = shares[tuple(parts)]
             where.append(e), what.append("share"), comp.append(int(c.e_comp[e]))
         elif table == "consumption" and column == "share" and len(parts) == 2:
             j = row_at.get(tuple(parts))
