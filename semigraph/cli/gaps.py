@@ -58,7 +58,8 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
         f"{frame.attrs['headline_of']}: {head:.3f} with every figure at its value.",
         "headline_at_low / _high: the headline with the figure at the low / high end of its "
         "range, every other figure at its value; swing: high - low. Only figures on a path "
-        "to the headline's products are listed.",
+        "to the headline's products are listed. figure_source: where the dataset's figure "
+        "comes from (the estimate to replace); -o FILE.csv adds each range's reason.",
     ]
     if frame.empty:
         notes.append("No ranged figure lies on a path to these products (the dataset's "
@@ -66,6 +67,8 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
     view = None
     if fmt == "table":
         view = frame.drop(columns=["reason"]).copy()
+        if view["source"].isna().all():  # ranges set by rule name no source of their own
+            view = view.drop(columns=["source"])
         for col in ("headline_at_low", "headline_at_high", "swing"):
             view[col] = view[col].round(4)
         # value, low and high hold shares and days side by side: each row in its own unit

@@ -72,6 +72,8 @@ COLUMNS = {
     "low": "low end of its range",
     "high": "high end of its range",
     "source": "source of the range",
+    "figure_source": "source of the figure itself in the dataset (for a share split over "
+                     "sites, the total's source and the split's; where better data would go)",
     "reason": "why the figure is uncertain",
     "headline_at_low": "the scenario's headline with the figure at its low end, every other "
                        "figure at its value",
@@ -145,8 +147,14 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
     row_at = {(c.components[i], c.countries[x]): j for j, (i, x) in
               enumerate(zip(c.j_comp.tolist(), c.j_country.tolist()))}
     comps = model.components.set_index("id")
-    shares = dict(zip(zip(model.supply["component"], model.supply["supplier"],
-                          model.supply["site"]), model.supply["share"]))
+    sup = model.supply
+    keys = list(zip(sup["component"], sup["supplier"], sup["site"]))
+    shares = dict(zip(keys, sup["share"]))
+    split = sup["split_source"] if "split_source" in sup else pd.Series(None, index=sup.index)
+    share_src = {k: "; ".join(str(x) for x in (a, b) if isinstance(x, str) and x)
+                 for k, a, b in zip(keys, sup["source"], split)}
+    cons_src = dict(zip(zip(model.consumption["component"], model.consumption["country"]),
+                        model.consumption["source"]))
     rows, where, what, comp = [], [], [], []
     for n, rec in enumerate(ranges.to_dict("records"), start=2):
         table, key, column = rec["table"], str(rec["key"]), rec["column"]
@@ -157,12 +165,14 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
             if e is None:
                 raise ScenarioError(f"{place}, column key: no supply row {key!r}")
             value = shares[tuple(parts)]
+            origin = share_src.get(tuple(parts))
             where.append(e), what.append("share"), comp.append(int(c.e_comp[e]))
         elif table == "consumption" and column == "share" and len(parts) == 2:
             j = row_at.get(tuple(parts))
             if j is None:
                 raise ScenarioError(f"{place}, column key: no consumption row {key!r}")
             value = float(c.j_share[j])
+            origin = cons_src.get(tuple(parts))
             where.append(j), what.append("consumption"), comp.append(int(c.j_comp[j]))
         elif table == "components" and column in COMPONENT_COLUMNS:
             if key not in c.index:
@@ -170,6 +180,7 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
             if (key, column) in skip:
                 continue
             value = comps.at[key, column]
+            origin = _component_source(comps, key, column)
             where.append(c.index[key]), what.append(column), comp.append(c.index[key])
         else:
             raise ScenarioError(f"{place}, column column: {table}/{column} is not a figure "
@@ -183,11 +194,26 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
             raise ScenarioError(f"{place}, column low: the range {low:g}..{high:g} is not "
                                 "a range of figures >= 0")
         rows.append({**{k: rec.get(k) for k in RANGE_COLUMNS},
-                     "value": None if pd.isna(value) else float(value)})
-    frame = pd.DataFrame(rows, columns=[*RANGE_COLUMNS, "value"])
+                     "value": None if pd.isna(value) else float(value),
+                     "figure_source": origin if isinstance(origin, str) and origin else None})
+    frame = pd.DataFrame(rows, columns=[*RANGE_COLUMNS, "value", "figure_source"])
     return Figures(frame, np.array(where, dtype=np.int64), np.array(what, dtype=object),
                    frame["low"].to_numpy(dtype=float), frame["high"].to_numpy(dtype=float),
                    np.array(comp, dtype=np.int64))
+
+
+#: Where a component's figure names its source (stock figures fall back to ``source``).
+_SOURCE_OF = {"stock_days": "stock_source", "stock_days_min": "stock_source",
+              "ttr_days": "source", "qualify_days": "qualify_source",
+              "chain_share": "chain_share_source", "renewal_days": "renewal_source"}
+
+
+def _component_source(comps: pd.DataFrame, key: str, column: str) -> str | None:
+    """The source id the dataset gives for a component's figure."""
+    src = comps.at[key, _SOURCE_OF[column]] if _SOURCE_OF[column] in comps else None
+    if not (isinstance(src, str) and src) and column.startswith("stock"):
+        src = comps.at[key, "source"]
+    return src if isinstance(src, str) and src else None
 
 
 def sample(figs: Figures, n: int, seed: int | None = 0) -> np.ndarray:
