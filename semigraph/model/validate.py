@@ -54,8 +54,9 @@ def parse_fraction(text: str) -> float:
     """
     m = _FRACTION.fullmatch(text.strip())
     if m is None:
-        raise ValueError(f"{text.strip()!r} is not a share: write a fraction such as 0.61 or a "
-                         "percent such as 61%")
+        raise ValueError(f"{text.strip()!r} is not a share: write a fraction such as 0.61 (a "
+                         "percent such as 61% reads only where no datapackage.json declares "
+                         "the column a number)")
     if m.group(2):  # the percent divided exactly, then the nearest float: 14.3% is 0.143
         value = float(Decimal(m.group(1)) / 100)
     else:
@@ -100,8 +101,9 @@ def _convert(col: Column, text: str):
         except ValueError as exc:
             if "share" in str(exc):
                 raise
-            raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 or a "
-                             f"percent such as 61%") from None
+            raise ValueError(f"{t!r} is not a share: write a fraction such as 0.61 (a "
+                             "percent such as 61% reads only where no datapackage.json "
+                             "declares the column a number)") from None
     if col.type in ("number", "integer"):
         if not _NUMBER.fullmatch(t):
             raise ValueError(f"{t!r} is not a number (digits, an optional decimal point "
