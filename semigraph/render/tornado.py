@@ -9,6 +9,16 @@ import pandas as pd
 __all__ = ["tornado"]
 
 
+LOW, HIGH = "#4c78a8", "#f58518"
+
+
+def _figure(value, column: str) -> str:
+    """A figure in its own unit: a share to three decimals, days whole."""
+    if value is None or pd.isna(value):
+        return ""
+    return f"{float(value):.3f}" if column in ("share", "chain_share") else f"{value:,.0f}"
+
+
 def _label(row) -> str:
     return f"{row['key']} {row['column']}"
 
@@ -29,20 +39,35 @@ def tornado(frame: pd.DataFrame, *, headline: float, fmt: str = "png", top: int 
 
     if fmt not in ("png", "svg"):
         raise ValueError(f"a tornado chart is PNG or SVG, not {fmt!r}")
+    import textwrap
+
+    from matplotlib.patches import Patch
+
     rows = frame.head(top).iloc[::-1]
-    fig = Figure(figsize=(8, 1.2 + 0.45 * max(1, len(rows))))
+    fig = Figure(figsize=(8, 1.6 + 0.45 * max(1, len(rows))))
     ax = fig.add_subplot()
+    ends = [headline]
     for y, (_, row) in enumerate(rows.iterrows()):
         lo, hi = float(row["headline_at_low"]), float(row["headline_at_high"])
-        ax.barh(y, lo - headline, left=headline, color="#4c78a8", height=0.6)
-        ax.barh(y, hi - headline, left=headline, color="#f58518", height=0.6)
+        ends += [lo, hi]
+        ax.barh(y, lo - headline, left=headline, color=LOW, height=0.6)
+        ax.barh(y, hi - headline, left=headline, color=HIGH, height=0.6)
+        for x, figure in ((lo, row["low"]), (hi, row["high"])):  # the figure at each end
+            if abs(x - headline) > 1e-12:
+                ax.annotate(_figure(figure, row["column"]), (x, y), fontsize=7,
+                            xytext=(3 if x > headline else -3, 0), textcoords="offset points",
+                            ha="left" if x > headline else "right", va="center")
+    span = max(ends) - min(ends) or 0.01
+    ax.set_xlim(min(ends) - 0.25 * span, max(ends) + 0.25 * span)  # room for the labels
     ax.axvline(headline, color="black", linewidth=1)
     ax.set_yticks(range(len(rows)), [_label(r) for _, r in rows.iterrows()], fontsize=8)
-    ax.set_xlabel("headline: lowest daily supply (share of normal)")
-    ax.set_title(title or "What moves the headline", fontsize=10)
-    ax.bar(0, 0, color="#4c78a8", label="figure at its low end")
-    ax.bar(0, 0, color="#f58518", label="figure at its high end")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel(f"headline: lowest daily supply (share of normal); line: {headline:.3f} with "
+                  "every figure at its value", fontsize=8)
+    ax.set_title("\n".join(textwrap.wrap(title or "What moves the headline", 80)), fontsize=9)
+    ax.legend(handles=[Patch(color=LOW, label="figure at its low end"),
+                       Patch(color=HIGH, label="figure at its high end")],
+              fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14 - 0.6 / len(rows)),
+              ncol=2, frameon=False)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
