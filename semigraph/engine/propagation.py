@@ -897,21 +897,21 @@ def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, del
         return
     day = tiedr.step(c, tp, lp, st, lp.sub, seen[:, :, tb:], ep, back[lp.sub_pos], t_site, t,
                      length)
-    if day is None or not day.grouped.any():
+    if day is None:
         return
-    g = day.grouped
-    comps = lp.sub.comps[lp.tied_pos[g]]
+    comps = day.comps
     at = (slice(None), comps, slice(tb, None))
-    d = _snap(day.delivered[:, g, :])
-    lo = d if day.lowest is None else _snap(day.lowest[:, g, :])
+    d = day.delivered
+    lo = d if day.lowest is None else day.lowest
     delivered[at] = d
     lowest[at] = lo
     seen[at] = d
     seen_low[at] = lo
-    made_all[at] = day.output[:, g, :]
-    exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed[:, g, :])
+    made_all[at] = day.output
+    if day.exposed is not None:  # else as on the level's last day: already counted
+        exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed)
     if length > 1:
-        op = _snap(day.opening[:, g, :])
+        op = day.opening
         opening[at] = op
         # the groups' buyers run out one after another: the first short day is read off a
         # straight line from the step's first day to its last
