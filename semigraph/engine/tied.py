@@ -251,6 +251,7 @@ class TiedState:
     short_w: np.ndarray  # (K, P, N) the group's largest weight on a day its output fell short
     pooled: np.ndarray  # bool per component: its groups have pooled
     next_pool: float = 0.0  # the first day on which some groups still held pool
+    pool_n: int = 0  # days on which some groups pooled so far
 
     @classmethod
     def start(cls, c: Compiled, tp: TiedPlan, k: int, n: int) -> TiedState:
@@ -269,6 +270,7 @@ def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) ->
         return
     due = tp.tie & ~st.pooled & (t >= c.qualify_days)
     st.pooled |= due
+    st.pool_n += 1
     left = tp.tie & ~st.pooled
     st.next_pool = float(c.qualify_days[left].min()) if left.any() else np.inf
     for ci in np.flatnonzero(due).tolist():
@@ -345,31 +347,34 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         return None
     k, _, n = x.shape
     memo = lp.memo
-    hold = (t < lp.qualify) & ~st.pooled[lp.tied_comps]  # per tied component of the level
-    if not hold.any():  # nothing to compute but the slots' weights that groups downstream take
-        _refresh(c, lp, st, lv, ep, back, site_class, k, n)
+    if t >= memo.get("hold_next", -np.inf) or memo.get("pool_n") != st.pool_n:
+        _holding(lp, st, t)
+    fkey = (id(ep), back.tobytes())
+    if not memo["any_hold"]:  # nothing to compute but the slots' weights groups downstream take
+        _refresh(c, lp, st, lv, ep, back, site_class, k, n, fkey)
         memo["key"] = None
         return None
-    live_m = (t < lp.maker_q) & ~st.pooled[lp.makers]  # the makers' groups hold
-    key = (id(ep), back.tobytes(), hold.tobytes(), live_m.tobytes(), length)
+    key = (fkey, memo["hold_key"], length)
     # the outputs rest on the inputs as each component takes them (an eroding tool that does
     # not bind changes nothing), the maker inputs, and the makers' groups
     full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x)
-    parts = [full, x[:, lp.makers, :], st.delivered[:, lp.watch_pairs, :],
-             st.weight[:, lp.watch_slots, :]]
+    parts = [full]
+    if lp.makers.size:
+        parts.append(x[:, lp.makers, :])
+    if lp.watch_pairs.size:
+        parts.append(st.delivered[:, lp.watch_pairs, :])
+    if lp.watch_slots.size:
+        parts.append(st.weight[:, lp.watch_slots, :])
     if bare is not full:
         parts.append(bare)
     if full_ov is not None:
         parts += [full_ov, bare_ov]
     sig = b"".join([a.tobytes() for a in parts])
-    fresh = memo.get("key") != key or memo.get("sig") != sig
+    fresh = memo.get("key") != key or memo["sig"] != sig
     if fresh:
         memo.update(key=key, sig=sig, day=None,
                     o=_outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare,
-                               full_ov, bare_ov))
-        if memo.get("hold") != key[2]:
-            memo.update(hold=key[2], hold_p=hold[lp.comp_of_pair], all_hold=bool(hold.all()),
-                        held=np.flatnonzero(hold), comps=lp.tied_comps[hold])
+                               full_ov, bare_ov, fkey))
     elif memo["still"]:
         return memo["day"]  # the last day computed drew on no stock: the same day again
     w, o = memo["w"], memo["o"]
@@ -438,18 +443,30 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     return day
 
 
+def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
+    """Which of the level's groups hold on day ``t``, and which of its makers' groups: kept
+    until the next day on which one of them qualifies or some groups pool."""
+    hold = (t < lp.qualify) & ~st.pooled[lp.tied_comps]  # per tied component of the level
+    live_m = (t < lp.maker_q) & ~st.pooled[lp.makers]  # the makers' groups hold
+    q = np.concatenate([lp.qualify, lp.maker_q])
+    later = q[q > t]
+    lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
+                   hold_key=hold.tobytes() + live_m.tobytes(), any_hold=bool(hold.any()),
+                   all_hold=bool(hold.all()), hold_p=hold[lp.comp_of_pair],
+                   held=np.flatnonzero(hold), comps=lp.tied_comps[hold])
+
+
 def _snap(a: np.ndarray) -> np.ndarray:
     """Values within float rounding of full supply become 1 (in place)."""
     a[a > 1.0 - EPS] = 1.0
     return a
 
 
-def _refresh(c, lp, st, lv, ep, back, site_class, k, n) -> _Fixed | None:
+def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
     """The parts of the level's outputs that only the disruptions and the restored components
     change, recomputed when they do; then the level's slot weights are written for the groups
     that take them downstream."""
     memo = lp.memo
-    key = (id(ep), back.tobytes())
     if memo.get("fixed_key") == key:
         return memo["fixed"]
     cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
@@ -466,14 +483,15 @@ def _refresh(c, lp, st, lv, ep, back, site_class, k, n) -> _Fixed | None:
     return fx
 
 
-def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov, bare_ov):
+def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov, bare_ov,
+             fkey):
     """Each pair's output today, (K, P, N), from the level's inputs with and without their
     maker input; keeps the pairs' weights (``memo["w"]``) current."""
     k, _, n = x.shape
     memo = lp.memo
-    fx = _refresh(c, lp, st, lv, ep, back, site_class, k, n)
+    fx = _refresh(c, lp, st, lv, ep, back, site_class, k, n, fkey)
     inh = lp.inh_pairs.size > 0
-    w_key = (memo["fixed_key"], st.weight[:, lp.inh_slot, :].tobytes() if inh else b"")
+    w_key = (fkey, st.weight[:, lp.inh_slot, :].tobytes() if inh else b"")
     if memo["w_key"] != w_key:
         w = np.zeros((k, len(lp.pairs), n))
         if lp.own_pairs.size:
