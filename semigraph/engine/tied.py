@@ -15,13 +15,14 @@ Notes
 -----
 The groups are kept as *pairs* (component, slot): a slot is a supply edge of the component
 whose rows define the groups (the *space*), or that component's unattributed rest. Arrays
-over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(classes, pairs, BUYERS,
-columns)``. Each day, per topological level, the pooled formula of a component with rows is
-split by slot (:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class;
-with an export stop of a country x whose consumption is known, x's stopped rows form one group
-weighted by x's normal net exports; a stopping country that imports forms no group) and
-outputs ``o(e)`` (the row's output as its buyers get it; where a stopping country imports,
-scaled to the demand the groups serve, less its draw). Summed with their weights, the outputs
+over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(BUYERS, classes, pairs,
+columns)`` (buyers first: a day's work on them runs over contiguous blocks). Each day, per
+topological level, the pooled formula of a component with rows is split by slot
+(:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class; with an export
+stop of a country x whose consumption is known, x's stopped rows form one group weighted by
+x's normal net exports; a stopping country that imports forms no group) and outputs ``o(e)``
+(the row's output as its buyers get it; where a stopping country imports, scaled to the
+demand the groups serve, less its draw). Summed with their weights, the outputs
 give the pooled formula back wherever no output has to be clipped to 0..1.
 """
 
@@ -183,8 +184,14 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                     mix_maker.append(m)
                     mix_starts.append(len(mix_pairs))
                     mix_pairs += [(m, s) for s in mine]
-            if not tie[ci]:
-                continue
+        # the tied components latest to qualify first: the groups that hold on a day are then
+        # the level's first components and pairs (a component pools on its qualify day)
+        comps = lv.comps.tolist()
+        order = sorted((p for p, ci in enumerate(comps) if tie[ci]),
+                       key=lambda p: -c.qualify_days[comps[p]])
+        for p in order:
+            ci = comps[p]
+            m = int(c.maker[ci])
             tied_pos.append(p)
             pair_starts.append(len(pairs))
             for slot in _slots(c, int(space[ci])):
@@ -244,7 +251,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
 class TiedState:
     """The tied reading's state over the days (columns: the batch's scenarios)."""
 
-    stock: np.ndarray  # (K, P, BUYERS, N) each buyer's stock
+    stock: np.ndarray  # (BUYERS, K, P, N) each buyer's stock
     delivered: np.ndarray  # (K, P, N) each group's delivery today (mean over its buyers)
     weight: np.ndarray  # (K, E + C, N) each slot's weight today
     last: np.ndarray  # (K, P, N) each pair's weight on its last grouped day
@@ -255,8 +262,8 @@ class TiedState:
 
     @classmethod
     def start(cls, c: Compiled, tp: TiedPlan, k: int, n: int) -> TiedState:
-        stock = np.broadcast_to(c.stock_spread[tp.pair_comp][None, :, :, None],
-                                (k, tp.n_pairs, BUYERS, n)).copy()
+        stock = np.broadcast_to(c.stock_spread[tp.pair_comp].T[:, None, :, None],
+                                (BUYERS, k, tp.n_pairs, n)).copy()
         weight = np.broadcast_to(tp.plain[None, :, None], (k, len(tp.plain), n)).copy()
         return cls(stock, np.ones((k, tp.n_pairs, n)), weight, np.zeros((k, tp.n_pairs, n)),
                    np.zeros((k, tp.n_pairs, n)),
@@ -275,7 +282,7 @@ def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) ->
     st.next_pool = float(c.qualify_days[left].min()) if left.any() else np.inf
     for ci in np.flatnonzero(due).tolist():
         ps = np.flatnonzero(tp.pair_comp == ci)
-        held = st.stock[:, ps].mean(axis=2)  # (K, pairs, N)
+        held = st.stock[:, :, ps].mean(axis=0)  # (K, pairs, N)
         stock[:, ci, :] = (st.last[:, ps] * held).sum(axis=1)
 
 
@@ -377,67 +384,54 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
                                full_ov, bare_ov, fkey))
     elif memo["still"]:
         return memo["day"]  # the last day computed drew on no stock: the same day again
-    w, o = memo["w"], memo["o"]
-    sl = lp.span
-    s = st.stock[:, sl]  # (K, P, B, N), a view
-    all_hold = memo["all_hold"]
-    oo = o[:, :, None, :]
-    draws = (oo < 1.0) & (s > 0.0)
-    if not all_hold:
-        draws &= memo["hold_p"][None, :, None, None]
-    still = not draws.any()
+    hc, hp = memo["n_held"]  # the groups that hold: the level's first components and pairs
+    w, o = memo["w"][:, :hp], memo["o"][:, :hp]
+    sl = slice(lp.span.start, lp.span.start + hp)
+    s = st.stock[:, :, sl]  # (B, K, held pairs, N), a view
+    if fresh:  # the outputs as each buyer gets them
+        ob = np.empty(s.shape)
+        ob[...] = o
+        memo.update(ob=ob, below=ob < 1.0)
+    ob = memo["ob"]
+    still = not (memo["below"] & (s > 0.0)).any()  # no buyer draws on its stock
     if length == 1:
-        d_b = np.minimum(1.0, oo + s)
+        d_b = ob + s
+        np.minimum(d_b, 1.0, out=d_b)
         low_b = open_b = d_b
-        s_new = s - (d_b - oo)
+        s -= d_b - ob
     else:
-        gap = 1.0 - oo
+        gap = 1.0 - ob
         used = np.minimum(s, length * gap)
-        d_b = oo + used / length
-        open_b = np.minimum(1.0, oo + s)
-        low_b = np.minimum(1.0, oo + np.maximum(0.0, s - (length - 1) * gap))
-        s_new = s - used
-    d = np.add.reduce(d_b, axis=2) / BUYERS
+        d_b = ob + used / length
+        open_b = np.minimum(1.0, ob + s)
+        low_b = np.minimum(1.0, ob + np.maximum(0.0, s - (length - 1) * gap))
+        s -= used
+    d = np.add.reduce(d_b, axis=0) / BUYERS
+    st.delivered[:, sl] = d
     # a day that is not fresh has the last day's weights and outputs: the pairs' last
     # weights and largest short weights already hold them
-    if all_hold:
-        s[...] = s_new
-        st.delivered[:, sl] = d
-        if fresh:
-            st.last[:, sl] = w
-            np.maximum(st.short_w[:, sl], np.where(o < SHORT, w, 0.0), out=st.short_w[:, sl])
-    else:
-        hp = memo["hold_p"][None, :, None]
-        s[...] = np.where(hp[..., None], s_new, s)
-        st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
-        if fresh:
-            st.last[:, sl] = np.where(hp, w, st.last[:, sl])
-            np.maximum(st.short_w[:, sl], np.where(hp & (o < SHORT), w, 0.0),
-                       out=st.short_w[:, sl])
-    empty = memo["empty"] if memo["any_empty"] else None  # no demand left: full supply
-    starts = lp.pair_starts
-    held = None if all_hold else memo["held"]
+    if fresh:
+        st.last[:, sl] = w
+        np.maximum(st.short_w[:, sl], np.where(o < SHORT, w, 0.0), out=st.short_w[:, sl])
+    starts = lp.pair_starts[:hc]
+    empty = memo["empty"][:, :hc] if memo["any_empty"] else None  # no demand left: full
 
     def agg(v):
         r = np.add.reduceat(w * v, starts, axis=1)
         np.minimum(r, 1.0, out=r)
-        if empty is not None:
-            r = np.where(empty, 1.0, r)
-        return r if held is None else r[:, held, :]
+        return r if empty is None else np.where(empty, 1.0, r)
 
     if fresh:
         output = agg(o)
         exposed = np.add.reduceat(st.short_w[:, sl], starts, axis=1)
         if empty is not None:
             exposed = np.where(empty, 0.0, exposed)
-        if held is not None:
-            exposed = exposed[:, held, :]
     else:
         output, exposed = memo["day"].output, None
     multi = length > 1
-    day = Day(comps=memo["comps"], delivered=_snap(agg(d)), output=output,
-              lowest=_snap(agg(np.add.reduce(low_b, axis=2) / BUYERS)) if multi else None,
-              opening=_snap(agg(np.add.reduce(open_b, axis=2) / BUYERS)) if multi else None,
+    day = Day(comps=lp.tied_comps[:hc], delivered=_snap(agg(d)), output=output,
+              lowest=_snap(agg(np.add.reduce(low_b, axis=0) / BUYERS)) if multi else None,
+              opening=_snap(agg(np.add.reduce(open_b, axis=0) / BUYERS)) if multi else None,
               exposed=exposed)
     memo.update(day=day, still=still)
     return day
@@ -450,10 +444,15 @@ def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
     live_m = (t < lp.maker_q) & ~st.pooled[lp.makers]  # the makers' groups hold
     q = np.concatenate([lp.qualify, lp.maker_q])
     later = q[q > t]
+    # the level's tied components are ordered latest to qualify first, and a component's
+    # groups pool on its qualify day: those that hold are the first ones
+    hc = int(np.count_nonzero(hold))
+    if not hold[:hc].all():
+        raise RuntimeError("tied reading: groups hold out of qualification order")
+    hp = int(lp.pair_starts[hc]) if hc < len(lp.pair_starts) else len(lp.pairs)
     lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
-                   hold_key=hold.tobytes() + live_m.tobytes(), any_hold=bool(hold.any()),
-                   all_hold=bool(hold.all()), hold_p=hold[lp.comp_of_pair],
-                   held=np.flatnonzero(hold), comps=lp.tied_comps[hold])
+                   hold_key=hold.tobytes() + live_m.tobytes(), any_hold=hc > 0,
+                   n_held=(hc, hp))
 
 
 def _snap(a: np.ndarray) -> np.ndarray:
