@@ -901,14 +901,20 @@ def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, del
         return
     comps = day.comps
     at = (slice(None), comps, slice(tb, None))
+    flat = lp.memo.get("flat")
+    if flat is None or flat[0] is not comps:  # the tied block at comps, as flat indices
+        k, n_c, n = delivered.shape
+        flat = lp.memo["flat"] = (comps, ((np.arange(k)[:, None, None] * n_c + comps[:, None])
+                                          * n + np.arange(tb, n)).ravel())
+    idx = flat[1]
     d = day.delivered
     lo = d if day.lowest is None else day.lowest
-    delivered[at] = d
-    lowest[at] = lo
-    seen[at] = d
-    seen_low[at] = lo
-    made_all[at] = day.output
-    if day.exposed is not None:  # else as on the level's last day: already counted
+    delivered.put(idx, d)
+    lowest.put(idx, lo)
+    seen.put(idx, d)
+    seen_low.put(idx, lo)
+    made_all.put(idx, day.output)
+    if day.exposed is not None:  # else as last counted
         exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed)
     if length > 1:
         op = day.opening

@@ -332,7 +332,7 @@ class Day:
     output: np.ndarray
     lowest: np.ndarray | None  # the same as delivered for a step of one day: None
     opening: np.ndarray | None
-    exposed: np.ndarray | None  # None: unchanged since the level's last day
+    exposed: np.ndarray | None  # None: as last returned for these components
 
 
 def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: np.ndarray,
@@ -388,31 +388,21 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     w, o = memo["w"][:, :hp], memo["o"][:, :hp]
     sl = slice(lp.span.start, lp.span.start + hp)
     s = st.stock[:, :, sl]  # (B, K, held pairs, N), a view
-    if fresh:  # the outputs as each buyer gets them
-        ob = np.empty(s.shape)
-        ob[...] = o
-        memo.update(ob=ob, below=ob < 1.0)
-    ob = memo["ob"]
-    still = not (memo["below"] & (s > 0.0)).any()  # no buyer draws on its stock
     if length == 1:
-        d_b = ob + s
+        d_b = o + s
         np.minimum(d_b, 1.0, out=d_b)
         low_b = open_b = d_b
-        s -= d_b - ob
+        used = d_b - o
     else:
-        gap = 1.0 - ob
+        gap = 1.0 - o
         used = np.minimum(s, length * gap)
-        d_b = ob + used / length
-        open_b = np.minimum(1.0, ob + s)
-        low_b = np.minimum(1.0, ob + np.maximum(0.0, s - (length - 1) * gap))
-        s -= used
+        d_b = o + used / length
+        open_b = np.minimum(1.0, o + s)
+        low_b = np.minimum(1.0, o + np.maximum(0.0, s - (length - 1) * gap))
+    s -= used
+    still = not np.count_nonzero(used)  # no stock moved: the same day again while fresh is not
     d = np.add.reduce(d_b, axis=0) / BUYERS
     st.delivered[:, sl] = d
-    # a day that is not fresh has the last day's weights and outputs: the pairs' last
-    # weights and largest short weights already hold them
-    if fresh:
-        st.last[:, sl] = w
-        np.maximum(st.short_w[:, sl], np.where(o < SHORT, w, 0.0), out=st.short_w[:, sl])
     starts = lp.pair_starts[:hc]
     empty = memo["empty"][:, :hc] if memo["any_empty"] else None  # no demand left: full
 
@@ -421,15 +411,24 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         np.minimum(r, 1.0, out=r)
         return r if empty is None else np.where(empty, 1.0, r)
 
-    if fresh:
+    exposed = None
+    if fresh:  # else the last day's weights and outputs: nothing below changes
         output = agg(o)
-        exposed = np.add.reduceat(st.short_w[:, sl], starts, axis=1)
-        if empty is not None:
-            exposed = np.where(empty, 0.0, exposed)
+        seen = (memo["w_n"], hc)  # what the pairs' last and exposed weights were written for
+        if memo.get("last_for") != seen:
+            st.last[:, sl] = w
+        short = st.short_w[:, sl]
+        now = np.where(o < SHORT, w, 0.0)
+        if memo.get("last_for") != seen or np.count_nonzero(now > short):
+            np.maximum(short, now, out=short)
+            exposed = np.add.reduceat(short, starts, axis=1)
+            if empty is not None:
+                exposed = np.where(empty, 0.0, exposed)
+        memo["last_for"] = seen
     else:
-        output, exposed = memo["day"].output, None
+        output = memo["day"].output
     multi = length > 1
-    day = Day(comps=lp.tied_comps[:hc], delivered=_snap(agg(d)), output=output,
+    day = Day(comps=memo["comps"], delivered=_snap(agg(d)), output=output,
               lowest=_snap(agg(np.add.reduce(low_b, axis=0) / BUYERS)) if multi else None,
               opening=_snap(agg(np.add.reduce(open_b, axis=0) / BUYERS)) if multi else None,
               exposed=exposed)
@@ -452,7 +451,7 @@ def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
     hp = int(lp.pair_starts[hc]) if hc < len(lp.pair_starts) else len(lp.pairs)
     lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
                    hold_key=hold.tobytes() + live_m.tobytes(), any_hold=hc > 0,
-                   n_held=(hc, hp))
+                   n_held=(hc, hp), comps=lp.tied_comps[:hc])
 
 
 def _snap(a: np.ndarray) -> np.ndarray:
@@ -498,7 +497,8 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov,
         if inh:
             w[:, lp.at_inh, :] = st.weight[:, lp.inh_slot, :]
         empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS
-        memo.update(w_key=w_key, w=w, empty=empty, any_empty=bool(empty.any()))
+        memo.update(w_key=w_key, w=w, empty=empty, any_empty=bool(empty.any()),
+                    w_n=memo.get("w_n", 0) + 1)
     own = (_split(c, tp, lp, st, lv, x, t, full, bare, full_ov, bare_ov, fx, memo["gather"])
            if lp.own_pairs.size else None)
     if lp.own_all:
