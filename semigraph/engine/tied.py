@@ -96,6 +96,10 @@ class LevelPlan:
     inh_maker: np.ndarray  # the maker of each inherited pair's component
     own_all: bool  # every pair has rows of its own, in split order: outputs are a gather
     all_req: bool  # every component of ``sub`` has inputs
+    ext: np.ndarray  # per split index (edges, then components): the component's position
+    maker_ext: np.ndarray  # per split index: its component's maker input (0 without one)
+    mix_slots: np.ndarray  # the slot of each of ``mix_pairs``
+    mix_q: np.ndarray  # qualify_days of ``mix_maker``
     span: slice  # the level's pairs (consecutive)
     memo: dict = field(default_factory=dict)  # the last day's outputs and what they rest on
 
@@ -240,6 +244,11 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             inh_maker=c.maker[lv.comps[ints(inh_comp)]],
             own_all=not inh_pairs and own_pairs == pairs,
             all_req=len(lv.req_pos) == len(lv.comps),
+            ext=np.concatenate([lv.edge_pos, np.arange(len(lv.comps))]),
+            maker_ext=np.maximum(c.maker[lv.comps], 0)[
+                np.concatenate([lv.edge_pos, np.arange(len(lv.comps))])],
+            mix_slots=ints([pair_slot[pair_of[mp]] for mp in mix_pairs]),
+            mix_q=c.qualify_days[ints(mix_maker)],
             span=slice(pairs[0], pairs[-1] + 1) if pairs else slice(0, 0)))
     plain = np.concatenate([c.e_share / np.maximum(1.0, np.bincount(
         c.e_comp, weights=c.e_share, minlength=c.n_components))[c.e_comp], c.rest])
@@ -449,9 +458,11 @@ def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
     if not hold[:hc].all():
         raise RuntimeError("tied reading: groups hold out of qualification order")
     hp = int(lp.pair_starts[hc]) if hc < len(lp.pair_starts) else len(lp.pairs)
+    mix = (t < lp.mix_q) & ~st.pooled[lp.mix_maker]  # rows that mix a maker's groups
+    live = None if not mix.any() else True if mix.all() else mix[None, :, None]
     lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
                    hold_key=hold.tobytes() + live_m.tobytes(), any_hold=hc > 0,
-                   n_held=(hc, hp), comps=lp.tied_comps[:hc])
+                   n_held=(hc, hp), comps=lp.tied_comps[:hc], live_mix=live)
 
 
 def _snap(a: np.ndarray) -> np.ndarray:
@@ -634,24 +645,21 @@ def _split(c, tp, lp, st, lv, x, t, full, bare, full_ov, bare_ov, fx: _Fixed,
     k, _, n = x.shape
     # what consumers at each class get as inputs; a maker input as each slot's buyers see it
     if lp.maker_pos.size or full_ov is not None:
-        inp = np.concatenate([full[:, lv.edge_pos, :], full], axis=1)
+        inp = full.take(lp.ext, axis=1)
         if full_ov is not None:  # rows that read their firm's captive view
             inp[:, lv.ov_edges, :] = full_ov
         if lp.maker_pos.size:
-            pos_m = lp.maker_pos
-            mv_c = np.ones((k, len(lv.comps), n))
-            mv_c[:, pos_m, :] = x[:, c.maker[lv.comps[pos_m]], :]
-            mv = np.concatenate([mv_c[:, lv.edge_pos, :], mv_c], axis=1)
-            if lp.mix_dix.size:
-                live = (t < c.qualify_days[lp.mix_maker]) & ~st.pooled[lp.mix_maker]
-                wp = st.weight[:, tp.pair_slot[lp.mix_pairs], :]
-                num = np.add.reduceat(wp * st.delivered[:, lp.mix_pairs, :], lp.mix_starts,
-                                      axis=1)
+            mv = x.take(lp.maker_ext, axis=1)  # read only where the component has a maker
+            live = lp.memo["live_mix"]
+            if live is not None:  # some rows' buyers mix the groups of a maker that hold
+                wp = st.weight.take(lp.mix_slots, axis=1)
+                num = np.add.reduceat(wp * st.delivered.take(lp.mix_pairs, axis=1),
+                                      lp.mix_starts, axis=1)
                 den = np.add.reduceat(wp, lp.mix_starts, axis=1)
-                mixed = np.where(den > EPS, num / np.maximum(den, EPS), mv[:, lp.mix_dix, :])
-                mv[:, lp.mix_dix, :] = np.where(live[None, :, None], mixed,
-                                                mv[:, lp.mix_dix, :])
-            bare_all = np.concatenate([bare[:, lv.edge_pos, :], bare], axis=1)
+                was = mv[:, lp.mix_dix, :]
+                mixed = np.where(den > EPS, num / np.maximum(den, EPS), was)
+                mv[:, lp.mix_dix, :] = mixed if live is True else np.where(live, mixed, was)
+            bare_all = bare.take(lp.ext, axis=1)
             if bare_ov is not None:
                 bare_all[:, lv.ov_edges, :] = bare_ov
             inp = np.where(lp.with_maker[None, :, None], np.minimum(bare_all, mv), inp)
