@@ -16,7 +16,7 @@ Notes
 The groups are kept as *pairs* (component, slot): a slot is a supply edge of the component
 whose rows define the groups (the *space*), or that component's unattributed rest. Arrays
 over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(BUYERS, classes, pairs,
-columns)`` (buyers first: a day's work on them runs over contiguous blocks). Each day, per
+columns)`` (buyers first: a day's work on a buyer is one block of memory). Each day, per
 topological level, the pooled formula of a component with rows is split by slot
 (:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class; with an export
 stop of a country x whose consumption is known, x's stopped rows form one group weighted by
@@ -510,7 +510,7 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov,
         empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS
         memo.update(w_key=w_key, w=w, empty=empty, any_empty=bool(empty.any()),
                     w_n=memo.get("w_n", 0) + 1)
-    own = (_split(c, tp, lp, st, lv, x, t, full, bare, full_ov, bare_ov, fx, memo["gather"])
+    own = (_split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx, memo["gather"])
            if lp.own_pairs.size else None)
     if lp.own_all:
         return own
@@ -638,8 +638,7 @@ class _Gather:
         return cls(flat, flat_inp, keep, cut_at, pos, flat_ce, flat_inp_ce, served, row, scale)
 
 
-def _split(c, tp, lp, st, lv, x, t, full, bare, full_ov, bare_ov, fx: _Fixed,
-           ga: _Gather) -> np.ndarray:
+def _split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx: _Fixed, ga: _Gather) -> np.ndarray:
     """The level's pooled formula split by slot, at the slots of its pairs with rows of their
     own: the outputs (K, Q, N), in ``own_dix`` order."""
     k, _, n = x.shape
