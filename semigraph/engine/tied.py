@@ -402,12 +402,17 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
         np.minimum(d_b, 1.0, out=d_b)
         low_b = open_b = d_b
         used = d_b - o
-    else:
+    else:  # in place: o + used / length, min(1, o + s), min(1, o + max(0, s - (L-1) gap))
         gap = 1.0 - o
         used = np.minimum(s, length * gap)
-        d_b = o + used / length
-        open_b = np.minimum(1.0, o + s)
-        low_b = np.minimum(1.0, o + np.maximum(0.0, s - (length - 1) * gap))
+        d_b = used / length
+        d_b += o
+        open_b = o + s
+        np.minimum(open_b, 1.0, out=open_b)
+        low_b = s - (length - 1) * gap
+        np.maximum(low_b, 0.0, out=low_b)
+        low_b += o
+        np.minimum(low_b, 1.0, out=low_b)
     s -= used
     still = not np.count_nonzero(used)  # no stock moved: the same day again while fresh is not
     d = np.add.reduce(d_b, axis=0) / BUYERS
