@@ -474,10 +474,12 @@ def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,
 
 
 def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarray,
-              coefs: _Coefs | None = None) -> np.ndarray:
+              coefs: _Coefs | None = None, inputs: np.ndarray | None = None) -> np.ndarray:
     """What the level's components supply on a day, their own cut included (none for a
     component whose lost supply has returned), from what consumers get of inputs ``x``."""
-    made = _made(run, level, _inputs(run, level, x), ep, back, coefs, x)
+    if inputs is None:
+        inputs = _inputs(run, level, x)
+    made = _made(run, level, inputs, ep, back, coefs, x)
     made *= np.where(back[None, :, None], 1.0, ep.factor[:, level.comps, :])
     return made
 
@@ -890,13 +892,14 @@ class _Months:
 
 def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, delivered,
                 lowest, opening, seen_low, made_all, exposed_k, first_short, min_at,
-                dips) -> None:
+                dips, inputs) -> None:
     """The tied reading's groups on one level: what its tied components deliver and make
-    in the tied block of columns while their buyers' groups hold (:mod:`.tied`)."""
-    if not lp.sub_pos.size:
+    in the tied block of columns while their buyers' groups hold (:mod:`.tied`); ``inputs``
+    are the level's I_k(c) as the day's pass computed them."""
+    if not lp.sub_pos.size or t >= lp.until:  # no group reads the level any more
         return
     day = tiedr.step(c, tp, lp, st, lp.sub, seen[:, :, tb:], ep, back[lp.sub_pos], t_site, t,
-                     length)
+                     length, inputs[:, lp.sub_pos, tb:])
     if day is None:
         return
     comps = day.comps
@@ -1019,7 +1022,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             cached = coef_cache.get(id(level))
             if cached is None or cached[0] != key:
                 cached = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
-            made = _supplied(run, level, seen, ep, back, cached[1])
+            inputs = _inputs(run, level, seen)
+            made = _supplied(run, level, seen, ep, back, cached[1], inputs)
             made_all[:, comps, :] = made
             have = stock[:, comps, :]
             if length == 1:
@@ -1034,7 +1038,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 if tb is not None:
                     _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, 1, tb,
                                 t_site, seen, delivered, lowest, opening, seen_low, made_all,
-                                exposed_k, first_short, min_at, dips)
+                                exposed_k, first_short, min_at, dips, inputs)
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
@@ -1080,7 +1084,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             if tb is not None:
                 _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, length, tb,
                             t_site, seen, delivered, lowest, opening, seen_low, made_all,
-                            exposed_k, first_short, min_at, dips)
+                            exposed_k, first_short, min_at, dips, inputs)
         if keep_series:
             series[t] = delivered
             seen_series[t] = seen

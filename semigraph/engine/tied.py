@@ -295,12 +295,15 @@ def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) ->
         stock[:, ci, :] = (st.last[:, ps] * held).sum(axis=1)
 
 
-def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, ...]:
+def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray,
+                full: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """I_k(c) of the level's components, with and without their maker input: (K, nL, N);
     then the same for the supply rows that read a captive view, (K, rows, N) (engine README
     4.5: a firm's rows read its own shop's output)."""
     k, _, n = x.shape
-    if not lv.inputs.size:
+    if full is not None and not lp.maker_groups.size:
+        bare = full
+    elif not lv.inputs.size:
         full = bare = np.ones((k, len(lv.comps), n))
     else:
         g = np.maximum.reduceat(x[:, lv.inputs, :], lv.group_starts, axis=1)
@@ -345,13 +348,15 @@ class Day:
 
 
 def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: np.ndarray,
-         ep, back: np.ndarray, site_class: np.ndarray, t: int, length: int) -> Day | None:
+         ep, back: np.ndarray, site_class: np.ndarray, t: int, length: int,
+         inputs: np.ndarray | None = None) -> Day | None:
     """One step of ``length`` days for the tied components of level ``lv``; None where no
     group of the level holds.
 
     ``x`` is what consumers get of every component in the tied columns, (K, C, N); ``ep`` the
     active disruptions (one column per scenario), ``back`` the level's restored components,
-    ``site_class`` (E, N) the class of each edge's site.
+    ``site_class`` (E, N) the class of each edge's site; ``inputs``, where given, the
+    level's I_k(c) from ``x`` (the pooled pass computes them too).
 
     A day on which nothing the level's groups depend on has changed since the day before
     (the disruptions, the restored components, which groups hold, the inputs, the makers'
@@ -373,7 +378,7 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     key = (fkey, memo["hold_key"], length)
     # the outputs rest on the inputs as each component takes them (an eroding tool that does
     # not bind changes nothing), the maker inputs, and the makers' groups
-    full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x)
+    full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x, inputs)
     parts = [full]
     if lp.makers.size:
         parts.append(x[:, lp.makers, :])
