@@ -425,9 +425,12 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     starts = lp.pair_starts[:hc]
     empty = memo["empty"][:, :hc] if memo["any_empty"] else None  # no demand left: full
 
-    def agg(v):
+    def agg(v, snap=False):
         r = np.add.reduceat(w * v, starts, axis=1)
-        np.minimum(r, 1.0, out=r)
+        if snap:  # at most 1, and within float rounding of it 1
+            r[r > 1.0 - EPS] = 1.0
+        else:
+            np.minimum(r, 1.0, out=r)
         return r if empty is None else np.where(empty, 1.0, r)
 
     exposed = None
@@ -447,9 +450,9 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     else:
         output = memo["day"].output
     multi = length > 1
-    day = Day(comps=memo["comps"], delivered=_snap(agg(d)), output=output,
-              lowest=_snap(agg(np.add.reduce(low_b, axis=0) / BUYERS)) if multi else None,
-              opening=_snap(agg(np.add.reduce(open_b, axis=0) / BUYERS)) if multi else None,
+    day = Day(comps=memo["comps"], delivered=agg(d, True), output=output,
+              lowest=agg(np.add.reduce(low_b, axis=0) / BUYERS, True) if multi else None,
+              opening=agg(np.add.reduce(open_b, axis=0) / BUYERS, True) if multi else None,
               exposed=exposed)
     memo.update(day=day, still=still)
     return day
@@ -473,12 +476,6 @@ def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
     lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
                    hold_key=hold.tobytes() + live_m.tobytes(), any_hold=hc > 0,
                    n_held=(hc, hp), comps=lp.tied_comps[:hc], live_mix=live)
-
-
-def _snap(a: np.ndarray) -> np.ndarray:
-    """Values within float rounding of full supply become 1 (in place)."""
-    a[a > 1.0 - EPS] = 1.0
-    return a
 
 
 def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
