@@ -24,6 +24,13 @@ x's normal net exports; a stopping country that imports forms no group) and outp
 (the row's output as its buyers get it; where a stopping country imports, scaled to the
 demand the groups serve, less its draw). Summed with their weights, the outputs
 give the pooled formula back wherever no output has to be clipped to 0..1.
+
+A level's pairs are numbered consecutively, its tied components latest to qualify first, so
+the groups that hold on a day are the level's first pairs. The parts of the split that only
+the disruptions and the restored components change (weights, what survives of each row, the
+cut factors) are kept per level with flat indices into the inputs at the pairs' slots: a day
+then costs a gather and a few operations on arrays of the level's pairs. A day whose inputs,
+as each component takes them, equal the day before's (compared as bytes) reuses the outputs.
 """
 
 from __future__ import annotations
