@@ -696,7 +696,7 @@ def _split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx: _Fixed, ga: _Gather)
                   np.where(fx.importer, net, 0.0))
         lift = np.where(fx.ok, lift / fx.demand, 0.0)
         out = out * ga.scale + lift[:, ga.pos, :]
-    np.maximum(out, 0.0, out=out)
+        np.maximum(out, 0.0, out=out)  # elsewhere a product of shares, never below 0
     np.minimum(out, 1.0, out=out)
     out *= ga.cut
     return out
