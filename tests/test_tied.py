@@ -295,3 +295,28 @@ def test_timelines_give_every_reading_day_by_day(tmp_path):
     assert len(written) == len(daily) == 3 * 41  # one component short, three readings
     with pytest.raises(semigraph.UnknownUnitError):
         res.timelines(["nothing"])
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(tables=random_tables(tied=True), batch=st.lists(scenarios(), min_size=2, max_size=3),
+       step=st.sampled_from([1, 7]))
+def test_a_batch_gives_each_scenario_its_tied_reading_alone(tmp_path_factory, tables, batch,
+                                                            step):
+    # the tied reading's columns are independent: a batch, as sweeps run them, gives every
+    # scenario what it gets alone (in steps of several days, every scenario's events cut
+    # the steps of the batch: there a batch gives what the same batch in reverse gives)
+    model = _load(tmp_path_factory, tables)
+    scens = [Scenario(tuple(_valid(model, ds)), horizon=40) for ds in batch]
+    together = evaluate(model, scens, step=step)
+    reverse = evaluate(model, scens[::-1], step=step)
+    for j, s in enumerate(scens):
+        others = [(reverse, len(scens) - 1 - j)]
+        if step == 1:
+            others.append((evaluate(model, s), 0))
+        for ev, i in others:
+            for field in ("availability_tied", "tied_short_from_day", "tied_lost_days",
+                          "exposed_share"):
+                assert getattr(together, field)[:, j].tolist() == pytest.approx(
+                    getattr(ev, field)[:, i].tolist(), abs=1e-12), field
+            assert together.output[2, :, j].tolist() == pytest.approx(
+                ev.output[2, :, i].tolist(), abs=1e-12)

@@ -474,10 +474,12 @@ def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,
 
 
 def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarray,
-              coefs: _Coefs | None = None) -> np.ndarray:
+              coefs: _Coefs | None = None, inputs: np.ndarray | None = None) -> np.ndarray:
     """What the level's components supply on a day, their own cut included (none for a
     component whose lost supply has returned), from what consumers get of inputs ``x``."""
-    made = _made(run, level, _inputs(run, level, x), ep, back, coefs, x)
+    if inputs is None:
+        inputs = _inputs(run, level, x)
+    made = _made(run, level, inputs, ep, back, coefs, x)
     made *= np.where(back[None, :, None], 1.0, ep.factor[:, level.comps, :])
     return made
 
@@ -890,28 +892,35 @@ class _Months:
 
 def _tied_level(c, tp, lp, st, level, ep, back, t, length, tb, t_site, seen, delivered,
                 lowest, opening, seen_low, made_all, exposed_k, first_short, min_at,
-                dips) -> None:
+                dips, inputs) -> None:
     """The tied reading's groups on one level: what its tied components deliver and make
-    in the tied block of columns while their buyers' groups hold (:mod:`.tied`)."""
-    if not lp.sub_pos.size:
+    in the tied block of columns while their buyers' groups hold (:mod:`.tied`); ``inputs``
+    are the level's I_k(c) as the day's pass computed them."""
+    if not lp.sub_pos.size or t >= lp.until:  # no group reads the level any more
         return
     day = tiedr.step(c, tp, lp, st, lp.sub, seen[:, :, tb:], ep, back[lp.sub_pos], t_site, t,
-                     length)
-    if day is None or not day.grouped.any():
+                     length, inputs[:, lp.sub_pos, tb:])
+    if day is None:
         return
-    g = day.grouped
-    comps = lp.sub.comps[lp.tied_pos[g]]
+    comps = day.comps
     at = (slice(None), comps, slice(tb, None))
-    d = _snap(day.delivered[:, g, :])
-    lo = d if day.lowest is None else _snap(day.lowest[:, g, :])
-    delivered[at] = d
-    lowest[at] = lo
-    seen[at] = d
-    seen_low[at] = lo
-    made_all[at] = day.output[:, g, :]
-    exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed[:, g, :])
+    flat = lp.memo.get("flat")
+    if flat is None or flat[0] is not comps:  # the tied block at comps, as flat indices
+        k, n_c, n = delivered.shape
+        flat = lp.memo["flat"] = (comps, ((np.arange(k)[:, None, None] * n_c + comps[:, None])
+                                          * n + np.arange(tb, n)).ravel())
+    idx = flat[1]
+    d = day.delivered
+    lo = d if day.lowest is None else day.lowest
+    delivered.put(idx, d)
+    lowest.put(idx, lo)
+    seen.put(idx, d)
+    seen_low.put(idx, lo)
+    made_all.put(idx, day.output)
+    if day.exposed is not None:  # else as last counted
+        exposed_k[:, comps, :] = np.maximum(exposed_k[:, comps, :], day.exposed)
     if length > 1:
-        op = _snap(day.opening[:, g, :])
+        op = day.opening
         opening[at] = op
         # the groups' buyers run out one after another: the first short day is read off a
         # straight line from the step's first day to its last
@@ -1013,7 +1022,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             cached = coef_cache.get(id(level))
             if cached is None or cached[0] != key:
                 cached = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
-            made = _supplied(run, level, seen, ep, back, cached[1])
+            inputs = _inputs(run, level, seen)
+            made = _supplied(run, level, seen, ep, back, cached[1], inputs)
             made_all[:, comps, :] = made
             have = stock[:, comps, :]
             if length == 1:
@@ -1028,7 +1038,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 if tb is not None:
                     _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, 1, tb,
                                 t_site, seen, delivered, lowest, opening, seen_low, made_all,
-                                exposed_k, first_short, min_at, dips)
+                                exposed_k, first_short, min_at, dips, inputs)
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
@@ -1074,7 +1084,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             if tb is not None:
                 _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, length, tb,
                             t_site, seen, delivered, lowest, opening, seen_low, made_all,
-                            exposed_k, first_short, min_at, dips)
+                            exposed_k, first_short, min_at, dips, inputs)
         if keep_series:
             series[t] = delivered
             seen_series[t] = seen

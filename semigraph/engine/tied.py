@@ -15,14 +15,22 @@ Notes
 -----
 The groups are kept as *pairs* (component, slot): a slot is a supply edge of the component
 whose rows define the groups (the *space*), or that component's unattributed rest. Arrays
-over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(classes, pairs, BUYERS,
-columns)``. Each day, per topological level, the pooled formula of a component with rows is
-split by slot (:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class;
-with an export stop of a country x whose consumption is known, x's stopped rows form one group
-weighted by x's normal net exports; a stopping country that imports forms no group) and
-outputs ``o(e)`` (the row's output as its buyers get it; where a stopping country imports,
-scaled to the demand the groups serve, less its draw). Summed with their weights, the outputs
+over pairs are ``(classes, pairs, columns)``, the buyers' stocks ``(BUYERS, classes, pairs,
+columns)`` (buyers first: a day's work on a buyer is one block of memory). Each day, per
+topological level, the pooled formula of a component with rows is split by slot
+(:func:`_split`): weights ``a(e)`` (the row's normal deliveries to the class; with an export
+stop of a country x whose consumption is known, x's stopped rows form one group weighted by
+x's normal net exports; a stopping country that imports forms no group) and outputs ``o(e)``
+(the row's output as its buyers get it; where a stopping country imports, scaled to the
+demand the groups serve, less its draw). Summed with their weights, the outputs
 give the pooled formula back wherever no output has to be clipped to 0..1.
+
+A level's pairs are numbered consecutively, its tied components latest to qualify first, so
+the groups that hold on a day are the level's first pairs. The parts of the split that only
+the disruptions and the restored components change (weights, what survives of each row, the
+cut factors) are kept per level with flat indices into the inputs at the pairs' slots: a day
+then costs a gather and a few operations on arrays of the level's pairs. A day whose inputs,
+as each component takes them, equal the day before's (compared as bytes) reuses the outputs.
 """
 
 from __future__ import annotations
@@ -89,6 +97,17 @@ class LevelPlan:
     watch_slots: np.ndarray  # the slots whose weights they read
     with_maker: np.ndarray  # bool per split index (edges, then components): has a maker
     until: float  # the day after which no group reads this level (all have qualified)
+    tied_comps: np.ndarray  # the tied components (indices into the compiled arrays)
+    qualify: np.ndarray  # their qualify_days
+    maker_q: np.ndarray  # qualify_days of ``makers``
+    inh_maker: np.ndarray  # the maker of each inherited pair's component
+    own_all: bool  # every pair has rows of its own, in split order: outputs are a gather
+    all_req: bool  # every component of ``sub`` has inputs
+    ext: np.ndarray  # per split index (edges, then components): the component's position
+    maker_ext: np.ndarray  # per split index: its component's maker input (0 without one)
+    mix_slots: np.ndarray  # the slot of each of ``mix_pairs``
+    mix_q: np.ndarray  # qualify_days of ``mix_maker``
+    span: slice  # the level's pairs (consecutive)
     memo: dict = field(default_factory=dict)  # the last day's outputs and what they rest on
 
 
@@ -176,8 +195,14 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
                     mix_maker.append(m)
                     mix_starts.append(len(mix_pairs))
                     mix_pairs += [(m, s) for s in mine]
-            if not tie[ci]:
-                continue
+        # the tied components latest to qualify first: the groups that hold on a day are then
+        # the level's first components and pairs (a component pools on its qualify day)
+        comps = lv.comps.tolist()
+        order = sorted((p for p, ci in enumerate(comps) if tie[ci]),
+                       key=lambda p: -c.qualify_days[comps[p]])
+        for p in order:
+            ci = comps[p]
+            m = int(c.maker[ci])
             tied_pos.append(p)
             pair_starts.append(len(pairs))
             for slot in _slots(c, int(space[ci])):
@@ -220,7 +245,18 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             with_maker=np.concatenate([c.maker[lv.comps][lv.edge_pos] >= 0,
                                        c.maker[lv.comps] >= 0]),
             until=float(max([c.qualify_days[ci] for ci in np.flatnonzero(tie)
-                             if ci in here or space[ci] in here], default=0.0))))
+                             if ci in here or space[ci] in here], default=0.0)),
+            tied_comps=lv.comps[ints(tied_pos)],
+            qualify=c.qualify_days[lv.comps[ints(tied_pos)]], maker_q=c.qualify_days[makers],
+            inh_maker=c.maker[lv.comps[ints(inh_comp)]],
+            own_all=not inh_pairs and own_pairs == pairs,
+            all_req=len(lv.req_pos) == len(lv.comps),
+            ext=np.concatenate([lv.edge_pos, np.arange(len(lv.comps))]),
+            maker_ext=np.maximum(c.maker[lv.comps], 0)[
+                np.concatenate([lv.edge_pos, np.arange(len(lv.comps))])],
+            mix_slots=ints([pair_slot[pair_of[mp]] for mp in mix_pairs]),
+            mix_q=c.qualify_days[ints(mix_maker)],
+            span=slice(pairs[0], pairs[-1] + 1) if pairs else slice(0, 0)))
     plain = np.concatenate([c.e_share / np.maximum(1.0, np.bincount(
         c.e_comp, weights=c.e_share, minlength=c.n_components))[c.e_comp], c.rest])
     return TiedPlan(len(pair_comp), np.array(pair_comp, dtype=np.int64),
@@ -231,17 +267,19 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
 class TiedState:
     """The tied reading's state over the days (columns: the batch's scenarios)."""
 
-    stock: np.ndarray  # (K, P, BUYERS, N) each buyer's stock
+    stock: np.ndarray  # (BUYERS, K, P, N) each buyer's stock
     delivered: np.ndarray  # (K, P, N) each group's delivery today (mean over its buyers)
     weight: np.ndarray  # (K, E + C, N) each slot's weight today
     last: np.ndarray  # (K, P, N) each pair's weight on its last grouped day
     short_w: np.ndarray  # (K, P, N) the group's largest weight on a day its output fell short
     pooled: np.ndarray  # bool per component: its groups have pooled
+    next_pool: float = 0.0  # the first day on which some groups still held pool
+    pool_n: int = 0  # days on which some groups pooled so far
 
     @classmethod
     def start(cls, c: Compiled, tp: TiedPlan, k: int, n: int) -> TiedState:
-        stock = np.broadcast_to(c.stock_spread[tp.pair_comp][None, :, :, None],
-                                (k, tp.n_pairs, BUYERS, n)).copy()
+        stock = np.broadcast_to(c.stock_spread[tp.pair_comp].T[:, None, :, None],
+                                (BUYERS, k, tp.n_pairs, n)).copy()
         weight = np.broadcast_to(tp.plain[None, :, None], (k, len(tp.plain), n)).copy()
         return cls(stock, np.ones((k, tp.n_pairs, n)), weight, np.zeros((k, tp.n_pairs, n)),
                    np.zeros((k, tp.n_pairs, n)),
@@ -251,31 +289,40 @@ class TiedState:
 def pool(c: Compiled, tp: TiedPlan, st: TiedState, t: int, stock: np.ndarray) -> None:
     """Day ``t``: the groups of components qualified by now pool their remaining stock into
     ``stock`` (the tied columns' pooled stock, (K, C, N)), once."""
-    due = tp.tie & ~st.pooled & (t >= c.qualify_days)
-    if not due.any():
+    if t < st.next_pool:
         return
+    due = tp.tie & ~st.pooled & (t >= c.qualify_days)
     st.pooled |= due
+    st.pool_n += 1
+    left = tp.tie & ~st.pooled
+    st.next_pool = float(c.qualify_days[left].min()) if left.any() else np.inf
     for ci in np.flatnonzero(due).tolist():
         ps = np.flatnonzero(tp.pair_comp == ci)
-        held = st.stock[:, ps].mean(axis=2)  # (K, pairs, N)
+        held = st.stock[:, :, ps].mean(axis=0)  # (K, pairs, N)
         stock[:, ci, :] = (st.last[:, ps] * held).sum(axis=1)
 
 
-def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, ...]:
+def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray,
+                full: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """I_k(c) of the level's components, with and without their maker input: (K, nL, N);
     then the same for the supply rows that read a captive view, (K, rows, N) (engine README
     4.5: a firm's rows read its own shop's output)."""
     k, _, n = x.shape
-    full = np.ones((k, len(lv.comps), n))
-    bare = np.ones((k, len(lv.comps), n))
-    if lv.inputs.size:
+    if full is not None and not lp.maker_groups.size:
+        bare = full
+    elif not lv.inputs.size:
+        full = bare = np.ones((k, len(lv.comps), n))
+    else:
         g = np.maximum.reduceat(x[:, lv.inputs, :], lv.group_starts, axis=1)
-        full[:, lv.req_pos, :] = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
+        full = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
+        if not lp.all_req:
+            full = _at_req(lv, full, k, n)
+        bare = full
         if lp.maker_groups.size:
             g[:, lp.maker_groups, :] = 1.0
-            bare[:, lv.req_pos, :] = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
-        else:
-            bare = full
+            bare = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
+            if not lp.all_req:
+                bare = _at_req(lv, bare, k, n)
     full_ov = bare_ov = None
     if lv.ov_edges.size:
         g = np.maximum.reduceat(x[:, lv.ov_inputs, :], lv.ov_group_starts, axis=1)
@@ -287,131 +334,210 @@ def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray) -> tuple[np.ndarray, ..
     return full, bare, full_ov, bare_ov
 
 
+def _at_req(lv: Level, values: np.ndarray, k: int, n: int) -> np.ndarray:
+    """Per component of the level: ``values`` where it has inputs, else 1."""
+    out = np.ones((k, len(lv.comps), n))
+    out[:, lv.req_pos, :] = values
+    return out
+
+
 @dataclass(eq=False)
 class Day:
-    """What the tied components of a level deliver and make today, (K, tied, N) each."""
+    """What the tied components of a level whose groups hold today deliver and make,
+    (K, held, N) each."""
 
-    delivered: np.ndarray
+    comps: np.ndarray  # those components (indices into the compiled arrays)
+    delivered: np.ndarray  # full supply within float rounding reads 1
     output: np.ndarray
-    lowest: np.ndarray
-    opening: np.ndarray
-    exposed: np.ndarray
-    grouped: np.ndarray  # bool per tied component of the level: its groups hold today
+    lowest: np.ndarray | None  # the same as delivered for a step of one day: None
+    opening: np.ndarray | None
+    exposed: np.ndarray | None  # None: as last returned for these components
 
 
 def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: np.ndarray,
-         ep, back: np.ndarray, site_class: np.ndarray, t: int, length: int) -> Day | None:
-    """One step of ``length`` days for the tied components of level ``lv``.
+         ep, back: np.ndarray, site_class: np.ndarray, t: int, length: int,
+         inputs: np.ndarray | None = None) -> Day | None:
+    """One step of ``length`` days for the tied components of level ``lv``; None where no
+    group of the level holds.
 
     ``x`` is what consumers get of every component in the tied columns, (K, C, N); ``ep`` the
     active disruptions (one column per scenario), ``back`` the level's restored components,
-    ``site_class`` (E, N) the class of each edge's site.
+    ``site_class`` (E, N) the class of each edge's site; ``inputs``, where given, the
+    level's I_k(c) from ``x`` (the pooled pass computes them too).
 
     A day on which nothing the level's groups depend on has changed since the day before
-    (the disruptions, the restored components, the inputs, the makers' groups) gives the same
-    outputs; where, besides, no buyer draws on its stock, it gives the same day again and is
-    not computed.
+    (the disruptions, the restored components, which groups hold, the inputs, the makers'
+    groups) gives the same outputs; where, besides, no buyer draws on its stock, it gives the
+    same day again and is not computed. What the outputs rest on is compared as raw bytes:
+    equal bytes give the same numbers.
     """
     if (not lp.tied_pos.size and not lp.split) or t >= lp.until:
         return None
-    grouped_now = t < c.qualify_days  # per component
-    ci = lv.comps[lp.tied_pos]
-    hold = grouped_now[ci] & ~st.pooled[ci]  # per tied component of the level
-    key = (id(ep), back.tobytes(), hold.tobytes(), length)
+    k, _, n = x.shape
+    memo = lp.memo
+    if t >= memo.get("hold_next", -np.inf) or memo.get("pool_n") != st.pool_n:
+        _holding(lp, st, t)
+    fkey = (id(ep), back.tobytes())
+    if not memo["any_hold"]:  # nothing to compute but the slots' weights groups downstream take
+        _refresh(c, lp, st, lv, ep, back, site_class, k, n, fkey)
+        memo["key"] = None
+        return None
+    key = (fkey, memo["hold_key"], length)
     # the outputs rest on the inputs as each component takes them (an eroding tool that does
     # not bind changes nothing), the maker inputs, and the makers' groups
-    full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x)
-    sig = [full, bare, x[:, lp.makers, :], st.delivered[:, lp.watch_pairs, :],
-           st.weight[:, lp.watch_slots, :], full_ov, bare_ov]
-    memo = lp.memo
-    same = (memo.get("key") == key
-            and all(np.array_equal(u, v) for u, v in zip(sig, memo["sig"])))
-    if not same:
-        w, o = _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare,
-                        full_ov, bare_ov)
-        memo.update(key=key, sig=sig, w=w, o=o, day=None,
-                    empty=None if w is None else np.add.reduceat(w, lp.pair_starts,
-                                                                 axis=1) <= EPS)
-    if not lp.tied_pos.size:
-        return None
-    w, o = memo["w"], memo["o"]
-    sl = slice(int(lp.pairs[0]), int(lp.pairs[-1]) + 1)
-    s = st.stock[:, sl]  # (K, P, B, N), a view
-    hold_p = hold[lp.comp_of_pair]
-    if memo["day"] is not None and memo["still"]:
+    full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x, inputs)
+    parts = [full]
+    if lp.makers.size:
+        parts.append(x[:, lp.makers, :])
+    if lp.watch_pairs.size:
+        parts.append(st.delivered[:, lp.watch_pairs, :])
+    if lp.watch_slots.size:
+        parts.append(st.weight[:, lp.watch_slots, :])
+    if bare is not full:
+        parts.append(bare)
+    if full_ov is not None:
+        parts += [full_ov, bare_ov]
+    sig = b"".join([a.tobytes() for a in parts])
+    fresh = memo.get("key") != key or memo["sig"] != sig
+    if fresh:
+        memo.update(key=key, sig=sig, day=None,
+                    o=_outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare,
+                               full_ov, bare_ov, fkey))
+    elif memo["still"]:
         return memo["day"]  # the last day computed drew on no stock: the same day again
-    oo = o[:, :, None, :]
-    still = not (hold_p[None, :, None, None] & (oo < 1.0) & (s > 0.0)).any()
+    hc, hp = memo["n_held"]  # the groups that hold: the level's first components and pairs
+    w, o = memo["w"][:, :hp], memo["o"][:, :hp]
+    sl = slice(lp.span.start, lp.span.start + hp)
+    s = st.stock[:, :, sl]  # (B, K, held pairs, N), a view
     if length == 1:
-        d_b = np.minimum(1.0, oo + s)
+        d_b = o + s
+        np.minimum(d_b, 1.0, out=d_b)
         low_b = open_b = d_b
-        s_new = s - (d_b - oo)
-    else:
-        gap = 1.0 - oo
+        used = d_b - o
+    else:  # in place: o + used / length, min(1, o + s), min(1, o + max(0, s - (L-1) gap))
+        gap = 1.0 - o
         used = np.minimum(s, length * gap)
-        d_b = oo + used / length
-        open_b = np.minimum(1.0, oo + s)
-        low_b = np.minimum(1.0, oo + np.maximum(0.0, s - (length - 1) * gap))
-        s_new = s - used
-    d = np.add.reduce(d_b, axis=2) / BUYERS
-    if hold_p.all():
-        s[...] = s_new
-        st.delivered[:, sl] = d
-        st.last[:, sl] = w
-        np.maximum(st.short_w[:, sl], np.where(o < SHORT, w, 0.0), out=st.short_w[:, sl])
+        d_b = used / length
+        d_b += o
+        open_b = o + s
+        np.minimum(open_b, 1.0, out=open_b)
+        low_b = s - (length - 1) * gap
+        np.maximum(low_b, 0.0, out=low_b)
+        low_b += o
+        np.minimum(low_b, 1.0, out=low_b)
+    s -= used
+    still = not np.count_nonzero(used)  # no stock moved: the same day again while fresh is not
+    d = np.add.reduce(d_b, axis=0) / BUYERS
+    st.delivered[:, sl] = d
+    starts = lp.pair_starts[:hc]
+    empty = memo["empty"][:, :hc] if memo["any_empty"] else None  # no demand left: full
+
+    def agg(v, snap=False):
+        r = np.add.reduceat(w * v, starts, axis=1)
+        if snap:  # at most 1, and within float rounding of it 1
+            r[r > 1.0 - EPS] = 1.0
+        else:
+            np.minimum(r, 1.0, out=r)
+        return r if empty is None else np.where(empty, 1.0, r)
+
+    exposed = None
+    if fresh:  # else the last day's weights and outputs: nothing below changes
+        output = agg(o)
+        seen = (memo["w_n"], hc)  # what the pairs' last and exposed weights were written for
+        if memo.get("last_for") != seen:
+            st.last[:, sl] = w
+        short = st.short_w[:, sl]
+        now = np.where(o < SHORT, w, 0.0)
+        if memo.get("last_for") != seen or np.count_nonzero(now > short):
+            np.maximum(short, now, out=short)
+            exposed = np.add.reduceat(short, starts, axis=1)
+            if empty is not None:
+                exposed = np.where(empty, 0.0, exposed)
+        memo["last_for"] = seen
     else:
-        hp = hold_p[None, :, None]
-        s[...] = np.where(hp[..., None], s_new, s)
-        st.delivered[:, sl] = np.where(hp, d, st.delivered[:, sl])
-        st.last[:, sl] = np.where(hp, w, st.last[:, sl])
-        np.maximum(st.short_w[:, sl], np.where(hp & (o < SHORT), w, 0.0),
-                   out=st.short_w[:, sl])
-    empty = memo["empty"]  # no demand left to share: full supply
-
-    def agg(v):
-        return np.where(empty, 1.0, np.minimum(1.0, np.add.reduceat(w * v, lp.pair_starts,
-                                                                    axis=1)))
-
-    day = Day(delivered=agg(d), output=agg(o),
-              lowest=agg(np.add.reduce(low_b, axis=2) / BUYERS) if length > 1 else None,
-              opening=agg(np.add.reduce(open_b, axis=2) / BUYERS) if length > 1 else None,
-              exposed=np.where(empty, 0.0, np.add.reduceat(st.short_w[:, sl], lp.pair_starts,
-                                                           axis=1)),
-              grouped=hold)
+        output = memo["day"].output
+    multi = length > 1
+    day = Day(comps=memo["comps"], delivered=agg(d, True), output=output,
+              lowest=agg(np.add.reduce(low_b, axis=0) / BUYERS, True) if multi else None,
+              opening=agg(np.add.reduce(open_b, axis=0) / BUYERS, True) if multi else None,
+              exposed=exposed)
     memo.update(day=day, still=still)
     return day
 
 
-def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, grouped_now, full, bare, full_ov,
-             bare_ov):
-    """Each pair's weight and output today, (K, P, N) each, from the level's inputs with and
-    without their maker input; updates the level's slot weights."""
-    k, _, n = x.shape
+def _holding(lp: LevelPlan, st: TiedState, t: int) -> None:
+    """Which of the level's groups hold on day ``t``, and which of its makers' groups: kept
+    until the next day on which one of them qualifies or some groups pool."""
+    hold = (t < lp.qualify) & ~st.pooled[lp.tied_comps]  # per tied component of the level
+    live_m = (t < lp.maker_q) & ~st.pooled[lp.makers]  # the makers' groups hold
+    q = np.concatenate([lp.qualify, lp.maker_q])
+    later = q[q > t]
+    # the level's tied components are ordered latest to qualify first, and a component's
+    # groups pool on its qualify day: those that hold are the first ones
+    hc = int(np.count_nonzero(hold))
+    if not hold[:hc].all():
+        raise RuntimeError("tied reading: groups hold out of qualification order")
+    hp = int(lp.pair_starts[hc]) if hc < len(lp.pair_starts) else len(lp.pairs)
+    mix = (t < lp.mix_q) & ~st.pooled[lp.mix_maker]  # rows that mix a maker's groups
+    live = None if not mix.any() else True if mix.all() else mix[None, :, None]
+    lp.memo.update(hold_next=later.min() if later.size else np.inf, pool_n=st.pool_n,
+                   hold_key=hold.tobytes() + live_m.tobytes(), any_hold=hc > 0,
+                   n_held=(hc, hp), comps=lp.tied_comps[:hc], live_mix=live)
+
+
+def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
+    """The parts of the level's outputs that only the disruptions and the restored components
+    change, recomputed when they do; then the level's slot weights are written for the groups
+    that take them downstream."""
+    memo = lp.memo
+    if memo.get("fixed_key") == key:
+        return memo["fixed"]
     cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
-    n_e = len(lv.edges)
+    fx = gather = None
     if lp.split:
-        new = lp.memo.get("fixed_key") != (id(ep), back.tobytes())
-        weight, out = _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut,
-                             grouped_now, np.arange(n), full_ov, bare_ov)
-        if new:  # the level's slots' weights, for the groups that take them downstream
-            st.weight[:, lv.edges, :] = weight[:, :n_e, :]
-            has = lv.has_supply
-            st.weight[:, c.n_edges + lv.comps[has], :] = weight[:, n_e:, :][:, has, :]
-    if not lp.tied_pos.size:
-        return None, None
-    w = np.zeros((k, len(lp.pairs), n))
+        fx = _fixed(c, lv, ep, back, site_class, np.arange(n), k, n)
+        n_e = len(lv.edges)
+        st.weight[:, lv.edges, :] = fx.weight[:, :n_e, :]
+        has = lv.has_supply
+        st.weight[:, c.n_edges + lv.comps[has], :] = fx.weight[:, n_e:, :][:, has, :]
+        gather = _Gather.of(lv, lp, fx, cut, site_class, k, n)
+    memo.update(fixed_key=key, fixed=fx, gather=gather, cut_inh=cut[:, lp.inh_comp, :],
+                w_key=None)
+    return fx
+
+
+def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov, bare_ov,
+             fkey):
+    """Each pair's output today, (K, P, N), from the level's inputs with and without their
+    maker input; keeps the pairs' weights (``memo["w"]``) current."""
+    k, _, n = x.shape
+    memo = lp.memo
+    fx = _refresh(c, lp, st, lv, ep, back, site_class, k, n, fkey)
+    inh = lp.inh_pairs.size > 0
+    w_key = (fkey, st.weight[:, lp.inh_slot, :].tobytes() if inh else b"")
+    if memo["w_key"] != w_key:
+        w = np.zeros((k, len(lp.pairs), n))
+        if lp.own_pairs.size:
+            w[:, lp.at_own, :] = fx.weight[:, lp.own_dix, :]
+        if inh:
+            w[:, lp.at_inh, :] = st.weight[:, lp.inh_slot, :]
+        empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS
+        memo.update(w_key=w_key, w=w, empty=empty, any_empty=bool(empty.any()),
+                    w_n=memo.get("w_n", 0) + 1)
+    own = (_split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx, memo["gather"])
+           if lp.own_pairs.size else None)
+    if lp.own_all:
+        return own
     o = np.zeros((k, len(lp.pairs), n))
-    if lp.own_pairs.size:
-        w[:, lp.at_own, :] = weight[:, lp.own_dix, :]
-        o[:, lp.at_own, :] = out[:, lp.own_dix, :]
-    if lp.inh_pairs.size:
-        w[:, lp.at_inh, :] = st.weight[:, lp.inh_slot, :]
-        m = c.maker[lv.comps[lp.inh_comp]]
-        from_groups = (lp.inh_src >= 0) & grouped_now[m] & ~st.pooled[m]
+    if own is not None:
+        o[:, lp.at_own, :] = own
+    if inh:
+        m = lp.inh_maker
+        from_groups = (lp.inh_src >= 0) & (t < c.qualify_days[m]) & ~st.pooled[m]
         dm = np.where(from_groups[None, :, None], st.delivered[:, np.maximum(lp.inh_src, 0), :],
                       x[:, m, :])
-        o[:, lp.at_inh, :] = np.minimum(bare[:, lp.inh_comp, :], dm) * cut[:, lp.inh_comp, :]
-    return w, o
+        o[:, lp.at_inh, :] = np.minimum(bare[:, lp.inh_comp, :], dm) * memo["cut_inh"]
+    return o
 
 
 @dataclass(eq=False)
@@ -480,59 +606,97 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
                   demand)
 
 
-def _split(c, tp, lp, st, lv, x, ep, back, site_class, full, bare, cut, grouped_now,
-           cols, full_ov=None, bare_ov=None):
-    """The level's pooled formula split by slot: weights and outputs (K, nE + nL, N), edges
-    first, then each component's rest."""
+@dataclass(eq=False)
+class _Gather:
+    """The level's split restricted to the slots of its pairs with rows of their own
+    (``own_dix``), as flat indices into the inputs and the fixed parts taken at them: a day's
+    outputs are then one gather and a few products (constant with the disruptions)."""
+
+    flat: np.ndarray  # (Q, N) into the inputs (K, nL, N): the row's site's class, or ROW
+    flat_inp: np.ndarray  # (Q, N) the same into the slots' inputs (K, nE + nL, N)
+    keep: np.ndarray  # (K, Q, N) what the disruptions leave (1 for the rest)
+    cut: np.ndarray  # (K, Q, N) the component's own cut
+    pos: np.ndarray  # (Q,) position of each slot's component in the level
+    flat_ce: np.ndarray | None  # (nCE, N) the consumption edges' inputs, as ``flat``
+    flat_inp_ce: np.ndarray | None
+    served: np.ndarray | None  # (K, Q, N) the slot is a stopping country's group
+    row: np.ndarray | None  # (Q,) its consumption row (0 elsewhere)
+    scale: np.ndarray | None  # (K, Q, N) its component's weight over demand
+
+    @classmethod
+    def of(cls, lv: Level, lp: LevelPlan, fx: _Fixed, cut: np.ndarray, site_class: np.ndarray,
+           k: int, n: int) -> _Gather:
+        n_e, n_l = len(lv.edges), len(lv.comps)
+        own = lp.own_dix
+        cols = np.arange(n)[None, :]
+        cls_at = np.concatenate([site_class[lv.edges], np.zeros((n_l, n), dtype=np.int64)])
+        pos_at = np.concatenate([lv.edge_pos, np.arange(n_l)])
+        pos = pos_at[own]
+        flat = cls_at[own] * (n_l * n) + pos[:, None] * n + cols
+        flat_inp = cls_at[own] * ((n_e + n_l) * n) + own[:, None] * n + cols
+        keep = np.concatenate([fx.keep, np.ones((k, n_l, n))], axis=1)[:, own, :]
+        cut_at = np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1)[:, own, :]
+        flat_ce = flat_inp_ce = served = row = scale = None
+        if fx.served is not None:
+            ce = lv.cons_edges
+            sc = site_class[lv.edges[ce]]
+            flat_ce = sc * (n_l * n) + lv.edge_pos[ce][:, None] * n + cols
+            flat_inp_ce = sc * ((n_e + n_l) * n) + ce[:, None] * n + cols
+            at = np.zeros((k, n_e + n_l, n), dtype=bool)
+            at[:, ce, :] = fx.served
+            served = at[:, own, :]
+            row_at = np.zeros(n_e + n_l, dtype=np.int64)
+            row_at[ce] = lv.cons_edge_row
+            row = row_at[own]
+            scale = np.concatenate([fx.scale[:, lv.edge_pos, :], fx.scale], axis=1)[:, own, :]
+        return cls(flat, flat_inp, keep, cut_at, pos, flat_ce, flat_inp_ce, served, row, scale)
+
+
+def _split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx: _Fixed, ga: _Gather) -> np.ndarray:
+    """The level's pooled formula split by slot, at the slots of its pairs with rows of their
+    own: the outputs (K, Q, N), in ``own_dix`` order."""
     k, _, n = x.shape
-    n_e = len(lv.edges)
-    key = (id(ep), back.tobytes())
-    if lp.memo.get("fixed_key") != key:
-        lp.memo.update(fixed_key=key, fixed=_fixed(c, lv, ep, back, site_class, cols, k, n))
-    fx = lp.memo["fixed"]
     # what consumers at each class get as inputs; a maker input as each slot's buyers see it
-    inp = np.concatenate([full[:, lv.edge_pos, :], full], axis=1)
-    if full_ov is not None:  # rows that read their firm's captive view
-        inp[:, lv.ov_edges, :] = full_ov
-    if lp.maker_pos.size:
-        pos_m = lp.maker_pos
-        mv_c = np.ones((k, len(lv.comps), n))
-        mv_c[:, pos_m, :] = x[:, c.maker[lv.comps[pos_m]], :]
-        mv = np.concatenate([mv_c[:, lv.edge_pos, :], mv_c], axis=1)
-        if lp.mix_dix.size:
-            live = grouped_now[lp.mix_maker] & ~st.pooled[lp.mix_maker]
-            wp = st.weight[:, tp.pair_slot[lp.mix_pairs], :]
-            num = np.add.reduceat(wp * st.delivered[:, lp.mix_pairs, :], lp.mix_starts, axis=1)
-            den = np.add.reduceat(wp, lp.mix_starts, axis=1)
-            mixed = np.where(den > EPS, num / np.maximum(den, EPS), mv[:, lp.mix_dix, :])
-            mv[:, lp.mix_dix, :] = np.where(live[None, :, None], mixed, mv[:, lp.mix_dix, :])
-        bare_all = np.concatenate([bare[:, lv.edge_pos, :], bare], axis=1)
-        if bare_ov is not None:
-            bare_all[:, lv.ov_edges, :] = bare_ov
-        inp = np.where(lp.with_maker[None, :, None], np.minimum(bare_all, mv), inp)
-    # inputs as each edge's site sees them, and the rest's as the rest of the world's
-    i_site = inp[site_class[lv.edges], np.arange(n_e)[:, None], cols[None, :]]
-    o = fx.keep * i_site[None]
-    lift = np.zeros((k, len(lv.comps), n))
-    rest_o = inp[0, n_e:, :][None]
-    if fx.served is not None:
-        ce, row = lv.cons_edges, lv.cons_edge_row
+    if lp.maker_pos.size or full_ov is not None:
+        inp = full.take(lp.ext, axis=1)
+        if full_ov is not None:  # rows that read their firm's captive view
+            inp[:, lv.ov_edges, :] = full_ov
+        if lp.maker_pos.size:
+            mv = x.take(lp.maker_ext, axis=1)  # read only where the component has a maker
+            live = lp.memo["live_mix"]
+            if live is not None:  # some rows' buyers mix the groups of a maker that hold
+                wp = st.weight.take(lp.mix_slots, axis=1)
+                num = np.add.reduceat(wp * st.delivered.take(lp.mix_pairs, axis=1),
+                                      lp.mix_starts, axis=1)
+                den = np.add.reduceat(wp, lp.mix_starts, axis=1)
+                was = mv[:, lp.mix_dix, :]
+                mixed = np.where(den > EPS, num / np.maximum(den, EPS), was)
+                mv[:, lp.mix_dix, :] = mixed if live is True else np.where(live, mixed, was)
+            bare_all = bare.take(lp.ext, axis=1)
+            if bare_ov is not None:
+                bare_all[:, lv.ov_edges, :] = bare_ov
+            inp = np.where(lp.with_maker[None, :, None], np.minimum(bare_all, mv), inp)
+        src, flat, flat_ce = inp, ga.flat_inp, ga.flat_inp_ce
+    else:
+        src, flat, flat_ce = full, ga.flat, ga.flat_ce
+    # each edge's output as its site's consumers see its inputs, the rest's as the rest of
+    # the world's
+    out = ga.keep * src.take(flat)[None]
+    if ga.served is not None:
         made = np.zeros(fx.a.shape)
-        np.add.at(made, (slice(None), row, slice(None)), fx.at_home * i_site[ce][None])
+        np.add.at(made, (slice(None), lv.cons_edge_row, slice(None)),
+                  fx.at_home * src.take(flat_ce)[None])
         net = fx.kx * np.maximum(0.0, made - fx.need) - np.maximum(0.0, fx.need - made)
-        per = np.divide(net, fx.a, out=np.zeros_like(net), where=fx.pos)[:, row, :]
-        o[:, ce, :] = np.where(fx.served, per, o[:, ce, :])
+        per = np.divide(net, fx.a, out=np.zeros_like(net), where=fx.pos)
+        out = np.where(ga.served, per[:, ga.row, :], out)
         # what importing stopping countries draw falls on every group: the groups serve the
         # demand left, so their outputs scale by weight over demand, less the draw
+        lift = np.zeros((k, len(lv.comps), n))
         np.add.at(lift, (slice(None), lv.cons_pos, slice(None)),
                   np.where(fx.importer, net, 0.0))
         lift = np.where(fx.ok, lift / fx.demand, 0.0)
-        o = o * fx.scale[:, lv.edge_pos, :]
-        rest_o = rest_o * fx.scale
-    out = np.concatenate([o + lift[:, lv.edge_pos, :], rest_o + lift], axis=1)
-    np.maximum(out, 0.0, out=out)
+        out = out * ga.scale + lift[:, ga.pos, :]
+        np.maximum(out, 0.0, out=out)  # elsewhere a product of shares, never below 0
     np.minimum(out, 1.0, out=out)
-    if "cut" not in lp.memo or lp.memo["cut_key"] != key:  # constant with the disruptions
-        lp.memo.update(cut_key=key, cut=np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1))
-    out *= lp.memo["cut"]
-    return fx.weight, out
+    out *= ga.cut
+    return out
