@@ -207,8 +207,11 @@ def concentration(by, threshold, perspective, matrix, stage, only_chokepoints, l
                          for c, e, h in zip(frame["component"], frame["estimated"],
                                             frame["hidden_chokepoint"])]
     n_choke = int(frame["chokepoint"].sum())
+    n_est = int((frame["chokepoint"] & frame["estimated"]).sum())
     notes = [
-        f"{n_choke} chokepoint(s) (one {by} holds at least {threshold:.0%}); "
+        f"{n_choke} chokepoint(s) (one {by} holds at least {threshold:.0%}"
+        + (f"; {n_choke - n_est} on given shares alone, {n_est} resting on an estimated "
+           "share, marked *" if n_est else "") + "); "
         f"{int(frame['hidden_chokepoint'].sum())} hidden (marked !: no holder does, but one "
         "country upstream removes that much).",
         "hhi 0..10,000; eu_2004: low <1,000, moderate 1,000-2,000, high >2,000; us_2023: "
