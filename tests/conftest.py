@@ -19,6 +19,22 @@ from tests.datasets import small_tables, write_dataset
 
 
 @pytest.fixture
+def run():
+    """The command line: ``run("whatif", "--cut", "CHN")``, arguments as text, exceptions
+    raised (a test module may define its own ``run``)."""
+    from click.testing import CliRunner
+
+    from semigraph.cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
 def small_path(tmp_path):
     return write_dataset(tmp_path / "small", small_tables())
 

@@ -7,10 +7,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import semigraph
-from semigraph.cli import cli
 from semigraph.errors import OutputError, UnknownUnitError
 from semigraph.render.charts import (
     READING_LABELS,
@@ -217,16 +215,6 @@ def test_svg_for_html_has_no_references_and_own_ids(china):
 
 
 # ---- the command line ---------------------------------------------------------------------
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
 
 def test_cli_whatif_chart(run, small_path, tmp_path):
     out = tmp_path / "car.png"

@@ -15,16 +15,6 @@ from semigraph.cli import COMMANDS, cli
 from tests.datasets import small_tables, write_dataset
 
 
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
 def test_version(run):
     result = run("--version")
     assert result.exit_code == 0 and "semigraph, version" in result.output

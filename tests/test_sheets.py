@@ -7,28 +7,16 @@ import re
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
 import semigraph
-from semigraph.cli import cli
 from semigraph.compare import read_result
 from semigraph.errors import OutputError
 from semigraph.io import sheets
 from semigraph.io.write import format_for, format_table, write_stream
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture(scope="module")
