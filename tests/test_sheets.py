@@ -125,6 +125,13 @@ def test_indicators_and_warn_cite(bundled, tmp_path, run):
     ind = bundled.indicators(perspective="EU27")
     book = load_workbook(ind.to_file(tmp_path / "i.xlsx"))
     assert {r[0].value for r in book["sources"].iter_rows(min_row=2)} == _cited(ind.table)
+    # the command's workbook too: frozen header and filters over every row
+    res = run("indicators", "-o", tmp_path / "cmd.xlsx")
+    assert res.exit_code == 0, res.output
+    ws = load_workbook(tmp_path / "cmd.xlsx")["result"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}{ws.max_row}"
+    assert ws.max_row > 10
     out = tmp_path / "w.xlsx"
     res = run("warn", "export licence on gallium from CHN", "-o", out)
     assert res.exit_code == 0, res.output
