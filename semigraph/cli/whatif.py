@@ -141,7 +141,10 @@ def _table_view(frame, scenario, show_all: bool):
             f"p50 (p05-p95): median and 5th-95th percentile over {band['draws']} draws "
             f"(seed {band['seed']}) of the {band['figures']} uncertain figures, each uniform "
             "on its range (pooled reading; tied: buyers tied to their supplier; - = never "
-            "short). Every reading's band is in -o FILE or --format json."
+            "short). Every reading's band is in -o FILE or --format json. A median below "
+            "the plain figure is no error: a product takes the scarcest of its inputs, so "
+            "spread in several inputs pulls it down, and restore times range further above "
+            "their value than below."
             + (" The dataset gives no ranges (no uncertainty table, or none for this "
                "scenario): every band is the plain answer." if not band["figures"] else ""))
     unknown = frame.attrs.get("unknown_stock") or []
