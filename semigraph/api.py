@@ -231,7 +231,18 @@ class WhatIfResult(Result):
         title, subtitle = _chart_headings(self)
         return _draw(series, components, title=title, subtitle=subtitle,
                      names=dict(zip(self.table["component"], self.table["name"])),
-                     table=self.table, path=path, ax=ax, force=force)
+                     table=self.table, path=path, ax=ax, force=force, bands=_bands(self))
+
+
+def _bands(res: WhatIfResult) -> dict | None:
+    """Component -> (p05, p95, draws) of the pooled lowest day, where the result carries
+    uncertainty bands."""
+    t = res.table
+    info = t.attrs.get("uncertainty") or (res.meta or {}).get("uncertainty")
+    if not info or "availability_p05" not in t.columns:
+        return None
+    return {c: (float(a), float(b), int(info["draws"]))
+            for c, a, b in zip(t["component"], t["availability_p05"], t["availability_p95"])}
 
 
 def _chart_headings(res: WhatIfResult) -> tuple[str, str]:
@@ -257,7 +268,7 @@ def _seen_from(meta: dict) -> str:
 
 
 def _draw(series, components, *, title, subtitle, names=None, table=None, path=None, ax=None,
-          force=False):
+          force=False, bands=None):
     """Draw (and with ``path`` write) a supply chart; see :meth:`WhatIfResult.plot`."""
     from semigraph.render.charts import chart_format, supply_chart, write_chart
 
@@ -272,7 +283,7 @@ def _draw(series, components, *, title, subtitle, names=None, table=None, path=N
     if isinstance(components, str):
         components = [components]
     out = supply_chart(series, components, title=title, subtitle=subtitle, names=names,
-                       table=table, ax=ax, pyplot=path is None and ax is None)
+                       table=table, ax=ax, pyplot=path is None and ax is None, bands=bands)
     if path is not None:
         write_chart(out, path, force=force)
     return out
@@ -323,7 +334,6 @@ class WarningResult(Result):
         return warning_html(self.warning)
 
 
-@dataclass(eq=False)
 @dataclass(eq=False, repr=False)
 class GapsResult(Result):
     """A :meth:`Network.gaps` ranking; :meth:`chart` draws it as a tornado chart."""

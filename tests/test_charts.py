@@ -13,6 +13,7 @@ from semigraph.errors import OutputError, UnknownUnitError
 from semigraph.render.charts import (
     READING_LABELS,
     chart_bytes,
+    close,
     first_short_day,
     supply_chart,
     svg_for_html,
@@ -301,3 +302,32 @@ def test_cli_warn_markdown_writes_the_chart_beside_it(run, small_path, tmp_path)
     res = run("warn", "export stop of gallium from CHN", "--dataset", small_path, "-o", out,
               "--force")
     assert res.exit_code == 0 and out.exists()
+
+
+def test_uncertainty_band_is_drawn_where_the_table_has_it(small):
+    """With --uncertainty the chart marks where the pooled lowest day lies over the draws:
+    a strip from the table's 5th to its 95th percentile; without it, none."""
+    ranges = pd.DataFrame(
+        [("supply", "gallium/CHN/CHN", "share", 0.8, 0.95, None, "test"),
+         ("components", "gallium", "stock_days", 10, 50, None, "test")],
+        columns=["table", "key", "column", "low", "high", "source", "reason"])
+    res = small.whatif("CHN", uncertainty=12, seed=3, ranges=ranges)
+    row = res.table.set_index("component").loc["car"]
+    fig = res.plot(["car"], path=None)
+    try:
+        ax = fig.axes[0]
+        strips = [p for p in ax.patches if p.get_gid() == "uncertainty"]
+        assert len(strips) == 1
+        strip = strips[0]  # a rectangle in data units along y
+        assert strip.get_y() == pytest.approx(row["availability_p05"])
+        assert strip.get_y() + strip.get_height() == pytest.approx(
+            max(row["availability_p95"], row["availability_p05"] + 0.004))
+        assert row["availability_p05"] < row["availability_p95"]
+        assert "12 draws" in strip.get_label()
+    finally:
+        close(fig)
+    plain = small.whatif("CHN").plot(["car"], path=None)
+    try:
+        assert not [p for p in plain.axes[0].patches if p.get_gid() == "uncertainty"]
+    finally:
+        close(plain)

@@ -108,7 +108,8 @@ def default_components(table: pd.DataFrame, series: Mapping[str, pd.DataFrame], 
 
 
 def _panel(ax, component: str, series: Mapping[str, pd.DataFrame], name: str | None,
-           *, legend: bool, wrap: int | None = None) -> None:
+           *, legend: bool, wrap: int | None = None,
+           spread: tuple[float, float, int] | None = None) -> None:
     """Draw one component's three readings into ``ax``. Lines carry their reading as
     ``gid`` (``pooled``, ``high``, ``tied``; the first-day marks ``short-pooled`` and
     ``short-tied``), so what was drawn can be read back."""
@@ -130,6 +131,13 @@ def _panel(ax, component: str, series: Mapping[str, pd.DataFrame], name: str | N
     ax.axhline(SHORT, color=_COLOURS["threshold"], linestyle=":", linewidth=1.0,
                label=f"{SHORT:g} of normal: short below it", gid="threshold",
                clip_on=False)
+    if spread is not None:  # where the lowest day lies when the uncertain figures vary
+        p05, p95, draws = spread
+        strip = ax.axhspan(p05, max(p95, p05 + 0.004), color=_COLOURS["pooled"], alpha=0.12,
+                           hatch="//", linewidth=0,
+                           label=f"lowest day, pooled: 5th-95th percentile over {draws} "
+                                 "draws of the uncertain figures", gid="uncertainty")
+        strip.set_clip_on(False)
     marks = [("pooled", first_short_day(series["pooled"][component]), "short from day"),
              ("tied", first_short_day(series["tied"][component]),
               "first tied buyers short on day")]
@@ -164,7 +172,7 @@ def _panel(ax, component: str, series: Mapping[str, pd.DataFrame], name: str | N
                   framealpha=0.9)
 
 
-_LEGEND_ORDER = ("pooled", "high", "range", "tied", "threshold")
+_LEGEND_ORDER = ("pooled", "high", "range", "tied", "threshold", "uncertainty")
 
 
 def _legend_entries(ax, *, wrap: int | None) -> tuple[list, list[str]]:
@@ -173,7 +181,7 @@ def _legend_entries(ax, *, wrap: int | None) -> tuple[list, list[str]]:
     import textwrap
 
     by_gid = {}
-    for artist in (*ax.lines, *ax.collections):
+    for artist in (*ax.lines, *ax.collections, *ax.patches):
         if artist.get_gid() in _LEGEND_ORDER:
             by_gid.setdefault(artist.get_gid(), artist)
     handles = [by_gid[g] for g in _LEGEND_ORDER if g in by_gid]
@@ -185,7 +193,8 @@ def _legend_entries(ax, *, wrap: int | None) -> tuple[list, list[str]]:
 def supply_chart(series: Mapping[str, pd.DataFrame], components: Sequence[str] | None = None,
                  *, title: str = "", subtitle: str = "", names: Mapping[str, str] | None = None,
                  table: pd.DataFrame | None = None, ax=None, pyplot: bool = False,
-                 limit: int = DEFAULT_PANELS):
+                 limit: int = DEFAULT_PANELS,
+                 bands: Mapping[str, tuple[float, float, int]] | None = None):
     """Supply over days of one or more components in the three readings.
 
     Parameters
@@ -204,6 +213,10 @@ def supply_chart(series: Mapping[str, pd.DataFrame], components: Sequence[str] |
         The what-if table, for the default components.
     ax : matplotlib Axes, optional
         Draw one component into it (with its own legend) and return it.
+    bands : mapping, optional
+        Component -> (5th percentile, 95th percentile, draws) of its lowest day in the
+        pooled reading over uncertainty draws (``--uncertainty N``): drawn as a hatched
+        strip across the panel.
     pyplot : bool
         Make the figure through ``matplotlib.pyplot`` (so a notebook or ``plt.show()``
         shows it, as pandas' ``.plot`` does); otherwise a free-standing figure on the Agg
@@ -236,7 +249,8 @@ def supply_chart(series: Mapping[str, pd.DataFrame], components: Sequence[str] |
                 raise ValueError("ax takes one component's chart; name exactly one "
                                  f"component (got {len(components)}), or leave ax out for "
                                  "one panel per component")
-            _panel(ax, components[0], series, names.get(components[0]), legend=True)
+            _panel(ax, components[0], series, names.get(components[0]), legend=True,
+                   spread=(bands or {}).get(components[0]))
             return ax
         n = max(1, len(components))
         cols = 1 if n == 1 else 2
@@ -259,7 +273,7 @@ def supply_chart(series: Mapping[str, pd.DataFrame], components: Sequence[str] |
         for k, axis in enumerate(axes.flat):
             if k < len(components):
                 _panel(axis, components[k], series, names.get(components[k]), legend=False,
-                       wrap=None if n == 1 else 48)
+                       wrap=None if n == 1 else 48, spread=(bands or {}).get(components[k]))
                 if n == 1:  # a slide: the component heads the figure
                     lines.insert(0, axis.get_title(loc="left"))
                     axis.set_title("", loc="left")
