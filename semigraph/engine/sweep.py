@@ -471,14 +471,18 @@ def _simulate_grouped(model, scenarios, batch, step: int) -> dict[str, np.ndarra
 def batch_size(model, plan: SweepPlan) -> int:
     """Scenarios per batch: enough columns to amortise a pass over the levels, few enough to
     stay within the engine's memory budget (which splits larger batches itself). With
-    uncertainty bands each scenario is that many simulations: the batch is smaller in
-    proportion (at least one scenario), so progress is reported as often."""
+    uncertainty bands each scenario is that many simulations of the whole network, run
+    scenario by scenario: a batch holds about :data:`BAND_BATCH` simulations (at least one
+    scenario), so progress is reported and work shared among the processes as it goes."""
     c = compile_model(model)
     size = int(min(512, max(8, 1_000_000 // max(1, c.n_components))))
     if plan.figure_draws is not None:
-        size = max(1, size // len(plan.figure_draws))
+        size = max(1, min(size, BAND_BATCH // len(plan.figure_draws)))
     return size
 
+
+#: Simulations (scenarios x figure draws) per batch of a sweep with uncertainty bands.
+BAND_BATCH = 100
 
 _SHARED: dict = {}  # the model and plan a forked worker process inherits
 
