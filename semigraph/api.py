@@ -696,6 +696,8 @@ class Network(Model):
               format: str | None = None, force: bool = False,
               scheduler: str | None = None, workers: int | None = None,
               batch: int | None = None, max_scenarios: int | None = None,
+              uncertainty: int | None = None,
+              ranges: pd.DataFrame | str | Path | None = None,
               progress: Callable[..., None] | None = None) -> Result:
         """Cut every unit of ``level`` in turn (every ``order``-set, or ``monte_carlo``
         random draws), and report each scenario's availability of the end products (every
@@ -713,6 +715,17 @@ class Network(Model):
         A sweep estimated to take more than an hour of work is refused before it starts
         (:class:`semigraph.engine.sweep.SweepTooLarge`, with the estimate) unless
         ``max_scenarios`` allows that many scenarios explicitly.
+
+        ``uncertainty`` (a number of draws; headline measure, in process) runs every
+        scenario under the same ``seed``-ed draws of the dataset's uncertain figures
+        (``ranges``, a DataFrame or CSV path, instead of its ``uncertainty`` table) and adds
+        to each row the 5th, 50th and 95th percentile of its readings over the draws
+        (:func:`semigraph.engine.uncertainty.band_columns`; engine README 4.8), exactly
+        those :meth:`whatif` gives for the scenario alone at ``step=1``. The draws are
+        common to every scenario, so the difference of two scenarios is not noise. The
+        limits above then count simulations (scenarios x draws); the summary gains the
+        lowest component's ``lowest_p05`` and ``lowest_p95``. ``seed`` also seeds the
+        Monte Carlo draws of disruptions, from a generator of their own.
         ``progress(done, more=0)`` is called once with the number of scenarios as ``more``,
         then with the number of scenarios of each finished batch as ``done``.
         """
@@ -726,7 +739,13 @@ class Network(Model):
             duration_days=duration, horizon=horizon, perspective=perspective,
             measure=measure, all_components=all_components, monte_carlo=monte_carlo,
             probability=probability, seed=seed, step=step or sw.STEP,
-            max_scenarios=max_scenarios)
+            max_scenarios=max_scenarios, uncertainty=uncertainty,
+            ranges=_ranges(ranges) if uncertainty is not None else None)
+        dask = bool(scheduler or workers or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+        if dask and plan.figure_draws is not None:
+            raise ScenarioError(
+                "--uncertainty runs in process only: drop --scheduler/--workers (and unset "
+                "DASK_SCHEDULER_ADDRESS) for a sweep with uncertainty bands")
         meta = self._meta("sweep", **plan.record())
         if fmt == "xlsx":
             from semigraph.io.sheets import MAX_ROWS
@@ -748,7 +767,7 @@ class Network(Model):
                 yield chunk
 
         def produce():
-            if scheduler or workers or os.environ.get("DASK_SCHEDULER_ADDRESS"):
+            if dask:
                 from semigraph.engine.distributed import cluster, dask_chunks
 
                 with cluster(scheduler, workers) as client:
@@ -760,7 +779,9 @@ class Network(Model):
         title = (f"Sweep: {len(plan):,} scenarios "
                  + (f"(random draws of {level} units)" if plan.draws is not None
                     else f"({what} {level} units)")
-                 + f", {plan.measure} measure")
+                 + f", {plan.measure} measure"
+                 + (f", bands over {uncertainty:,} draws of the uncertain figures"
+                    if plan.figure_draws is not None else ""))
         if output is None:
             table = pd.concat(list(chunks(produce())), ignore_index=True)
             for col in ("scenario", "component"):  # as a file gives them back

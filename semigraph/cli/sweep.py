@@ -92,9 +92,25 @@ def _probabilities(path: str) -> dict[str, float]:
               help="Monte Carlo: per-unit probabilities (columns unit,probability; units not "
                    "listed are never cut).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Monte Carlo: seed of the random draws (same seed, same draws).")
+              help="Seed of the --monte-carlo draws of disruptions and of the --uncertainty "
+                   "draws of figures (each from a generator of its own; same seed, same "
+                   "draws).")
+@click.option("--uncertainty", type=click.IntRange(1, 100_000), default=None, metavar="N",
+              help="Also run every scenario under the same N draws of the dataset's uncertain "
+                   "figures (each uniform on its range, shares of a component drawn jointly) "
+                   "and add to each row the 5th, 50th and 95th percentile of every reading, of "
+                   "the first day short and of lost days (columns availability_p05 ...). Not "
+                   "to be confused with --monte-carlo, which draws disruptions. Each "
+                   "scenario costs N simulations, counted against the limits; headline "
+                   "measure only (--measure steady is refused), in process only (refused "
+                   "with --scheduler or --workers).")
+@click.option("--ranges", type=InputFile(dir_okay=False, path_type=str), default=None,
+              metavar="FILE",
+              help="With --uncertainty: draw from the ranges in FILE (CSV: table,key,column,"
+                   "low,high,source,reason) instead of the dataset's uncertainty table.")
 @click.option("--max-scenarios", type=click.IntRange(1), default=None, metavar="N",
-              help="Allow a sweep of up to N scenarios however long it takes. Without it, a "
+              help="Allow a sweep of up to N scenarios however long it takes (with "
+                   "--uncertainty: up to N simulations, scenarios x draws). Without it, a "
                    "sweep estimated at over an hour of work is refused before it starts, with "
                    "the estimate and how to narrow it.")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -116,13 +132,19 @@ def _probabilities(path: str) -> dict[str, float]:
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 def sweep(level, order, targets, all_components, mode, severity, duration, horizon,
           perspective, measure, step, monte_carlo, probability, probabilities_file, seed,
-          max_scenarios, scheduler, workers, limit, dataset, fmt, output, force) -> None:
+          uncertainty, ranges, max_scenarios, scheduler, workers, limit, dataset, fmt, output,
+          force) -> None:
     """Cut every unit of a level in turn (or every pair, or random draws).
 
     Each scenario is evaluated on the compiled engine, many at a time, and written as one
     long table: a row per scenario and component (end products by default, every component
     with --all), with the scenario's id (units joined by '+') and the measure's fields. The
     terminal shows the scenarios worst first; -o writes the whole table.
+
+    With --uncertainty N every scenario also runs under the same N seeded draws of the
+    uncertain figures (common random numbers: scenarios differ by their cuts, not by their
+    draws), simulated --step days at a time like the sweep, and each row gains the bands
+    whatif --uncertainty shows (at --step 1, the very same numbers).
 
     \b
     Examples:
@@ -133,6 +155,7 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
           -o draws.parquet
       semigraph sweep --targets CHN,TWN,KOR --duration 90
       semigraph sweep --level firm --order 2 --workers 2 -o firm-pairs.parquet
+      semigraph sweep --targets CHN,TWN,KOR --uncertainty 50 -o bands.csv
     """
     if output:  # a file the sweep cannot write is refused before the dataset is read
         from semigraph.io.write import STREAM_SUFFIXES, check_output, format_for
@@ -143,14 +166,16 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
     probs = _probabilities(probabilities_file) if probabilities_file else probability
     net = load_model(dataset)
     label = f"Scenarios ({level}, order {order})" if monte_carlo is None else "Draws"
+    if uncertainty:
+        label += f", {uncertainty:,} figure draws each"
     with progress_bar(label) as progress:
         result = net.sweep(level, order=order, targets=units, mode=mode, severity=severity,
                            duration=duration, horizon=horizon, perspective=perspective,
                            measure=measure, all_components=all_components,
                            monte_carlo=monte_carlo, probability=probs, seed=seed, step=step,
-                           max_scenarios=max_scenarios,
-                           output=output, format=fmt, force=force, scheduler=scheduler,
-                           workers=workers, progress=progress)
+                           max_scenarios=max_scenarios, uncertainty=uncertainty,
+                           ranges=ranges, output=output, format=fmt, force=force,
+                           scheduler=scheduler, workers=workers, progress=progress)
     if output:
         meta = result.meta
         echo(f"Wrote {meta['rows']:,} rows ({meta['scenarios']:,} scenarios x "
@@ -163,6 +188,12 @@ def sweep(level, order, targets, all_components, mode, severity, duration, horiz
                 "lowest_tied, components_short_tied: the same with buyers tied to their "
                 "supplier until they qualify another."
                 if measure == "headline" else ".")]
+    if uncertainty:
+        info = result.meta["uncertainty"]
+        notes.append(f"lowest_p05, lowest_p95: the lowest component's 5th and 95th percentile "
+                     f"over {info['draws']:,} draws of {info['figures']:,} uncertain figures "
+                     f"(seed {info['seed']}), the same draws for every scenario; the table "
+                     "has every component's band (columns availability_p05 ...).")
     if not output:
         notes.append("Write the whole table (every scenario and component) with "
                      "-o FILE.parquet.")

@@ -13,6 +13,13 @@ simulation of engine README 4.1 taken ``step`` days at a time between events (st
 daily simulation; see :func:`semigraph.engine.propagation.evaluate`); ``"steady"`` is the
 static bound alone. A level's units are those that supply something: countries with
 production sites, blocs, firms with supply rows, every component.
+
+With ``uncertainty`` (engine README 4.8) every scenario is also run under the same seeded
+draws of the dataset's uncertain figures (common random numbers: two scenarios differ by
+their cuts, not by their draws), and each row gains the 5th, 50th and 95th percentile of its
+readings over the draws (:func:`semigraph.engine.uncertainty.band_columns`): exactly what
+:func:`semigraph.engine.uncertainty.whatif_bands` gives for that scenario alone with the same
+seed, simulated ``step`` days at a time as the sweep is.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -37,9 +44,9 @@ from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.engine.units import resolve_targets, units_at_level
 from semigraph.errors import ScenarioError
 
-__all__ = ["FIELDS", "LEVELS", "MAX_MINUTES", "MEASURES", "STEP", "Summary", "SweepPlan",
-           "SweepTooLarge", "batch_size", "evaluate_batch", "groups_by_overlap", "in_order",
-           "plan_batches", "plan_sweep", "scenario_id", "summarize", "sweep_chunks",
+__all__ = ["FIELDS", "LEVELS", "MAX_MINUTES", "MEASURES", "STEP", "FigureDraws", "Summary",
+           "SweepPlan", "SweepTooLarge", "batch_size", "evaluate_batch", "groups_by_overlap",
+           "in_order", "plan_batches", "plan_sweep", "scenario_id", "summarize", "sweep_chunks",
            "sweep_units", "sweep_work"]
 
 LEVELS = ("country", "bloc", "firm", "component")
@@ -74,6 +81,26 @@ def sweep_units(model, level: str) -> list[str]:
     return units_at_level(model, level)
 
 
+@dataclass(frozen=True, eq=False)
+class FigureDraws:
+    """The draws of the uncertain figures every scenario of a sweep runs under: the ranged
+    ``figures`` and their ``values`` (``(draws, figures)``, from
+    :func:`semigraph.engine.uncertainty.sample` with ``seed``)."""
+
+    figures: object  # semigraph.engine.uncertainty.Figures
+    values: np.ndarray
+    seed: int | None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def record(self) -> dict:
+        """How the draws were made, as a what-if with ``uncertainty`` records it."""
+        return {"draws": len(self), "seed": self.seed, "figures": len(self.figures),
+                "sampling": "uniform on each range; shares of a component drawn jointly; "
+                            "the same draws for every scenario"}
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """What a sweep evaluates: the units, how they are combined and cut, and what is kept.
@@ -98,6 +125,8 @@ class SweepPlan:
     draws: int | None = None
     seed: int | None = None
     probabilities: tuple[float, ...] = ()
+    #: With uncertainty bands: the figure draws every scenario runs under.
+    figure_draws: FigureDraws | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         if self.draws is not None:
@@ -125,15 +154,23 @@ class SweepPlan:
         return Scenario(tuple(self.disruption(i) for i in cut), perspective=self.perspective,
                         horizon=self.horizon)
 
+    @property
+    def simulations(self) -> int:
+        """Runs of the network the sweep asks for: each scenario once, or once per draw of
+        the figures with uncertainty bands."""
+        return len(self) * (len(self.figure_draws) if self.figure_draws is not None else 1)
+
     def record(self) -> dict:
         """The plan as result metadata."""
+        extra = ({"uncertainty": self.figure_draws.record()}
+                 if self.figure_draws is not None else {})
         return {"level": self.level, "order": self.order, "units": len(self.units),
                 "scenarios": len(self), "mode": self.mode or "default", "severity": self.severity,
                 "duration_days": self.duration_days, "horizon": self.horizon,
                 "perspective": self.perspective or "rest of the world", "measure": self.measure,
                 "step_days": self.step if self.measure == "headline" else None,
                 "components": len(self.components), "monte_carlo": self.draws is not None,
-                "seed": self.seed}
+                "seed": self.seed, **extra}
 
 
 def plan_sweep(model, *, level: str = "country", order: int = 1,
@@ -142,7 +179,8 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
                perspective: str | None = None, measure: str = "headline",
                all_components: bool = False, monte_carlo: int | None = None,
                probability: float | dict[str, float] = 0.05, seed: int = 0,
-               step: int = STEP, max_scenarios: int | None = None) -> SweepPlan:
+               step: int = STEP, max_scenarios: int | None = None,
+               uncertainty: int | None = None, ranges: pd.DataFrame | None = None) -> SweepPlan:
     """Check a sweep's parameters against the model and fix its scenarios.
 
     ``targets`` limits the units (ids of ``level``; the default is every unit of the level).
@@ -150,11 +188,17 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
     with ``probability`` (one figure for all, or a mapping unit -> probability; units left
     out are never cut), independently, from a generator seeded with ``seed``.
 
+    ``uncertainty`` runs every scenario under that many draws of the uncertain figures
+    (``ranges``, default the dataset's ``uncertainty`` table; drawn once, with ``seed``, and
+    the same for every scenario) and adds their bands to each row (module Notes). It needs
+    the headline measure: the bands are of the simulated readings.
+
     Before anything runs, the work is estimated (scenarios x components x simulated steps):
     a sweep estimated to take more than :data:`MAX_MINUTES` is refused
     (:class:`SweepTooLarge`) with the estimate and how to narrow it, unless ``max_scenarios``
     allows its scenarios explicitly; a sweep of more scenarios than ``max_scenarios`` is
-    refused in any case.
+    refused in any case. With ``uncertainty`` the count is of simulations (scenarios x
+    draws), against the same limits.
     """
     if measure not in MEASURES:
         raise ScenarioError(f"unknown measure {measure!r}; use headline or steady")
@@ -201,14 +245,33 @@ def plan_sweep(model, *, level: str = "country", order: int = 1,
         if ((p < 0) | (p > 1) | ~np.isfinite(p)).any():
             raise ScenarioError("probabilities must lie between 0 and 1")
         draws = monte_carlo  # generated as they are read (SweepPlan.unit_sets)
+    figure_draws = None
+    if uncertainty is not None:
+        figure_draws = _figure_draws(model, measure, uncertainty, ranges, seed)
     plan = SweepPlan(level=level, units=tuple(units), order=order, mode=mode,
                      severity=severity, duration_days=duration_days, horizon=horizon,
                      perspective=perspective, measure=measure, step=step,
                      components=tuple(shown), draws=draws,
                      seed=seed if monte_carlo is not None else None,
-                     probabilities=tuple(p.tolist()) if monte_carlo is not None else ())
+                     probabilities=tuple(p.tolist()) if monte_carlo is not None else (),
+                     figure_draws=figure_draws)
     _check_size(model, plan, max_scenarios)
     return plan
+
+
+def _figure_draws(model, measure: str, n: int, ranges: pd.DataFrame | None,
+                  seed: int | None) -> FigureDraws:
+    """The seeded draws of the figures a sweep with uncertainty bands runs every scenario
+    under: those :func:`semigraph.engine.uncertainty.whatif_bands` draws for a scenario."""
+    from semigraph.engine.uncertainty import figures, ranges_of, sample
+
+    if measure != "headline":
+        raise ScenarioError("--uncertainty bands are of the simulated readings: use the "
+                            "headline measure (drop --measure steady)")
+    if n < 1:
+        raise ScenarioError(f"uncertainty needs at least 1 draw, not {n}")
+    figs = figures(model, ranges_of(model) if ranges is None else ranges)
+    return FigureDraws(figs, sample(figs, n, seed), seed)
 
 
 class SweepTooLarge(ScenarioError):
@@ -216,11 +279,11 @@ class SweepTooLarge(ScenarioError):
 
 
 def sweep_work(model, plan: SweepPlan) -> tuple[int, float]:
-    """The work a sweep asks for: components x simulated steps over its scenarios, and the
-    estimated minutes at :data:`RATE`."""
+    """The work a sweep asks for: components x simulated steps over its simulations
+    (:attr:`SweepPlan.simulations`), and the estimated minutes at :data:`RATE`."""
     c = compile_model(model)
     steps = math.ceil((plan.horizon + 1) / plan.step) + 1 if plan.measure == "headline" else 1
-    work = len(plan) * c.n_components * steps
+    work = plan.simulations * c.n_components * steps
     return work, work / RATE / 60
 
 
@@ -229,19 +292,29 @@ def _check_size(model, plan: SweepPlan, max_scenarios: int | None) -> None:
     sets = f"every set of {plan.order} of " if plan.order > 1 else ""
     what = (f"{n:,} random draws" if plan.draws is not None else
             f"{n:,} scenarios ({sets}{len(plan.units):,} {plan.level} units)")
+    sims = plan.simulations
+    if plan.figure_draws is not None:
+        k = len(plan.figure_draws)
+        what += f" x {k:,} --uncertainty draws = {sims:,} simulations"
     if max_scenarios is not None:
         if n > max_scenarios:
             raise SweepTooLarge(f"the sweep has {what}, more than --max-scenarios "
                                 f"{max_scenarios:,}")
+        if sims > max_scenarios:
+            raise SweepTooLarge(f"the sweep has {what}, more than --max-scenarios "
+                                f"{max_scenarios:,}; use fewer --uncertainty draws or fewer "
+                                f"scenarios, or allow it with --max-scenarios {sims}")
         return
     _, minutes = sweep_work(model, plan)
     if minutes > MAX_MINUTES:
+        fewer = " fewer --uncertainty draws," if plan.figure_draws is not None else ""
+        steady = "" if plan.figure_draws is not None else " --measure steady"
         raise SweepTooLarge(
             f"the sweep has {what} over {compile_model(model).n_components:,} components: "
             f"an estimated {minutes:,.0f} minutes of work, more than the limit of "
-            f"{MAX_MINUTES} minutes; narrow it with --targets, a lower --order, fewer "
-            "--monte-carlo draws, --measure steady or a longer --step, or allow it with "
-            f"--max-scenarios {n}")
+            f"{MAX_MINUTES} minutes; narrow it with{fewer} --targets, a lower --order, fewer "
+            f"--monte-carlo draws,{steady} or a longer --step, or allow it with "
+            f"--max-scenarios {sims}")
 
 
 def scenario_id(plan: SweepPlan, cut: tuple[int, ...]) -> str:
@@ -319,7 +392,27 @@ def evaluate_batch(model, plan: SweepPlan, cuts: Sequence[tuple[int, ...]],
         data["exposed_share"] = flat(fields["exposed_share"])
     else:
         data["steady_state"] = flat(fields["steady_state"])
+    if plan.figure_draws is not None:
+        data.update(_band_columns(model, plan, unique, cuts))
     return pd.DataFrame(data)
+
+
+def _band_columns(model, plan: SweepPlan, unique: list, cuts: Sequence[tuple[int, ...]]
+                  ) -> dict[str, object]:
+    """The band columns of a batch's rows: each scenario run once under the plan's figure
+    draws (:func:`semigraph.engine.uncertainty.draws`, all draws batched), as
+    :func:`semigraph.engine.uncertainty.whatif_bands` runs it."""
+    from semigraph.engine.uncertainty import band_columns, bands, draws
+
+    fd = plan.figure_draws
+    # without a ranged figure every draw is the plain answer: one draw gives them all
+    values = fd.values if len(fd.figures) else fd.values[:1]
+    shown = list(plan.components)
+    per = {cut: bands(draws(model, plan.scenario(cut), values, fd.figures, step=plan.step)
+                      ).loc[shown].reset_index(drop=True)
+           for cut in unique}
+    table = pd.concat([per[cut] for cut in cuts], ignore_index=True)
+    return {name: table[name].array for name in band_columns()}
 
 
 #: Fixed cost of simulating a group of scenarios, in components simulated per scenario: a
@@ -377,10 +470,19 @@ def _simulate_grouped(model, scenarios, batch, step: int) -> dict[str, np.ndarra
 
 def batch_size(model, plan: SweepPlan) -> int:
     """Scenarios per batch: enough columns to amortise a pass over the levels, few enough to
-    stay within the engine's memory budget (which splits larger batches itself)."""
+    stay within the engine's memory budget (which splits larger batches itself). With
+    uncertainty bands each scenario is that many simulations of the whole network, run
+    scenario by scenario: a batch holds about :data:`BAND_BATCH` simulations (at least one
+    scenario), so progress is reported and work shared among the processes as it goes."""
     c = compile_model(model)
-    return int(min(512, max(8, 1_000_000 // max(1, c.n_components))))
+    size = int(min(512, max(8, 1_000_000 // max(1, c.n_components))))
+    if plan.figure_draws is not None:
+        size = max(1, min(size, BAND_BATCH // len(plan.figure_draws)))
+    return size
 
+
+#: Simulations (scenarios x figure draws) per batch of a sweep with uncertainty bands.
+BAND_BATCH = 100
 
 _SHARED: dict = {}  # the model and plan a forked worker process inherits
 
@@ -495,9 +597,11 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
 
 class Summary:
     """One row per scenario of a sweep, gathered from its chunks: the lowest reported
-    component and its value, how many reported components go short (below 0.99) and, for
-    the headline measure, their lost days summed and the same lowest value and count with
-    buyers tied to their supplier (``lowest_tied``, ``components_short_tied``)."""
+    component and its value (with uncertainty bands, also that component's 5th and 95th
+    percentile, ``lowest_p05`` and ``lowest_p95``), how many reported components go short
+    (below 0.99) and, for the headline measure, their lost days summed and the same lowest
+    value and count with buyers tied to their supplier (``lowest_tied``,
+    ``components_short_tied``)."""
 
     def __init__(self, plan: SweepPlan) -> None:
         self.plan = plan
@@ -517,6 +621,10 @@ class Summary:
             out["draw"] = chunk["draw"].to_numpy()[::n]
         out["lowest"] = values[np.arange(len(values)), first]
         out["lowest_component"] = np.asarray(self.plan.components, dtype=object)[first]
+        if "availability_p05" in chunk.columns:  # that component's band, with bands
+            for p in ("p05", "p95"):
+                band = chunk[f"availability_{p}"].to_numpy(dtype=float).reshape(-1, n)
+                out[f"lowest_{p}"] = band[np.arange(len(band)), first]
         out["components_short"] = (values < 0.99).sum(axis=1)
         if self.plan.measure == "headline":
             out["lost_days"] = chunk["lost_days"].to_numpy(dtype=float).reshape(-1, n).sum(axis=1)

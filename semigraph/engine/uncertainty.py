@@ -435,11 +435,12 @@ class Draws:
 
 
 def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
-          tied: bool = True, bounds: bool = True,
+          tied: bool = True, bounds: bool = True, step: int = 1,
           progress=None) -> Draws:
     """Evaluate ``scenario`` under each row of ``values`` (``(draws, figures)``; nan keeps a
     figure at its dataset value), all draws batched on the compiled engine, in passes that
-    fit the memory budget. ``progress(done)`` is called with the draws of each pass."""
+    fit the memory budget, simulated ``step`` days at a time (1: day by day; a sweep passes
+    its ``--step``). ``progress(done)`` is called with the draws of each pass."""
     if scenario.overrides:
         model = with_overrides(model, scenario.overrides)
     c = compile_model(model)
@@ -458,7 +459,7 @@ def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
         stand = _Stand(model)
         compiled_mod._CACHE[stand] = stacked  # the engine reads the stack as the model's
         ev = prop.evaluate_resolved(stand, (scenario,), [_tile_resolved(c, resolved, k)],
-                                    bounds=bounds, tied=tied)
+                                    bounds=bounds, tied=tied, step=step)
         for name, src in BAND_FIELDS.items():
             fields.setdefault(name, []).append(getattr(ev, src)[:, 0].reshape(k, -1))
         fields.setdefault("steady_state", []).append(ev.steady_state[:, 0].reshape(k, -1))
