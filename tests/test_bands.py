@@ -234,3 +234,23 @@ def test_gaps_table_prints_each_figure_in_its_own_unit(small_path, tmp_path):
     assert "0.900" in share and "0.850" in share and "0.950" in share
     ttr = next(line for line in out.output.splitlines() if "ttr_days" in line)
     assert " 200 " in f" {ttr} " and " 100 " in f" {ttr} " and " 300 " in f" {ttr} "
+
+
+def test_bands_honour_captive_rows(bundled):
+    """A Taiwan stop takes TSMC's own mask shop: the draws must read Samsung's and Intel's
+    rows from their own shops (engine README 4.5) as the plain run does, not pool the masks.
+    With the masks' ranges collapsed to their values the band is the plain answer."""
+    from semigraph.engine.uncertainty import figures
+
+    ranges = bundled.uncertainty[bundled.uncertainty["key"].str.startswith("photomask-euv")]
+    ranges = ranges.copy()
+    values = figures(bundled, ranges).frame["value"].to_numpy()
+    ranges["low"] = ranges["high"] = values
+    plain = bundled.whatif("TWN").table.set_index("component")
+    band = bundled.whatif("TWN", uncertainty=2, ranges=ranges).table.set_index("component")
+    for col in ("availability", "availability_high", "availability_tied", "lost_days"):
+        for p in ("p05", "p50", "p95"):
+            assert band[f"{col}_{p}"].to_numpy() == pytest.approx(plain[col].to_numpy(),
+                                                                   abs=1e-12), (col, p)
+    # pooled masks would give leading-edge logic less: the captive shops matter here
+    assert plain.at["logic-leading-edge", "availability"] > 0.1
