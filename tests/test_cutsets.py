@@ -308,3 +308,31 @@ def test_captive_shop_makes_its_firms_rows_a_cut_set(tmp_path):
     assert got == brute_force(model, "country", 0.3, 1)
     assert got[("c2", ("DEU",))] == 0.0  # pooled, c2 would keep CHN's c1: 0.5
     assert got[("c2", ("CHN",))] == 0.0  # CHN's c1 gone: DEU's row has no merchant c1 left
+
+
+def test_rows_reading_their_own_shop_make_pairs_combine(tmp_path):
+    """c3's CHN row (firm0) reads firm0's captive c2 shops, its DEU row the merchant c2 of
+    JPN: cutting c1 in CHN leaves c3 at 0.5, cutting JPN's c2 leaves it at 0.5, both together
+    at 0.25, more than the worse alone. The search must not take the pair as separable
+    (found through a random network)."""
+    from tests.datasets import base_tables
+
+    t = base_tables()
+    t["firms"] = [{"id": "firm0", "name": "Firm 0", "hq": "CHN"}]
+    t["components"] = [{"id": c, "name": c, "kind": "material", "stage": "materials_equipment",
+                        "storable": "true", "source": "src"} for c in ("c1", "c2", "c3")]
+    row = {"share": "", "source": "src"}
+    t["supply"] = [
+        {**row, "component": "c1", "supplier": "CHN", "site": "CHN"},
+        {**row, "component": "c1", "supplier": "firm0", "site": "DEU"},
+        {**row, "component": "c2", "supplier": "firm0", "site": "CHN", "captive": "true"},
+        {**row, "component": "c2", "supplier": "firm0", "site": "DEU", "captive": "true"},
+        {**row, "component": "c2", "supplier": "JPN", "site": "JPN"},
+        {**row, "component": "c3", "supplier": "firm0", "site": "CHN"},
+        {**row, "component": "c3", "supplier": "DEU", "site": "DEU"}]
+    t["consumption"] = []
+    t["requires"] = [{"component": "c3", "input": i, "source": "src"} for i in ("c1", "c2")]
+    model = semigraph.load(write_dataset(tmp_path / "d", t))
+    got = pruned(model, "site", 0.3, 2)
+    assert got == brute_force(model, "site", 0.3, 2)
+    assert got[("c3", ("c1@CHN", "c2@JPN"))] == pytest.approx(0.25)

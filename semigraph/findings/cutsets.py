@@ -178,6 +178,21 @@ def _multi_groups(c: Compiled) -> list[list[int]]:
     return [m for gs in c.groups for _, m in gs if len(m) > 1]
 
 
+def _mixed(c: Compiled) -> np.ndarray:
+    """Bool per component: some of its supply rows read a captive view of an input (engine
+    README 4.5), so its supply is a sum over rows with inputs of their own rather than its
+    rows times its scarcest input, and two units that both reach it may combine."""
+    out = np.zeros(c.n_components, dtype=bool)
+    sim = c.sim
+    if sim is None:
+        return out
+    for level in sim.levels:
+        if level.ov_edges.size:
+            comps = level.comps[level.edge_pos[level.ov_edges]]
+            out[sim.comp_src[comps]] = True
+    return out
+
+
 def _interactions(c: Compiled, space: UnitSpace) -> np.ndarray:
     """(U, U) bool: units whose influences can combine other than by a plain minimum.
 
@@ -193,6 +208,10 @@ def _interactions(c: Compiled, space: UnitSpace) -> np.ndarray:
     if groups:
         ga = np.stack([space.reach[:, g].any(axis=1) for g in groups], axis=1).astype(np.float32)
         m += ga @ ga.T
+    mixed = _mixed(c)
+    if mixed.any():  # rows with inputs of their own: units reaching one such part combine
+        rm = space.reach[:, mixed].astype(np.float32)
+        m += rm @ rm.T
     return m > 0
 
 
@@ -205,10 +224,11 @@ def _pairs_not_separable(c: Compiled, space: UnitSpace, pairs: np.ndarray) -> np
     own = np.ascontiguousarray((space.own[pairs[:, 0]] | space.own[pairs[:, 1]]).T)
     both = ru & rv
     ns = np.zeros_like(both)
+    mixed = _mixed(c)
     for ci in range(c.n_components):  # topological order
         if not both[ci].any():
             continue
-        bad = own[ci].copy()
+        bad = own[ci].copy() | mixed[ci]
         for _, members in c.groups[ci]:
             if len(members) == 1:
                 bad |= ns[members[0]]
