@@ -66,6 +66,8 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
                       "uncertainty table, or --ranges, gives none).")
     view = None
     if fmt == "table":
+        from semigraph.engine.uncertainty import figure_text
+
         view = frame.drop(columns=["reason"]).copy()
         if view["source"].isna().all():  # ranges set by rule name no source of their own
             view = view.drop(columns=["source"])
@@ -73,19 +75,9 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
             view[col] = view[col].round(4)
         # value, low and high hold shares and days side by side: each row in its own unit
         for col in ("value", "low", "high"):
-            view[col] = [_figure(v, what) for v, what in zip(frame[col], frame["column"])]
+            view[col] = [figure_text(v, what) or "-"
+                         for v, what in zip(frame[col], frame["column"])]
     emit(result, fmt=fmt, output=output, force=force, view=view, notes=notes)
-
-
-def _figure(value, column: str) -> str:
-    """A figure as text in its own unit: a share to three decimals, days whole."""
-    import math
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if column in ("share", "chain_share"):
-        return f"{value:.3f}"
-    return f"{value:,.0f}"
 
 
 def _chart(result, *, fmt: str, output, force: bool, top: int) -> None:

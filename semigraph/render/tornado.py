@@ -6,17 +6,12 @@ import io
 
 import pandas as pd
 
+from semigraph.engine.uncertainty import figure_text
+
 __all__ = ["tornado"]
 
 
 LOW, HIGH = "#4c78a8", "#f58518"
-
-
-def _figure(value, column: str) -> str:
-    """A figure in its own unit: a share to three decimals, days whole."""
-    if value is None or pd.isna(value):
-        return ""
-    return f"{float(value):.3f}" if column in ("share", "chain_share") else f"{value:,.0f}"
 
 
 def _label(row) -> str:
@@ -54,7 +49,7 @@ def tornado(frame: pd.DataFrame, *, headline: float, fmt: str = "png", top: int 
         ax.barh(y, hi - headline, left=headline, color=HIGH, height=0.6)
         for x, figure in ((lo, row["low"]), (hi, row["high"])):  # the figure at each end
             if abs(x - headline) > 1e-12:
-                ax.annotate(_figure(figure, row["column"]), (x, y), fontsize=7,
+                ax.annotate(figure_text(figure, row["column"]), (x, y), fontsize=7,
                             xytext=(3 if x > headline else -3, 0), textcoords="offset points",
                             ha="left" if x > headline else "right", va="center")
     span = max(ends) - min(ends) or 0.01
