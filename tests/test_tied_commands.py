@@ -11,10 +11,8 @@ import json
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import semigraph
-from semigraph.cli import cli
 from semigraph.engine.propagation import evaluate
 from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.findings.cutsets import cut_sets
@@ -43,12 +41,6 @@ def tied_path(tmp_path):
 @pytest.fixture
 def tied(tied_path):
     return semigraph.load(tied_path)
-
-
-@pytest.fixture
-def invoke():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def _one(model, *cuts, horizon=365, perspective=None):
@@ -98,15 +90,15 @@ def test_spof_steady_measure_gives_every_reading_the_static_bound(tied):
     assert (frame["availability_tied"] == frame["availability"]).all()
 
 
-def test_spof_cli_shows_and_writes_the_tied_column(invoke, tied_path):
-    out = invoke("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path,
+def test_spof_cli_shows_and_writes_the_tied_column(run, tied_path):
+    out = run("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path,
                  "--format", "json")
     records = {r["units"][0]: r for r in json.loads(out.output)}
     assert records["CHN"]["availability_tied"] == pytest.approx(
         _one(semigraph.load(tied_path), "CHN", horizon=40)["gallium"][2])
-    table = invoke("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path)
+    table = run("spof", "--target", "gallium", "--horizon", 40, "--dataset", tied_path)
     assert "tied" in table.output and "buyers tied to their supplier" in table.output
-    text = " ".join(invoke("spof", "--help").output.split())
+    text = " ".join(run("spof", "--help").output.split())
     assert "search runs on the pooled reading" in text and "tied reading" in text
 
 
@@ -133,13 +125,13 @@ def test_stockpile_reports_when_the_first_tied_buyers_run_out(tied):
     assert str(frame["tied_short_from_day"].dtype) == "Int64"
 
 
-def test_stockpile_cli_shows_the_tied_column_and_says_which_reading(invoke, tied_path):
-    out = invoke("stockpile", "--dataset", tied_path, "--format", "json")
+def test_stockpile_cli_shows_the_tied_column_and_says_which_reading(run, tied_path):
+    out = run("stockpile", "--dataset", tied_path, "--format", "json")
     rows = {r["component"]: r for r in json.loads(out.output)}
     assert rows["gallium"]["tied_short_from_day"] == 10
-    table = invoke("stockpile", "--dataset", tied_path, "--limit", 0)
+    table = run("stockpile", "--dataset", tied_path, "--limit", 0)
     assert "tied_short" in table.output and "buyers tied to their supplier" in table.output
-    text = " ".join(invoke("stockpile", "--help").output.split())
+    text = " ".join(run("stockpile", "--help").output.split())
     assert "pooled reading" in text and "tied reading" in text
 
 
@@ -191,12 +183,12 @@ def test_warn_lists_a_product_short_only_in_the_tied_reading(tied):
                                          "user rationed alike; the first buyers tied")
 
 
-def test_warn_cli_csv_and_help(invoke, tied_path, tmp_path):
+def test_warn_cli_csv_and_help(run, tied_path, tmp_path):
     out = tmp_path / "w.csv"
-    invoke("warn", "export stop from CHN", "--dataset", tied_path, "-o", out)
+    run("warn", "export stop from CHN", "--dataset", tied_path, "-o", out)
     frame = pd.read_csv(out).set_index("component")
     assert frame.at["gallium", "tied_short_from_day"] == 10
-    text = " ".join(invoke("warn", "--help").output.split())
+    text = " ".join(run("warn", "--help").output.split())
     assert "tied reading" in text and "pooled" in text
 
 
@@ -223,10 +215,10 @@ def test_map_labels_nodes_with_the_tied_reading(tied):
     assert "lose supply (pooled or tied)" in src
 
 
-def test_map_and_report_help_say_which_reading(invoke):
-    text = " ".join(invoke("map", "--help").output.split())
+def test_map_and_report_help_say_which_reading(run):
+    text = " ".join(run("map", "--help").output.split())
     assert "pooled reading" in text and "tied reading" in text
-    text = " ".join(invoke("report", "--help").output.split())
+    text = " ".join(run("report", "--help").output.split())
     assert "tied reading" in text and "buyers tied to their supplier" in text
 
 
@@ -299,15 +291,15 @@ def test_diff_orders_by_the_largest_change_in_any_reading():
     assert t["status"].tolist() == ["changed", "changed"]
 
 
-def test_diff_cli_on_two_dataset_versions_shows_the_tied_column(invoke, tied_path,
+def test_diff_cli_on_two_dataset_versions_shows_the_tied_column(run, tied_path,
                                                                untied_path):
-    out = invoke("diff", untied_path, tied_path, "--cut", "gallium@USA")
+    out = run("diff", untied_path, tied_path, "--cut", "gallium@USA")
     assert "availability_tied_change" in out.output and "gallium" in out.output
-    rows = json.loads(invoke("diff", untied_path, tied_path, "--cut", "gallium@USA",
+    rows = json.loads(run("diff", untied_path, tied_path, "--cut", "gallium@USA",
                              "--format", "json").output)
     gallium = next(r for r in rows if r["component"] == "gallium")
     assert gallium["status"] == "changed"
     assert gallium["availability_tied_b"] == pytest.approx(
         _one(semigraph.load(tied_path), "gallium@USA")["gallium"][2])
-    text = " ".join(invoke("diff", "--help").output.split())
+    text = " ".join(run("diff", "--help").output.split())
     assert "availability_tied" in text and "buyers tied to their supplier" in text
