@@ -406,6 +406,19 @@ def _overrides(sub: dict, groups, edges, edge_pos, e_comp, supplier, chain) -> d
             "ov_in_cs": chain[ints(inputs)], "ov_input_comp": ints(input_comp)}
 
 
+def _nested(keep: np.ndarray, group_of: np.ndarray, n_groups: int, input_of: np.ndarray,
+            n_inputs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which groups and inputs stay when only the owners ``keep`` marks stay, and the new
+    starts: owners hold runs of groups starting at ``group_of``, groups runs of inputs
+    starting at ``input_of``. Returns (keep inputs, new group starts, new input starts)."""
+    groups_per = np.diff(np.append(group_of, n_groups))
+    keep_g = np.repeat(keep, groups_per)
+    inputs_per = np.diff(np.append(input_of, n_inputs))
+    keep_i = np.repeat(keep_g, inputs_per)
+    sizes, counts = inputs_per[keep_g], groups_per[keep]
+    return keep_i, np.cumsum(counts) - counts, np.cumsum(sizes) - sizes
+
+
 def restrict_level(level: Level, keep: np.ndarray) -> Level:
     """The level with only the components at the positions ``keep`` marks (bool per
     component of the level), its index arrays renumbered."""
@@ -413,11 +426,9 @@ def restrict_level(level: Level, keep: np.ndarray) -> Level:
         return level
     newpos = np.cumsum(keep) - 1
     keep_r = keep[level.req_pos]
-    groups_per = np.diff(np.append(level.comp_group_starts, len(level.group_starts)))
-    keep_g = np.repeat(keep_r, groups_per)
-    inputs_per = np.diff(np.append(level.group_starts, len(level.inputs)))
-    keep_i = np.repeat(keep_g, inputs_per)
-    sizes, counts = inputs_per[keep_g], groups_per[keep_r]
+    keep_i, comp_group_starts, group_starts = _nested(
+        keep_r, level.comp_group_starts, len(level.group_starts), level.group_starts,
+        len(level.inputs))
     keep_e = keep[level.edge_pos]
     edge_pos = newpos[level.edge_pos[keep_e]]
     supplied, edge_starts = np.unique(edge_pos, return_index=True)
@@ -426,21 +437,19 @@ def restrict_level(level: Level, keep: np.ndarray) -> Level:
     ov = {}
     if level.ov_edges.size:
         keep_ov = keep_e[level.ov_edges]
-        ov_groups = np.diff(np.append(level.ov_edge_group_starts, len(level.ov_group_starts)))
-        keep_og = np.repeat(keep_ov, ov_groups)
-        ov_sizes = np.diff(np.append(level.ov_group_starts, len(level.ov_inputs)))
-        keep_oi = np.repeat(keep_og, ov_sizes)
-        sizes_o, counts_o = ov_sizes[keep_og], ov_groups[keep_ov]
+        keep_oi, ov_edge_group_starts, ov_group_starts = _nested(
+            keep_ov, level.ov_edge_group_starts, len(level.ov_group_starts),
+            level.ov_group_starts, len(level.ov_inputs))
         ov = {"ov_edges": (np.cumsum(keep_e) - 1)[level.ov_edges[keep_ov]],
               "ov_inputs": level.ov_inputs[keep_oi],
-              "ov_group_starts": np.cumsum(sizes_o) - sizes_o,
-              "ov_edge_group_starts": np.cumsum(counts_o) - counts_o,
+              "ov_group_starts": ov_group_starts,
+              "ov_edge_group_starts": ov_edge_group_starts,
               "ov_in_cs": level.ov_in_cs[keep_oi],
               "ov_input_comp": newpos[level.ov_input_comp[keep_oi]]}
     return Level(
         comps=level.comps[keep], req_pos=newpos[level.req_pos[keep_r]],
-        inputs=level.inputs[keep_i], group_starts=np.cumsum(sizes) - sizes,
-        comp_group_starts=np.cumsum(counts) - counts, edges=level.edges[keep_e],
+        inputs=level.inputs[keep_i], group_starts=group_starts,
+        comp_group_starts=comp_group_starts, edges=level.edges[keep_e],
         edge_pos=edge_pos, edge_w=level.edge_w[keep_e], edge_starts=edge_starts,
         supplied=supplied, rest=level.rest[keep], has_supply=level.has_supply[keep],
         edge_site=level.edge_site[keep_e], in_cs=level.in_cs[keep_i], cons=level.cons[keep_c],
