@@ -66,7 +66,7 @@ def gaps(scenario_file, components, top, ranges, dataset, fmt, output, force) ->
                       "uncertainty table, or --ranges, gives none).")
     view = None
     if fmt == "table":
-        from semigraph.engine.uncertainty import figure_text
+        from semigraph._text import figure_text
 
         view = frame.drop(columns=["reason"]).copy()
         if view["source"].isna().all():  # ranges set by rule name no source of their own

@@ -202,14 +202,6 @@ def figures(model, ranges: pd.DataFrame | None = None, *, skip: frozenset = froz
                    np.array(comp, dtype=np.int64))
 
 
-def figure_text(value, column: str) -> str:
-    """A ranged figure as text in its own unit: a share to three decimals, days whole
-    (``""`` when unknown)."""
-    if value is None or pd.isna(value):
-        return ""
-    return f"{float(value):.3f}" if column in ("share", "chain_share") else f"{value:,.0f}"
-
-
 #: Where a component's figure names its source (stock figures fall back to ``source``).
 _SOURCE_OF = {"stock_days": "stock_source", "stock_days_min": "stock_source",
               "ttr_days": "source", "qualify_days": "qualify_source",

@@ -6,7 +6,7 @@ import io
 
 import pandas as pd
 
-from semigraph.engine.uncertainty import figure_text
+from semigraph._text import figure_text
 
 __all__ = ["tornado"]
 
