@@ -396,6 +396,26 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
     return _Coefs(value, produced, linear, active, kx, free)
 
 
+def _restore(level: Level, co: _Coefs, newly: np.ndarray) -> None:
+    """Patch ``co`` (:func:`_coefs` of ``level``) in place for the components ``newly``
+    (bool per component of the level) whose lost supply has returned: what :func:`_coefs`
+    gives with them in ``back``, element by element (their edges survive whole and are no
+    longer stopped; their consumption rows are no longer served first), without
+    recomputing the level. ``back`` only grows while an epoch lasts (day >= ``ttr_days``)."""
+    if co.value is None or not newly.any():
+        return
+    e = newly[level.edge_pos]
+    co.value[:, e, :] = level.edge_w[e][None, :, None]
+    if co.produced is not None:
+        ce = e[level.cons_edges]
+        co.produced[:, ce, :] = 0.0
+        co.linear[:, ce, :] = 0.0
+    if co.active is not None:
+        co.active[:, newly[level.cons_pos], :] = False
+    if co.free is not None:
+        _restore(level, co.free, newly)
+
+
 def _at_home(run: _Run, level: Level, ep: _Epoch, survive: np.ndarray | None) -> np.ndarray:
     """(1, consumption edges, N): what a stopping country's own consumers keep of each of its
     supply edges: the outages and bans that reach them (``survive_x``) and the other
@@ -1018,12 +1038,14 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
         for level in live:
             comps = level.comps
             back = t >= c.ttr_days[comps]
-            key = (ep_i, back.tobytes())  # the coefficients hold while these stay
-            cached = coef_cache.get(id(level))
-            if cached is None or cached[0] != key:
-                cached = coef_cache[id(level)] = (key, _coefs(run, level, ep, back))
+            cached = coef_cache.get(id(level))  # [epoch, back, coefficients]
+            if cached is None or cached[0] != ep_i:
+                cached = coef_cache[id(level)] = [ep_i, back, _coefs(run, level, ep, back)]
+            elif (back != cached[1]).any():  # some supply returned since: patch its edges
+                _restore(level, cached[2], back & ~cached[1])
+                cached[1] = back
             inputs = _inputs(run, level, seen)
-            made = _supplied(run, level, seen, ep, back, cached[1], inputs)
+            made = _supplied(run, level, seen, ep, back, cached[2], inputs)
             made_all[:, comps, :] = made
             have = stock[:, comps, :]
             if length == 1:
