@@ -164,12 +164,48 @@ def test_crm_figures_map_to_dataset_components_with_figures_in_range(bundled):
         assert ((rates >= 0) & (rates <= 100)).all()
     assert table["source"].str.contains("doi:10.2873/725585", regex=False).all()
     assert (table["source"].str.strip() != "").all()
-    # a figure not given is an empty cell, never a zero standing for unknown
+    # a figure not given is an empty cell, never a zero standing for unknown: SR and EI are
+    # never zero, and a zero rate is one the note states as a zero of the table
     rows = list(csv.DictReader(text.splitlines()))
-    assert all(r[c] != "0" for r in rows for c in FIGURES_HEADER[2:6])
+    assert all(float(r[c]) > 0 for r in rows for c in ("supply_risk", "economic_importance"))
+    labels = {"eol_rir": "EOL-RIR", "import_reliance": "import reliance"}
+    for r in rows:
+        for col, label in labels.items():
+            if r[col] == "":
+                continue
+            # the note states every rate the row carries, in the same words
+            assert f"{label} {float(r[col]):g}%" in r["note"], (r["component"], col)
+            if float(r[col]) == 0:
+                assert f"{label} 0% (a stated zero" in r["note"] or (
+                    f"{label} 0% (processing; a stated zero" in r["note"]), r["component"]
     # a group figure says which group it is
     ree = table.set_index("component").loc["rare-earths"]
     assert "light rare earth" in ree["material"].lower() and ree["note"]
+
+
+def test_crm_figures_rates_as_read_for_the_stage_of_supply_risk():
+    """EOL-RIR and import reliance as the 2023 study's results table gives them, each at the
+    stage the row's SR and EI use (a transcription of the table, cited in ``source``)."""
+    t = crm_figures().set_index("component")
+    want = {  # component: (EOL-RIR %, import reliance % at SR's stage, that stage)
+        "fluorspar": (1, 60, "extraction"), "gallium": (0, 98, "processing"),
+        "germanium": (2, 42, "processing"), "helium": (2, 94, "processing"),
+        "indium": (1, 11, "processing"), "neon": (0, 0, "processing"),
+        "rare-earths": (1, 100, "processing"), "metallurgical-silicon": (0, 64, "processing"),
+        "tungsten": (42, 80, "processing"),
+    }
+    for comp, (eol, reliance, stage) in want.items():
+        row = t.loc[comp]
+        assert (row["eol_rir"], row["import_reliance"]) == (eol, reliance), comp
+        assert f"import reliance {reliance}% ({stage}" in row["note"], comp
+        assert "CritMAT" in row["source"] and "2023" in row["source"], comp
+    # niobium's SR is its extraction stage's, where the table gives no import reliance: left
+    # empty rather than filled with the processing stage's 100%
+    nb = t.loc["niobium"]
+    assert nb["eol_rir"] == 0 and math.isnan(nb["import_reliance"])
+    assert "extraction" in nb["note"] and "100%" in nb["note"]
+    # tungsten's extraction stage (21%) is not the figure used
+    assert t.at["tungsten", "import_reliance"] != 21
 
 
 def test_sheet_carries_the_eu_figures(bundled):

@@ -48,7 +48,8 @@ column                          dtype      meaning
                                            likewise
 ``eu_eol_rir``                  float64    its end-of-life recycling input rate, % (0..100);
                                            NaN likewise
-``eu_import_reliance``          float64    its EU import reliance, % (0..100); NaN likewise
+``eu_import_reliance``          float64    its EU import reliance, % (0..100), at the stage
+                                           SR uses; NaN likewise
 ``stock_days``                  float64    consumers' normal stock cover, days (NaN: unknown)
 ``ttr_days``                    float64    time to restore lost supply, days (NaN: unknown)
 ``end_products``                object     end-use components downstream, sorted,
@@ -68,9 +69,11 @@ The EU figures come from ``semigraph/data/eu_crm_2023_figures.csv`` (:func:`crm_
 row per assessed material the dataset models, with the columns ``material`` (as the
 assessment names it), ``component`` (a component id of the bundled dataset, each once),
 ``supply_risk`` and ``economic_importance`` (the assessment's SR and EI scores),
-``eol_rir`` and ``import_reliance`` (percentages, 0..100), ``source`` (the publication, with
-the table or pages) and ``note`` (which group figure was used and why, or other caveats).
-An empty cell is a figure not given or not verified against the publication, never zero.
+``eol_rir`` and ``import_reliance`` (percentages, 0..100; import reliance at the stage SR and
+EI use), ``source`` (the publication, with the table or pages, and where a figure was read
+when not in the publication itself) and ``note`` (the stage, which group figure was used and
+why, or other caveats). An empty cell is a figure not given for that stage, never zero; a
+zero is the table's own, and the note says so.
 """
 
 from __future__ import annotations
@@ -168,10 +171,15 @@ def crm_figures() -> pd.DataFrame:
     stands for the component: rare earths take the light rare earths' figure. Components not
     assessed (high-purity quartz, synthetic graphite, helium-3) are left out. SR and EI are
     the report's Annex 4 results table as transcribed in a CC BY 4.0 collection of the EU
-    assessments' figures (not yet checked against the report's own PDF). EOL-RIR and import
-    reliance are empty in every row: no source stating the 2023 assessment's figures for
-    these materials could be read (the transcription has SR and EI only), and each row's
-    ``note`` says so; they are filled only from a 2023 source that states them.
+    assessments' figures. EOL-RIR and import reliance are the report's results table per
+    material and stage as transcribed in the CritMAT repository (which names the 2023 study
+    as its source); neither transcription has been checked against the report's own PDF, and
+    ``source`` says which figure comes from where. The study gives import reliance per stage
+    (extraction, processing); each row takes the stage its SR and EI use and ``note`` names
+    it. Niobium's SR is its extraction stage's, for which the table gives no import
+    reliance, so that cell is NaN (its processing stage's 100% is another stage). For silicon
+    metal the results-table transcription gives SR 1.4 where Annex 4 gives 1.3; SR stays
+    Annex 4's.
     """
     frame = pd.DataFrame(list(_figures_table()), columns=_FIGURE_COLUMNS)
     return frame.astype({c: "float64" for c in EU_FIGURES})
@@ -331,9 +339,11 @@ def indicators(model, *, perspective: str = "NLD",
     processing with the higher risk; ``hhi_wgi`` is the global-supply term alone, on the
     dataset's production sites, without trade, recycling or substitution, and on a 0..10
     scale of its own. The EU's import reliance is measured on EU trade and production
-    statistics for the assessment's reference years; ``import_reliance`` here follows from the
-    dataset's world shares and its consumption rows. Figures for a group (rare earths) stand
-    for the whole group, not the component's own mix.
+    statistics for the assessment's reference years, per stage, and ``eu_import_reliance`` is
+    the figure of the stage its supply risk uses (NaN where the study gives none for that
+    stage); ``import_reliance`` here follows from the dataset's world shares and its
+    consumption rows, a fraction 0..1 where the EU's is a percentage. Figures for a group
+    (rare earths) stand for the whole group, not the component's own mix.
     """
     own = set(model.members(perspective))
     bloc = set(_third_country_bloc(model, perspective))
