@@ -310,6 +310,17 @@ class _Run:
     high: np.ndarray  # bool per column: the upper allocation bound
     site_class: np.ndarray  # (E, N) class of each edge's site per column
     cols: np.ndarray  # arange(N)
+    # per level: the level (kept alive, so its id stays its own) and flat indices into the
+    # level's inputs (K, nL, N) at each supply row's site class
+    at_site: dict = field(default_factory=dict)
+    # per requirement-group layout: the layout (kept alive) and its groups of several inputs
+    alternatives: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the upper bound's columns as a slice where they are consecutive (they are a block)
+        at = np.flatnonzero(self.high)
+        self.high_cols = (slice(int(at[0]), int(at[-1]) + 1)
+                          if at.size and at[-1] - at[0] + 1 == at.size else self.high)
 
 
 def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
@@ -325,18 +336,44 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
 def _grouped(run: _Run, x: np.ndarray, inputs, in_cs, group_starts, starts) -> np.ndarray:
     """Min over groups of max over alternatives, per consumer (``starts``: where each
     consumer's groups begin)."""
-    vals = x[:, inputs, :]
+    vals = x.take(inputs, axis=1)  # a gather along one axis: far faster than x[:, inputs, :]
     if run.high.any() and (in_cs < 1.0).any():
-        scaled = np.minimum(1.0, vals / in_cs[None, :, None])
-        vals = np.where(run.high[None, None, :], scaled, vals)
-    g = np.maximum.reduceat(vals, group_starts, axis=1)
+        h = run.high_cols
+        vals[:, :, h] = np.minimum(1.0, vals[:, :, h] / in_cs[None, :, None])
+    memo = run.alternatives.get(id(group_starts))
+    if memo is None or memo[0] is not group_starts:
+        memo = run.alternatives[id(group_starts)] = (group_starts,
+                                                     *_alternatives(group_starts, len(inputs)))
+    _, multi, members, member_starts = memo
+    if not multi.size:  # every group has one input: its max is that input
+        g = vals
+    else:
+        g = vals.take(group_starts, axis=1)
+        g[:, multi, :] = np.maximum.reduceat(vals.take(members, axis=1), member_starts, axis=1)
     return np.minimum.reduceat(g, starts, axis=1)
+
+
+def _alternatives(group_starts: np.ndarray, n_inputs: int) -> tuple[np.ndarray, ...]:
+    """The requirement groups with several inputs (most have one): their indices, their
+    inputs' positions, and where each group's inputs begin among those."""
+    size = np.diff(np.append(group_starts, n_inputs))
+    multi = np.flatnonzero(size > 1)
+    members = np.concatenate([np.arange(group_starts[g], group_starts[g] + size[g])
+                              for g in multi.tolist()]) if multi.size else multi
+    starts = np.concatenate([[0], np.cumsum(size[multi])[:-1]]).astype(np.int64)
+    return multi, members.astype(np.int64), starts
 
 
 def _at_sites(run: _Run, level: Level, inputs: np.ndarray, x: np.ndarray | None) -> np.ndarray:
     """(nE, N): the inputs of each supply row's component as consumers at its site get them;
     a row whose firm has a captive view of an input reads that view (engine README 4.5)."""
-    at_site = inputs[run.site_class[level.edges], level.edge_pos[:, None], run.cols[None, :]]
+    memo = run.at_site.get(id(level))
+    if memo is None or memo[0] is not level:
+        n_l, n = inputs.shape[1], inputs.shape[2]
+        flat = (run.site_class[level.edges] * (n_l * n) + level.edge_pos[:, None] * n
+                + run.cols[None, :])
+        memo = run.at_site[id(level)] = (level, flat)
+    at_site = inputs.take(memo[1])
     if x is not None and level.ov_edges.size:
         ov = _grouped(run, x, level.ov_inputs, level.ov_in_cs, level.ov_group_starts,
                       level.ov_edge_group_starts)
@@ -396,6 +433,13 @@ def _coefs(run: _Run, level: Level, ep: _Epoch, back: np.ndarray | None,
     return _Coefs(value, produced, linear, active, kx, free)
 
 
+def _flat(idx: np.ndarray, k: int, rows: int, n: int) -> np.ndarray:
+    """Flat indices of ``a[:, idx, :]`` in a C-ordered ``(k, rows, n)`` array, in that
+    block's order (``a.put(flat, v)`` writes ``v`` of shape ``(k, len(idx), n)`` there)."""
+    return ((np.arange(k)[:, None, None] * rows + idx[None, :, None]) * n
+            + np.arange(n)[None, None, :]).ravel()
+
+
 def _restore(level: Level, co: _Coefs, newly: np.ndarray) -> None:
     """Patch ``co`` (:func:`_coefs` of ``level``) in place for the components ``newly``
     (bool per component of the level) whose lost supply has returned: what :func:`_coefs`
@@ -451,7 +495,7 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
     value, demand = _value(run, level, inputs, at_site, co)
     if co.free is not None:
         free, _ = _value(run, level, inputs, at_site, co.free)
-        need = ep.ban_need[:, level.comps, :]
+        need = ep.ban_need.take(level.comps, axis=1)
         served = np.divide(value * demand, need, out=np.full_like(value, np.inf),
                            where=need > 0)
         rerouted = np.maximum(value, np.minimum(free, served))
@@ -500,7 +544,7 @@ def _supplied(run: _Run, level: Level, x: np.ndarray, ep: _Epoch, back: np.ndarr
     if inputs is None:
         inputs = _inputs(run, level, x)
     made = _made(run, level, inputs, ep, back, coefs, x)
-    made *= np.where(back[None, :, None], 1.0, ep.factor[:, level.comps, :])
+    made *= np.where(back[None, :, None], 1.0, ep.factor.take(level.comps, axis=1))
     return made
 
 
@@ -1026,7 +1070,8 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     wclass = np.zeros(stats, dtype=np.int64)
     world_low = np.ones(stats)
     knots = [s for s, _ in epochs] + [t for t in np.unique(c.ttr_days) if np.isfinite(t)]
-    coef_cache: dict[int, tuple] = {}  # per level: the edge coefficients and what they hold
+    coef_cache: dict[int, list] = {}  # per level: the edge coefficients and what they hold
+    flats: dict[int, np.ndarray] = {}  # per live level: its block's flat indices
     ep_i = 0
     for t, length in _steps(horizon, np.ceil(knots), step):
         while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
@@ -1044,18 +1089,24 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             elif (back != cached[1]).any():  # some supply returned since: patch its edges
                 _restore(level, cached[2], back & ~cached[1])
                 cached[1] = back
+            flat = flats.get(id(level))  # the level's (K, nL, N) block, as flat indices
+            if flat is None:
+                flat = flats[id(level)] = _flat(comps, k, c.n_components, n)
             inputs = _inputs(run, level, seen)
             made = _supplied(run, level, seen, ep, back, cached[2], inputs)
-            made_all[:, comps, :] = made
-            have = stock[:, comps, :]
+            made_all.put(flat, made)
+            have = stock.take(comps, axis=1)  # a copy: the stock is written below
             if length == 1:
                 d = np.minimum(1.0, made + have)
-                stock[:, comps, :] = have - (d - made)
+                stock.put(flat, have - (d - made))
                 _snap(d)
-                delivered[:, comps, :] = lowest[:, comps, :] = d
+                delivered.put(flat, d)
+                lowest.put(flat, d)
                 cap = capital[comps]
-                seen[:, comps, :] = np.where(cap[None, :, None], base[:, comps, :], d)
-                seen_low[:, comps, :] = seen[:, comps, :]
+                got = np.where(cap[None, :, None], base.take(comps, axis=1), d) if cap.any() \
+                    else d
+                seen.put(flat, got)
+                seen_low.put(flat, got)
                 dips[comps] = False
                 if tb is not None:
                     _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, 1, tb,
@@ -1064,7 +1115,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
-            stock[:, comps, :] = have - used
+            stock.put(flat, have - used)
             d = _snap(np.minimum(1.0, made + used / length))
             # the lowest day: what the inputs' lowest days give, once the stock is used up
             made_low = made
@@ -1086,23 +1137,23 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             safe = np.where(gap > EPS, gap, 1.0)
             covered = np.where(gap > EPS, have / safe, np.inf)
             fs = np.where(made + have < SHORT, 0.0, np.floor((made + have - SHORT) / safe) + 1.0)
-            delivered[:, comps, :] = d
-            lowest[:, comps, :] = last
-            opening[:, comps, :] = _snap(np.minimum(1.0, made + have))
-            min_at[:, comps, :] = np.minimum(np.ceil(np.minimum(covered, length)), length - 1)
-            first_short[:, comps, :] = np.where(last < SHORT, np.minimum(fs, length - 1), length)
+            delivered.put(flat, d)
+            lowest.put(flat, last)
+            opening.put(flat, _snap(np.minimum(1.0, made + have)))
+            min_at.put(flat, np.minimum(np.ceil(np.minimum(covered, length)), length - 1))
+            first_short.put(flat, np.where(last < SHORT, np.minimum(fs, length - 1), length))
             cap = capital[comps][None, :, None]
             if cap.any():  # consumers get the installed base, on average over the step
                 q = keep[:, comps, :]
-                b0 = base[:, comps, :]
+                b0 = base.take(comps, axis=1)
                 mean = d + (b0 - d) * (1.0 - q ** length) / (length * (1.0 - q))
-                seen[:, comps, :] = np.where(cap, mean, d)
-                seen_low[:, comps, :] = np.where(
+                seen.put(flat, np.where(cap, mean, d))
+                seen_low.put(flat, np.where(
                     cap, np.where(dipped, np.minimum(mean, last + (b0 - last) * q ** length),
-                                  mean), last)
+                                  mean), last))
             else:
-                seen[:, comps, :] = d
-                seen_low[:, comps, :] = last
+                seen.put(flat, d)
+                seen_low.put(flat, last)
             if tb is not None:
                 _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, length, tb,
                             t_site, seen, delivered, lowest, opening, seen_low, made_all,
