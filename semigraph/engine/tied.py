@@ -313,7 +313,7 @@ def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray,
     elif not lv.inputs.size:
         full = bare = np.ones((k, len(lv.comps), n))
     else:
-        g = np.maximum.reduceat(x[:, lv.inputs, :], lv.group_starts, axis=1)
+        g = np.maximum.reduceat(x.take(lv.inputs, axis=1), lv.group_starts, axis=1)
         full = np.minimum.reduceat(g, lv.comp_group_starts, axis=1)
         if not lp.all_req:
             full = _at_req(lv, full, k, n)
@@ -325,7 +325,7 @@ def _inputs_two(lv: Level, lp: LevelPlan, x: np.ndarray,
                 bare = _at_req(lv, bare, k, n)
     full_ov = bare_ov = None
     if lv.ov_edges.size:
-        g = np.maximum.reduceat(x[:, lv.ov_inputs, :], lv.ov_group_starts, axis=1)
+        g = np.maximum.reduceat(x.take(lv.ov_inputs, axis=1), lv.ov_group_starts, axis=1)
         full_ov = np.minimum.reduceat(g, lv.ov_edge_group_starts, axis=1)
         bare_ov = full_ov
         if lp.ov_maker_groups.size:
@@ -388,11 +388,11 @@ def step(c: Compiled, tp: TiedPlan, lp: LevelPlan, st: TiedState, lv: Level, x: 
     full, bare, full_ov, bare_ov = _inputs_two(lv, lp, x, inputs)
     parts = [full]
     if lp.makers.size:
-        parts.append(x[:, lp.makers, :])
+        parts.append(x.take(lp.makers, axis=1))
     if lp.watch_pairs.size:
-        parts.append(st.delivered[:, lp.watch_pairs, :])
+        parts.append(st.delivered.take(lp.watch_pairs, axis=1))
     if lp.watch_slots.size:
-        parts.append(st.weight[:, lp.watch_slots, :])
+        parts.append(st.weight.take(lp.watch_slots, axis=1))
     if bare is not full:
         parts.append(bare)
     if full_ov is not None:
@@ -492,7 +492,7 @@ def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
     memo = lp.memo
     if memo.get("fixed_key") == key:
         return memo["fixed"]
-    cut = np.where(back[None, :, None], 1.0, ep.factor[:, lv.comps, :])
+    cut = np.where(back[None, :, None], 1.0, ep.factor.take(lv.comps, axis=1))
     fx = gather = None
     if lp.split:
         fx = _fixed(c, lv, ep, back, site_class, np.arange(n), k, n)
@@ -501,7 +501,7 @@ def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
         has = lv.has_supply
         st.weight[:, c.n_edges + lv.comps[has], :] = fx.weight[:, n_e:, :][:, has, :]
         gather = _Gather.of(lv, lp, fx, cut, site_class, k, n)
-    memo.update(fixed_key=key, fixed=fx, gather=gather, cut_inh=cut[:, lp.inh_comp, :],
+    memo.update(fixed_key=key, fixed=fx, gather=gather, cut_inh=cut.take(lp.inh_comp, axis=1),
                 w_key=None)
     return fx
 
@@ -514,13 +514,13 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov,
     memo = lp.memo
     fx = _refresh(c, lp, st, lv, ep, back, site_class, k, n, fkey)
     inh = lp.inh_pairs.size > 0
-    w_key = (fkey, st.weight[:, lp.inh_slot, :].tobytes() if inh else b"")
+    w_key = (fkey, st.weight.take(lp.inh_slot, axis=1).tobytes() if inh else b"")
     if memo["w_key"] != w_key:
         w = np.zeros((k, len(lp.pairs), n))
         if lp.own_pairs.size:
-            w[:, lp.at_own, :] = fx.weight[:, lp.own_dix, :]
+            w[:, lp.at_own, :] = fx.weight.take(lp.own_dix, axis=1)
         if inh:
-            w[:, lp.at_inh, :] = st.weight[:, lp.inh_slot, :]
+            w[:, lp.at_inh, :] = st.weight.take(lp.inh_slot, axis=1)
         empty = np.add.reduceat(w, lp.pair_starts, axis=1) <= EPS
         memo.update(w_key=w_key, w=w, empty=empty, any_empty=bool(empty.any()),
                     w_n=memo.get("w_n", 0) + 1)
@@ -535,8 +535,8 @@ def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov,
         m = lp.inh_maker
         from_groups = (lp.inh_src >= 0) & (t < c.qualify_days[m]) & ~st.pooled[m]
         dm = np.where(from_groups[None, :, None], st.delivered[:, np.maximum(lp.inh_src, 0), :],
-                      x[:, m, :])
-        o[:, lp.at_inh, :] = np.minimum(bare[:, lp.inh_comp, :], dm) * memo["cut_inh"]
+                      x.take(m, axis=1))
+        o[:, lp.at_inh, :] = np.minimum(bare.take(lp.inh_comp, axis=1), dm) * memo["cut_inh"]
     return o
 
 
@@ -563,16 +563,16 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
     n_e = len(lv.edges)
     edges = lv.edges
     back_e = back[lv.edge_pos][None, :, None]
-    keep = np.where(back_e, 1.0, ep.survive[:, edges, :])
+    keep = np.where(back_e, 1.0, ep.survive.take(edges, axis=1))
     w = np.broadcast_to(lv.edge_w[None, :, None], keep.shape).copy()
     served = at_home = need = kx = a = pos = importer = None
     if ep.any_stop:
-        stopped = ep.stopped[:, edges, :] & ~back_e
-        keep = np.where(stopped, ep.keep_e[:, edges, :] * keep, keep)
+        stopped = ep.stopped.take(edges, axis=1) & ~back_e
+        keep = np.where(stopped, ep.keep_e.take(edges, axis=1) * keep, keep)
         if lv.cons.size:  # rows of countries without supply rows here count too: importers
-            active = ep.in_row[:, lv.cons, :] & ~back[lv.cons_pos][None, :, None]
+            active = ep.in_row.take(lv.cons, axis=1) & ~back[lv.cons_pos][None, :, None]
             ce, row = lv.cons_edges, lv.cons_edge_row
-            st_ce = stopped[:, ce, :]
+            st_ce = stopped.take(ce, axis=1)
             wc = lv.edge_w[ce][None, :, None]
             e = edges[ce][:, None]
             ks = site_class[e[:, 0]]
@@ -580,13 +580,13 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
             p0 = np.zeros((k, len(lv.cons), n))
             np.add.at(p0, (slice(None), row, slice(None)), np.where(st_ce, wc, 0.0))
             need = c.j_share[lv.cons][None, :, None]
-            kx = ep.keep_row[:, lv.cons, :]
+            kx = ep.keep_row.take(lv.cons, axis=1)
             a = p0 - need
             pos = a > EPS
-            served = st_ce & active[:, row, :]
-            share = np.divide(a[:, row, :] * wc, p0[:, row, :],
-                              out=np.zeros_like(st_ce, dtype=float), where=pos[:, row, :])
-            w[:, ce, :] = np.where(served, share, w[:, ce, :])
+            served = st_ce & active.take(row, axis=1)
+            share = np.divide(a.take(row, axis=1) * wc, p0.take(row, axis=1),
+                              out=np.zeros_like(st_ce, dtype=float), where=pos.take(row, axis=1))
+            w[:, ce, :] = np.where(served, share, w.take(ce, axis=1))
             at_home = np.where(st_ce, wc * home, 0.0)
             importer = active & ~pos
     rest = np.broadcast_to(lv.rest[None, :, None], (k, len(lv.comps), n))
@@ -599,9 +599,9 @@ def _fixed(c, lv, ep, back, site_class, cols, k, n) -> _Fixed:
     ok = (total > EPS) & (demand > EPS)
     safe = np.where(ok, total, 1.0)
     demand = np.where(ok, demand, 1.0)
-    weight = np.concatenate([w / safe[:, lv.edge_pos, :], np.where(ok, rest / safe, 0.0)],
+    weight = np.concatenate([w / safe.take(lv.edge_pos, axis=1), np.where(ok, rest / safe, 0.0)],
                             axis=1)
-    weight[:, :n_e, :] *= ok[:, lv.edge_pos, :]
+    weight[:, :n_e, :] *= ok.take(lv.edge_pos, axis=1)
     return _Fixed(weight, keep, served, at_home, need, kx, a, pos, importer, ok, safe / demand,
                   demand)
 
@@ -634,8 +634,8 @@ class _Gather:
         pos = pos_at[own]
         flat = cls_at[own] * (n_l * n) + pos[:, None] * n + cols
         flat_inp = cls_at[own] * ((n_e + n_l) * n) + own[:, None] * n + cols
-        keep = np.concatenate([fx.keep, np.ones((k, n_l, n))], axis=1)[:, own, :]
-        cut_at = np.concatenate([cut[:, lv.edge_pos, :], cut], axis=1)[:, own, :]
+        keep = np.concatenate([fx.keep, np.ones((k, n_l, n))], axis=1).take(own, axis=1)
+        cut_at = np.concatenate([cut.take(lv.edge_pos, axis=1), cut], axis=1).take(own, axis=1)
         flat_ce = flat_inp_ce = served = row = scale = None
         if fx.served is not None:
             ce = lv.cons_edges
@@ -644,11 +644,12 @@ class _Gather:
             flat_inp_ce = sc * ((n_e + n_l) * n) + ce[:, None] * n + cols
             at = np.zeros((k, n_e + n_l, n), dtype=bool)
             at[:, ce, :] = fx.served
-            served = at[:, own, :]
+            served = at.take(own, axis=1)
             row_at = np.zeros(n_e + n_l, dtype=np.int64)
             row_at[ce] = lv.cons_edge_row
             row = row_at[own]
-            scale = np.concatenate([fx.scale[:, lv.edge_pos, :], fx.scale], axis=1)[:, own, :]
+            scale = np.concatenate([fx.scale.take(lv.edge_pos, axis=1), fx.scale],
+                                   axis=1).take(own, axis=1)
         return cls(flat, flat_inp, keep, cut_at, pos, flat_ce, flat_inp_ce, served, row, scale)
 
 
@@ -669,7 +670,7 @@ def _split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx: _Fixed, ga: _Gather)
                 num = np.add.reduceat(wp * st.delivered.take(lp.mix_pairs, axis=1),
                                       lp.mix_starts, axis=1)
                 den = np.add.reduceat(wp, lp.mix_starts, axis=1)
-                was = mv[:, lp.mix_dix, :]
+                was = mv.take(lp.mix_dix, axis=1)
                 mixed = np.where(den > EPS, num / np.maximum(den, EPS), was)
                 mv[:, lp.mix_dix, :] = mixed if live is True else np.where(live, mixed, was)
             bare_all = bare.take(lp.ext, axis=1)
@@ -688,14 +689,14 @@ def _split(lp, st, lv, x, full, bare, full_ov, bare_ov, fx: _Fixed, ga: _Gather)
                   fx.at_home * src.take(flat_ce)[None])
         net = fx.kx * np.maximum(0.0, made - fx.need) - np.maximum(0.0, fx.need - made)
         per = np.divide(net, fx.a, out=np.zeros_like(net), where=fx.pos)
-        out = np.where(ga.served, per[:, ga.row, :], out)
+        out = np.where(ga.served, per.take(ga.row, axis=1), out)
         # what importing stopping countries draw falls on every group: the groups serve the
         # demand left, so their outputs scale by weight over demand, less the draw
         lift = np.zeros((k, len(lv.comps), n))
         np.add.at(lift, (slice(None), lv.cons_pos, slice(None)),
                   np.where(fx.importer, net, 0.0))
         lift = np.where(fx.ok, lift / fx.demand, 0.0)
-        out = out * ga.scale + lift[:, ga.pos, :]
+        out = out * ga.scale + lift.take(ga.pos, axis=1)
         np.maximum(out, 0.0, out=out)  # elsewhere a product of shares, never below 0
     np.minimum(out, 1.0, out=out)
     out *= ga.cut
