@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ from semigraph.engine.compiled import compile_model
 from semigraph.engine.propagation import evaluate_resolved, resolve
 from semigraph.engine.scenario import Disruption, Scenario
 from semigraph.engine.units import resolve_targets, units_at_level
+from semigraph.engine.workers import follow_parent, processes_for
 from semigraph.errors import ScenarioError
 
 __all__ = ["FIELDS", "LEVELS", "MAX_MINUTES", "MEASURES", "STEP", "FigureDraws", "Summary",
@@ -487,39 +487,6 @@ BAND_BATCH = 100
 _SHARED: dict = {}  # the model and plan a forked worker process inherits
 
 
-def _follow_parent(parent: int, with_parent_thread: bool) -> None:
-    """A worker's initializer: the worker ends when the sweep's process does, even when that
-    is killed outright (``kill -9``), instead of waiting forever on the pool's pipe. Linux
-    kills the worker with its parent (PR_SET_PDEATHSIG); elsewhere, and as a fallback, a
-    thread checks every second that the parent is still the one that started the worker
-    (Linux signals the death of the parent's thread that started the worker, so the signal
-    is asked for only when that is the main thread). The polite kill (SIGTERM, SIGHUP) ends
-    the worker again, whatever handler the parent had set while it writes its file."""
-    import signal
-    import time
-
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            signal.signal(sig, signal.SIG_DFL)
-    if with_parent_thread and sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass  # the thread below still ends the worker
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    if os.getppid() != parent:  # the parent died before the worker got here
-        os._exit(1)
-    threading.Thread(target=watch, name="semigraph-parent-watch", daemon=True).start()
-
-
 def _run_shared(cuts, numbers) -> pd.DataFrame:
     os.environ["SEMIGRAPH_MEMORY_MB"] = str(_SHARED["memory_mb"])  # this worker's share
     return evaluate_batch(_SHARED["model"], _SHARED["plan"], cuts, numbers)
@@ -573,7 +540,7 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
     finished batch held.
     """
     size = size or batch_size(model, plan)
-    processes = processes or min(4, os.cpu_count() or 1)
+    processes = processes_for(processes, max(1, len(plan)))
     compile_model(model)  # before forking: the workers inherit it
     if processes == 1 or len(plan) <= size or "fork" not in mp.get_all_start_methods():
         for cuts, numbers in plan_batches(plan, size):
@@ -586,7 +553,7 @@ def sweep_chunks(model, plan: SweepPlan, *, size: int | None = None,
     _SHARED.update(model=model, plan=plan, memory_mb=max(64, (_budget() >> 20) // processes))
     try:
         with ProcessPoolExecutor(processes, mp_context=mp.get_context("fork"),
-                                 initializer=_follow_parent,
+                                 initializer=follow_parent,
                                  initargs=(os.getpid(), threading.current_thread()
                                            is threading.main_thread())) as pool:
             yield from in_order(lambda cuts, numbers: pool.submit(_run_shared, cuts, numbers),

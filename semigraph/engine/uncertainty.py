@@ -30,6 +30,7 @@ is left, as in the dataset. Consumption shares of one component follow the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from semigraph.engine import compiled as compiled_mod
 from semigraph.engine import propagation as prop
 from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model
 from semigraph.engine.scenario import Scenario, with_overrides
+from semigraph.engine.workers import processes_for, run_parts
 from semigraph.errors import ScenarioError
 
 __all__ = ["BAND_FIELDS", "COLUMNS", "COMPONENT_COLUMNS", "PERCENTILES", "RANGE_COLUMNS",
@@ -436,40 +438,55 @@ class Draws:
 
 def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
           tied: bool = True, bounds: bool = True, step: int = 1,
-          progress=None) -> Draws:
+          progress=None, processes: int | None = 1) -> Draws:
     """Evaluate ``scenario`` under each row of ``values`` (``(draws, figures)``; nan keeps a
     figure at its dataset value), all draws batched on the compiled engine, in passes that
     fit the memory budget, simulated ``step`` days at a time (1: day by day; a sweep passes
-    its ``--step``). ``progress(done)`` is called with the draws of each pass."""
+    its ``--step``). ``progress(done)`` is called with the draws of each pass.
+
+    The passes run in ``processes`` worker processes forked from this one (None: one per
+    core, at most four; 1, the default, in this process), each on its share of the memory
+    budget. A draw's results do not depend on which pass holds it: with ``step`` 1 they are
+    the same bit for bit whatever the processes."""
     if scenario.overrides:
         model = with_overrides(model, scenario.overrides)
     c = compile_model(model)
     resolved = [prop.resolve(model, c, d) for d in scenario.disruptions]
-    if not _stack_exact(model, c, resolved):
-        return _plain_draws(model, scenario.with_(overrides=()), values, figs, c,
-                            tied=tied, bounds=bounds, step=step, progress=progress)
     n = len(values)
-    per = prop._scenario_bytes(c, [resolved], True, len(prop._blocks(bounds, tied)), False,
-                               scenario.horizon)
-    size = max(1, prop._budget() // max(1, per))
-    base_share = _base(model, c, 1).share[0]
-    fields: dict[str, list] = {}
-    for start in range(0, n, size):
-        part = values[start:start + size]
-        k = len(part)
-        d = _derive(c, _params(model, c, figs, part), base_share)
-        stacked = _stack(c, d)
-        stand = _Stand(model)
-        compiled_mod._CACHE[stand] = stacked  # the engine reads the stack as the model's
-        ev = prop.evaluate_resolved(stand, (scenario,), [_tile_resolved(c, resolved, k)],
-                                    bounds=bounds, tied=tied, step=step)
-        for name, src in BAND_FIELDS.items():
-            fields.setdefault(name, []).append(getattr(ev, src)[:, 0].reshape(k, -1))
-        fields.setdefault("steady_state", []).append(ev.steady_state[:, 0].reshape(k, -1))
-        if progress is not None:
-            progress(k)
-    return Draws(c.components, values,
-                 scenario.horizon, {k: np.concatenate(v) for k, v in fields.items()})
+    exact = _stack_exact(model, c, resolved)
+    procs = processes_for(processes, n)
+    if exact:
+        per = prop._scenario_bytes(c, [resolved], True, len(prop._blocks(bounds, tied)),
+                                   False, scenario.horizon)
+        size = max(1, (prop._budget() // procs) // max(1, per))
+        task = partial(_stacked_pass, model, scenario, values, figs, c, resolved, tied,
+                       bounds, step)
+    else:  # parts of a tenth of a process's share, for progress as the runs go
+        size = max(1, -(-n // (10 * procs)))
+        task = partial(_plain_pass, model, scenario.with_(overrides=()), values, figs, c,
+                       tied, bounds, step)
+    size = min(size, -(-n // procs))  # every process gets a part
+    parts = [(start, min(n, start + size)) for start in range(0, n, size)]
+    done = run_parts(task, parts, procs, progress, size=lambda part: part[1] - part[0])
+    return Draws(c.components, values, scenario.horizon,
+                 {k: np.concatenate([d[k] for d in done]) for k in done[0]})
+
+
+def _stacked_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, c: Compiled,
+                  resolved: list, tied: bool, bounds: bool, step: int, start: int,
+                  stop: int) -> dict[str, np.ndarray]:
+    """:func:`draws` of ``values[start:stop]``: one stacked compiled network holding a copy
+    per draw, each with its figures, evaluated in one pass."""
+    part = values[start:stop]
+    k = len(part)
+    d = _derive(c, _params(model, c, figs, part), _base(model, c, 1).share[0])
+    stand = _Stand(model)
+    compiled_mod._CACHE[stand] = _stack(c, d)  # the engine reads the stack as the model's
+    ev = prop.evaluate_resolved(stand, (scenario,), [_tile_resolved(c, resolved, k)],
+                                bounds=bounds, tied=tied, step=step)
+    out = {name: getattr(ev, src)[:, 0].reshape(k, -1) for name, src in BAND_FIELDS.items()}
+    out["steady_state"] = ev.steady_state[:, 0].reshape(k, -1)
+    return out
 
 
 def _stack_exact(model, c: Compiled, resolved: list) -> bool:
@@ -489,23 +506,21 @@ def _stack_exact(model, c: Compiled, resolved: list) -> bool:
     return not (consumed and any(r.kind != "outage" for r in resolved))
 
 
-def _plain_draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, c: Compiled,
-                 *, tied: bool, bounds: bool, step: int, progress) -> Draws:
-    """:func:`draws` one plain run per draw, each on the model with the draw's figures
-    written into its tables (:func:`with_figures`): slower, exact where the stacked copies
-    are not (:func:`_stack_exact`)."""
+def _plain_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, c: Compiled,
+                tied: bool, bounds: bool, step: int, start: int,
+                stop: int) -> dict[str, np.ndarray]:
+    """:func:`draws` of ``values[start:stop]``, one plain run per draw, each on the model
+    with the draw's figures written into its tables (:func:`with_figures`): slower, exact
+    where the stacked copies are not (:func:`_stack_exact`)."""
     fields: dict[str, list] = {}
-    for row in values:
+    for row in values[start:stop]:
         ev = prop.evaluate(with_figures(model, figs, row), scenario, bounds=bounds, tied=tied,
                            step=step)
         idx = np.array([ev.compiled.index[x] for x in c.components], dtype=np.int64)
         for name, src in BAND_FIELDS.items():
             fields.setdefault(name, []).append(getattr(ev, src)[idx, 0][None, :])
         fields.setdefault("steady_state", []).append(ev.steady_state[idx, 0][None, :])
-        if progress is not None:
-            progress(1)
-    return Draws(c.components, values, scenario.horizon,
-                 {k: np.concatenate(v) for k, v in fields.items()})
+    return {k: np.concatenate(v) for k, v in fields.items()}
 
 
 def bands(result: Draws) -> pd.DataFrame:
@@ -566,11 +581,12 @@ def upstream(c: Compiled, products: list[int]) -> np.ndarray:
 
 
 def swings(model, scenario: Scenario, figs: Figures, products: list[str], *,
-           progress=None) -> pd.DataFrame:
+           progress=None, processes: int | None = None) -> pd.DataFrame:
     """One figure at a time at the low and at the high end of its range (every other at its
     value), all runs batched: the headline (the mean over ``products`` of their lowest
     daily supply, every user rationed alike) at each end and the swing, ranked by its size.
-    Only figures of the products and of components on a path to them are run."""
+    Only figures of the products and of components on a path to them are run, in
+    ``processes`` worker processes (:func:`draws`; None: one per core, at most four)."""
     c = compile_model(model)
     idx = [c.index[p] for p in products]
     on = upstream(c, idx)
@@ -591,7 +607,7 @@ def swings(model, scenario: Scenario, figs: Figures, products: list[str], *,
     high = low.copy()
     if f:
         res = draws(model, scenario, values, figs, tied=False, bounds=False,
-                    progress=progress)
+                    progress=progress, processes=processes)
         head = res.fields["availability"][:, idx].mean(axis=1)
         at = np.searchsorted(keep, run)
         low[at], high[at] = head[0::2], head[1::2]
@@ -618,17 +634,18 @@ def scenario_figures(model, scenario: Scenario, ranges: pd.DataFrame | None = No
 
 
 def whatif_bands(model, scenario: Scenario, n: int, *, seed: int | None = 0,
-                 ranges: pd.DataFrame | None = None, progress=None
-                 ) -> tuple[pd.DataFrame, dict]:
+                 ranges: pd.DataFrame | None = None, progress=None,
+                 processes: int | None = None) -> tuple[pd.DataFrame, dict]:
     """:func:`bands` of ``n`` seeded draws of the scenario, and a record of how they were
-    made (for a result's metadata)."""
+    made (for a result's metadata). The draws run in ``processes`` worker processes
+    (:func:`draws`; None: one per core, at most four); the bands do not depend on how many."""
     if n < 1:
         raise ScenarioError(f"uncertainty needs at least 1 draw, not {n}")
     run_model, figs = scenario_figures(model, scenario, ranges)
     values = sample(figs, n, seed)
     # without a ranged figure every draw is the plain answer: one pass gives them all
     res = draws(run_model, replace(scenario, overrides=()), values if len(figs) else values[:1],
-                figs, progress=progress)
+                figs, progress=progress, processes=processes)
     if not len(figs) and progress is not None:
         progress(n - 1)
     info = {"draws": n, "seed": seed, "figures": len(figs),
