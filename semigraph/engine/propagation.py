@@ -313,6 +313,8 @@ class _Run:
     # per level: the level (kept alive, so its id stays its own) and flat indices into the
     # level's inputs (K, nL, N) at each supply row's site class
     at_site: dict = field(default_factory=dict)
+    # per level: the level (kept alive), the shape and flat indices of its supplied components
+    supplied: dict = field(default_factory=dict)
     # per requirement-group layout: the layout (kept alive) and its groups of several inputs
     alternatives: dict = field(default_factory=dict)
 
@@ -510,9 +512,16 @@ def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,
     """What consumers get of the level's supplied components (clipped to 0..1), and the
     demand it is shared over (1, less the consumption of stopping countries)."""
     k, _, n = co.value.shape
-    value = np.zeros((k, len(level.comps), n))
-    value[:, level.supplied, :] = np.add.reduceat(co.value * at_site[None], level.edge_starts,
-                                                  axis=1)
+    n_l = len(level.comps)
+    summed = np.add.reduceat(co.value * at_site[None], level.edge_starts, axis=1)
+    if len(level.supplied) == n_l:  # every component of the level has supply rows
+        value = summed
+    else:
+        memo = run.supplied.get(id(level))
+        if memo is None or memo[0] is not level or memo[1] != (k, n):
+            memo = run.supplied[id(level)] = (level, (k, n), _flat(level.supplied, k, n_l, n))
+        value = np.zeros((k, n_l, n))
+        value.put(memo[2], summed)
     value += level.rest[None, :, None] * inputs[ROW][None]
     if co.active is not None:  # a stopping country serves its own consumers first
         need = run.c.j_share[level.cons][None, :, None]
@@ -1055,12 +1064,13 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     made_first = np.full((len(act), n), -1, dtype=np.int64)
     single = bool((pm.sum(axis=0) == 1).all())
     pclass = pm.argmax(axis=0)  # (N,) the perspective's class where it is one class
-    pick = (pclass[None, :], act[:, None], np.arange(n)[None, :])
+    # a[pclass, act, column] for a (K, C, N) array, as flat indices: one take
+    pick = (pclass[None, :] * c.n_components + act[:, None]) * n + np.arange(n)[None, :]
     stats = (len(act), n)  # per active component and column
 
     def weakest(a: np.ndarray) -> np.ndarray:
         """(K, C, N) -> (active components, N): the perspective's lowest class."""
-        return a[pick] if single else _persp_min(a[:, act, :], pm)
+        return a.take(pick) if single else _persp_min(a.take(act, axis=1), pm)
 
     low = np.ones(stats)
     first = np.full(stats, -1, dtype=np.int64)
@@ -1169,7 +1179,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 b1 = got + (b0 - got) * keep[:, cap_idx, :] ** length
             base[:, cap_idx, :] = _snap(b1)
         if single:  # one consumer class per column: gather it
-            day = lowest[pick]
+            day = lowest.take(pick)
             cls_min = pclass
         else:
             dp = np.where(pm3, lowest[:, act, :], np.inf)
@@ -1183,7 +1193,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             rec[~short & (first >= 0) & (rec < 0)] = t
             lost += 1.0 - day
         else:
-            at = (min_at[pick] if single else
+            at = (min_at.take(pick) if single else
                   np.take_along_axis(min_at[:, act, :], cls_min[None], axis=0)[0])
             wday[worse] = t + at[worse].astype(np.int64)
             rec[(weakest(opening) >= SHORT) & (first >= 0) & (rec < 0)] = t
