@@ -132,6 +132,22 @@ def test_headline_bounds_change_nothing_on_the_bundled_dataset(bundled):
         assert 2 * got.attrs["stats"]["simulated"] < want.attrs["stats"]["simulated"]
 
 
+def test_headline_sets_split_over_worker_processes_change_nothing(bundled, monkeypatch):
+    """Day-by-day runs of many sets are split over forked worker processes: every set is a
+    column of its own, so the search finds the same sets with the same values of every
+    reading, bit for bit, as in one process."""
+    from semigraph.findings import cutsets
+
+    kw = {"level": "country", "order": 1, "prune": False}
+    monkeypatch.setattr(cutsets, "PARALLEL_SETS", 10**9)  # one process
+    one = cut_sets(bundled, ["stage:end_use"], **kw)
+    monkeypatch.setattr(cutsets, "PARALLEL_SETS", 1)  # as many processes as allowed
+    monkeypatch.setattr(cutsets.processes_for.__globals__["os"], "cpu_count", lambda: 3)
+    many = cut_sets(bundled, ["stage:end_use"], **kw)
+    pd.testing.assert_frame_equal(one, many, check_exact=True)
+    assert len(one) > 20
+
+
 def test_small_hand_computed_headline(small):
     # within 40 days China's stop is covered by stocks (gallium to day 33, wafers to 44);
     # Japan's wafers (40% left, 10 days of stock) and Taiwan's chips (30%, none) are not

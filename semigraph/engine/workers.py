@@ -25,8 +25,9 @@ _TASK: dict = {}  # the function the forked workers run on each part
 
 def processes_for(processes: int | None, parts: int) -> int:
     """How many processes run ``parts`` parts: ``processes`` (None: one per core, at most
-    :data:`MAX_DEFAULT`), never more than the parts, 1 where the platform cannot fork."""
-    if "fork" not in mp.get_all_start_methods():
+    :data:`MAX_DEFAULT`), never more than the parts, 1 where the platform cannot fork or
+    this process is itself a worker (or is running workers) of :func:`run_parts`."""
+    if "fork" not in mp.get_all_start_methods() or _TASK:
         return 1
     want = processes or min(MAX_DEFAULT, os.cpu_count() or 1)
     return max(1, min(want, parts))

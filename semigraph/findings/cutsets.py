@@ -61,6 +61,7 @@ from semigraph.engine.units import (
     resolve_targets,
     unit_space,
 )
+from semigraph.engine.workers import processes_for, run_parts
 from semigraph.errors import ScenarioError
 
 __all__ = [
@@ -93,6 +94,9 @@ ZERO = 1e-9
 #: rounding between the bound and the simulation (they sum the same terms in another order).
 SLACK = 1e-9
 CHUNK = 512
+#: Fewest sets per worker process for a day-by-day run to be split (forking costs more than
+#: simulating a handful of sets).
+PARALLEL_SETS = 8
 
 COLUMNS = {
     "target": "target component id",
@@ -339,7 +343,19 @@ def _headline(model, resolved: list, sets: list[tuple[int, ...]], rows: np.ndarr
     """Availability of ``rows`` (lowest day within ``horizon``, lower bound, rest-of-world view)
     when each set of units is disrupted with its default mode: (len(rows), len(sets)); with
     ``readings``, (3, len(rows), len(sets)): the pooled reading, the chain served first and
-    the tied reading."""
+    the tied reading.
+
+    Day-by-day runs of at least :data:`PARALLEL_SETS` sets are split over worker processes
+    forked from this one (:mod:`semigraph.engine.workers`): each set is a column of its own,
+    so the split changes no figure."""
+    procs = processes_for(None, len(sets) // PARALLEL_SETS) if timeline else 1
+    if procs > 1:
+        step = -(-len(sets) // procs)
+        parts = [(a, min(len(sets), a + step)) for a in range(0, len(sets), step)]
+        done = run_parts(lambda a, b: _headline(model, resolved, sets[a:b], rows, horizon,
+                                                timeline=True, readings=readings),
+                         parts, procs, progress, size=lambda part: part[1] - part[0])
+        return np.concatenate(done, axis=-1)
     out = np.ones((3 if readings else 1, len(rows), len(sets)))
     # the search is on the pooled reading: the other readings' columns are simulated only
     # where they are asked for
