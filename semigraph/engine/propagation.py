@@ -442,6 +442,49 @@ def _flat(idx: np.ndarray, k: int, rows: int, n: int) -> np.ndarray:
             + np.arange(n)[None, None, :]).ravel()
 
 
+class _Block:
+    """Where a level's components sit in the ``(K, rows, N)`` arrays of the day loop, for
+    reading and writing them as one block: a slice where they are consecutive (a compiled
+    level), equal slices at a fixed stride (the copies of a stacked network, :mod:`.uncertainty`),
+    else flat indices. Reads are copies."""
+
+    def __init__(self, comps: np.ndarray, k: int, rows: int, n: int) -> None:
+        self.k, self.n, self.rows, self.m = k, n, rows, len(comps)
+        self.flat = self.view = None
+        size = self.m
+        if size:
+            breaks = np.flatnonzero(np.diff(comps) != 1)
+            size = int(breaks[0]) + 1 if breaks.size else self.m  # the first run
+        a = int(comps[0]) if self.m else 0
+        copies = self.m // size if size else 0
+        stride = int(comps[size] - comps[0]) if copies > 1 else rows
+        if (size and copies * size == self.m and stride >= size and rows % stride == 0
+                and np.array_equal(comps.reshape(copies, size),
+                                   a + np.arange(size)[None, :]
+                                   + stride * np.arange(copies)[:, None])):
+            d0, a0 = divmod(a, stride)
+            self.view = (stride, slice(d0, d0 + copies), slice(a0, a0 + size), copies, size)
+        else:
+            self.flat = _flat(comps, k, rows, n)
+
+    def get(self, arr: np.ndarray) -> np.ndarray:
+        if self.flat is not None:
+            return arr.take(self.flat).reshape(self.k, self.m, self.n)
+        stride, d, a, copies, size = self.view
+        out = np.empty((self.k, self.m, self.n))
+        out.reshape(self.k, copies, size, self.n)[...] = \
+            arr.reshape(self.k, self.rows // stride, stride, self.n)[:, d, a, :]
+        return out
+
+    def set(self, arr: np.ndarray, values: np.ndarray) -> None:
+        if self.flat is not None:
+            arr.put(self.flat, values)
+            return
+        stride, d, a, copies, size = self.view
+        arr.reshape(self.k, self.rows // stride, stride, self.n)[:, d, a, :] = \
+            values.reshape(self.k, copies, size, self.n)
+
+
 def _restore(level: Level, co: _Coefs, newly: np.ndarray) -> None:
     """Patch ``co`` (:func:`_coefs` of ``level``) in place for the components ``newly``
     (bool per component of the level) whose lost supply has returned: what :func:`_coefs`
@@ -1081,7 +1124,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
     world_low = np.ones(stats)
     knots = [s for s, _ in epochs] + [t for t in np.unique(c.ttr_days) if np.isfinite(t)]
     coef_cache: dict[int, list] = {}  # per level: the edge coefficients and what they hold
-    flats: dict[int, np.ndarray] = {}  # per live level: its block's flat indices
+    blocks_of: dict[int, _Block] = {}  # per live level: where its block sits
     ep_i = 0
     for t, length in _steps(horizon, np.ceil(knots), step):
         while ep_i + 1 < len(eps) and eps[ep_i + 1][0] <= t:
@@ -1099,24 +1142,23 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             elif (back != cached[1]).any():  # some supply returned since: patch its edges
                 _restore(level, cached[2], back & ~cached[1])
                 cached[1] = back
-            flat = flats.get(id(level))  # the level's (K, nL, N) block, as flat indices
-            if flat is None:
-                flat = flats[id(level)] = _flat(comps, k, c.n_components, n)
+            blk = blocks_of.get(id(level))  # the level's (K, nL, N) block of the arrays
+            if blk is None:
+                blk = blocks_of[id(level)] = _Block(comps, k, c.n_components, n)
             inputs = _inputs(run, level, seen)
             made = _supplied(run, level, seen, ep, back, cached[2], inputs)
-            made_all.put(flat, made)
-            have = stock.take(comps, axis=1)  # a copy: the stock is written below
+            blk.set(made_all, made)
+            have = blk.get(stock)  # a copy: the stock is written below
             if length == 1:
                 d = np.minimum(1.0, made + have)
-                stock.put(flat, have - (d - made))
+                blk.set(stock, have - (d - made))
                 _snap(d)
-                delivered.put(flat, d)
-                lowest.put(flat, d)
+                blk.set(delivered, d)
+                blk.set(lowest, d)
                 cap = capital[comps]
-                got = np.where(cap[None, :, None], base.take(comps, axis=1), d) if cap.any() \
-                    else d
-                seen.put(flat, got)
-                seen_low.put(flat, got)
+                got = np.where(cap[None, :, None], blk.get(base), d) if cap.any() else d
+                blk.set(seen, got)
+                blk.set(seen_low, got)
                 dips[comps] = False
                 if tb is not None:
                     _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, 1, tb,
@@ -1125,7 +1167,7 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
                 continue
             gap = 1.0 - made  # daily shortfall before stocks
             used = np.minimum(have, length * gap)
-            stock.put(flat, have - used)
+            blk.set(stock, have - used)
             d = _snap(np.minimum(1.0, made + used / length))
             # the lowest day: what the inputs' lowest days give, once the stock is used up
             made_low = made
@@ -1147,23 +1189,23 @@ def _simulate(ev: Evaluation, c: Compiled, cls: _Classes, epochs, affected, pmas
             safe = np.where(gap > EPS, gap, 1.0)
             covered = np.where(gap > EPS, have / safe, np.inf)
             fs = np.where(made + have < SHORT, 0.0, np.floor((made + have - SHORT) / safe) + 1.0)
-            delivered.put(flat, d)
-            lowest.put(flat, last)
-            opening.put(flat, _snap(np.minimum(1.0, made + have)))
-            min_at.put(flat, np.minimum(np.ceil(np.minimum(covered, length)), length - 1))
-            first_short.put(flat, np.where(last < SHORT, np.minimum(fs, length - 1), length))
+            blk.set(delivered, d)
+            blk.set(lowest, last)
+            blk.set(opening, _snap(np.minimum(1.0, made + have)))
+            blk.set(min_at, np.minimum(np.ceil(np.minimum(covered, length)), length - 1))
+            blk.set(first_short, np.where(last < SHORT, np.minimum(fs, length - 1), length))
             cap = capital[comps][None, :, None]
             if cap.any():  # consumers get the installed base, on average over the step
                 q = keep[:, comps, :]
-                b0 = base.take(comps, axis=1)
+                b0 = blk.get(base)
                 mean = d + (b0 - d) * (1.0 - q ** length) / (length * (1.0 - q))
-                seen.put(flat, np.where(cap, mean, d))
-                seen_low.put(flat, np.where(
+                blk.set(seen, np.where(cap, mean, d))
+                blk.set(seen_low, np.where(
                     cap, np.where(dipped, np.minimum(mean, last + (b0 - last) * q ** length),
                                   mean), last))
             else:
-                seen.put(flat, d)
-                seen_low.put(flat, last)
+                blk.set(seen, d)
+                blk.set(seen_low, last)
             if tb is not None:
                 _tied_level(c, tp, tplans[id(level)], tst, level, ep_t, back, t, length, tb,
                             t_site, seen, delivered, lowest, opening, seen_low, made_all,
