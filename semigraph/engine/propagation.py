@@ -532,9 +532,8 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
     is what they would get without the bans and ``need`` their share of world consumption
     (only where every banned consumer has a consumption row), never below the lower bound.
     """
-    out = inputs.copy()  # no supply rows: made by the consumer itself
-    if not level.edges.size:
-        return out
+    if not level.edges.size:  # no supply rows: made by the consumer itself
+        return inputs.copy()
     co = coefs if coefs is not None else _coefs(run, level, ep, back)
     at_site = _at_sites(run, level, inputs, x)
     value, demand = _value(run, level, inputs, at_site, co)
@@ -546,8 +545,9 @@ def _made(run: _Run, level: Level, inputs: np.ndarray, ep: _Epoch,
         rerouted = np.maximum(value, np.minimum(free, served))
         value = np.where(run.high[None, None, :], rerouted, value)
     sup = level.has_supply
-    out[:, sup, :] = value[:, sup, :]
-    return out
+    if sup.all():  # (``value`` is a new array: the caller may keep it)
+        return value
+    return np.where(sup[None, :, None], value, inputs)  # without rows: made by the consumer
 
 
 def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,

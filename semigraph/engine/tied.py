@@ -495,15 +495,46 @@ def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
     cut = np.where(back[None, :, None], 1.0, ep.factor.take(lv.comps, axis=1))
     fx = gather = None
     if lp.split:
-        fx = _fixed(c, lv, ep, back, site_class, np.arange(n), k, n)
+        was, fx = memo.get("fixed_back"), memo.get("fixed")
+        if fx is not None and memo.get("fixed_ep") is ep and not (was & ~back).any():
+            _restore_fixed(c, lv, fx, ep, back & ~was, site_class, k, n)
+        else:
+            fx = _fixed(c, lv, ep, back, site_class, np.arange(n), k, n)
         n_e = len(lv.edges)
         st.weight[:, lv.edges, :] = fx.weight[:, :n_e, :]
         has = lv.has_supply
         st.weight[:, c.n_edges + lv.comps[has], :] = fx.weight[:, n_e:, :][:, has, :]
         gather = _Gather.of(lv, lp, fx, cut, site_class, k, n)
-    memo.update(fixed_key=key, fixed=fx, gather=gather, cut_inh=cut.take(lp.inh_comp, axis=1),
-                w_key=None)
+    memo.update(fixed_key=key, fixed=fx, fixed_ep=ep, fixed_back=back, gather=gather,
+                cut_inh=cut.take(lp.inh_comp, axis=1), w_key=None)
     return fx
+
+
+def _restore_fixed(c, lv, fx: _Fixed, ep, newly: np.ndarray, site_class, k, n) -> None:
+    """Patch ``fx`` (:func:`_fixed` of ``lv``) in place for the components ``newly`` (bool
+    per component of the level) whose lost supply has returned: each component's part of
+    :func:`_fixed` rests on its own rows and consumption rows alone, so theirs is computed on
+    the level restricted to them and written at their positions, as a full recomputation
+    would give it."""
+    if not newly.any():
+        return
+    sub = restrict_level(lv, newly)
+    f = _fixed(c, sub, ep, np.ones(len(sub.comps), dtype=bool), site_class, np.arange(n), k, n)
+    e_at = np.flatnonzero(newly[lv.edge_pos])
+    p_at = np.flatnonzero(newly)
+    n_e, s_e = len(lv.edges), len(sub.edges)
+    fx.weight[:, e_at, :] = f.weight[:, :s_e, :]
+    fx.weight[:, n_e + p_at, :] = f.weight[:, s_e:, :]
+    fx.keep[:, e_at, :] = f.keep
+    for name in ("ok", "scale", "demand"):
+        getattr(fx, name)[:, p_at, :] = getattr(f, name)
+    if fx.served is not None and f.served is not None:
+        ce_at = np.flatnonzero(newly[lv.edge_pos[lv.cons_edges]])
+        r_at = np.flatnonzero(newly[lv.cons_pos])
+        fx.served[:, ce_at, :] = f.served
+        fx.at_home[:, ce_at, :] = f.at_home
+        for name in ("kx", "a", "pos", "importer"):
+            getattr(fx, name)[:, r_at, :] = getattr(f, name)
 
 
 def _outputs(c, tp, lp, st, lv, x, ep, back, site_class, t, full, bare, full_ov, bare_ov,
