@@ -496,13 +496,16 @@ def _refresh(c, lp, st, lv, ep, back, site_class, k, n, key) -> _Fixed | None:
     fx = gather = None
     if lp.split:
         was, fx = memo.get("fixed_back"), memo.get("fixed")
+        n_e = len(lv.edges)
         if fx is not None and memo.get("fixed_ep") is ep and not (was & ~back).any():
-            _restore_fixed(c, lv, fx, ep, back & ~was, site_class, k, n)
+            newly = back & ~was
+            _restore_fixed(c, lv, fx, ep, newly, site_class, k, n)
+            e_at, has = np.flatnonzero(newly[lv.edge_pos]), newly & lv.has_supply
         else:
             fx = _fixed(c, lv, ep, back, site_class, np.arange(n), k, n)
-        n_e = len(lv.edges)
-        st.weight[:, lv.edges, :] = fx.weight[:, :n_e, :]
-        has = lv.has_supply
+            e_at, has = np.arange(n_e), lv.has_supply
+        # the slots' weights the groups downstream take (only the changed ones, when patched)
+        st.weight[:, lv.edges[e_at], :] = fx.weight[:, e_at, :]
         st.weight[:, c.n_edges + lv.comps[has], :] = fx.weight[:, n_e:, :][:, has, :]
         gather = _Gather.of(lv, lp, fx, cut, site_class, k, n)
     memo.update(fixed_key=key, fixed=fx, fixed_ep=ep, fixed_back=back, gather=gather,
