@@ -338,20 +338,27 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
 def _grouped(run: _Run, x: np.ndarray, inputs, in_cs, group_starts, starts) -> np.ndarray:
     """Min over groups of max over alternatives, per consumer (``starts``: where each
     consumer's groups begin)."""
-    vals = x.take(inputs, axis=1)  # a gather along one axis: far faster than x[:, inputs, :]
-    if run.high.any() and (in_cs < 1.0).any():
-        h = run.high_cols
-        vals[:, :, h] = np.minimum(1.0, vals[:, :, h] / in_cs[None, :, None])
     memo = run.alternatives.get(id(group_starts))
-    if memo is None or memo[0] is not group_starts:
-        memo = run.alternatives[id(group_starts)] = (group_starts,
-                                                     *_alternatives(group_starts, len(inputs)))
-    _, multi, members, member_starts = memo
-    if not multi.size:  # every group has one input: its max is that input
-        g = vals
-    else:
-        g = vals.take(group_starts, axis=1)
-        g[:, multi, :] = np.maximum.reduceat(vals.take(members, axis=1), member_starts, axis=1)
+    if memo is None or memo[0] is not group_starts or memo[1] is not inputs:
+        multi, members, member_starts = _alternatives(group_starts, len(inputs))
+        memo = run.alternatives[id(group_starts)] = (
+            group_starts, inputs, multi, member_starts,
+            (inputs[group_starts], in_cs[group_starts]), (inputs[members], in_cs[members]))
+    _, _, multi, member_starts, first, rest = memo
+    scale = run.high.any() and (in_cs < 1.0).any()
+
+    def take(at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        # a gather along one axis (far faster than x[:, idx, :]); in the upper bound's
+        # columns each input enters as min(1, x / chain_share)
+        vals = x.take(at[0], axis=1)
+        if scale:
+            h = run.high_cols
+            vals[:, :, h] = np.minimum(1.0, vals[:, :, h] / at[1][None, :, None])
+        return vals
+
+    g = take(first)  # a group's first input: its max where it has one (most)
+    if multi.size:
+        g[:, multi, :] = np.maximum.reduceat(take(rest), member_starts, axis=1)
     return np.minimum.reduceat(g, starts, axis=1)
 
 
