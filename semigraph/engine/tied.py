@@ -136,8 +136,10 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
     pair_comp: list[int] = []
     pair_slot: list[int] = []
     pair_of: dict[tuple[int, int], int] = {}
-    firms_of = {ci: set(c.e_supplier[c.edges_by("comp").get(ci, [])].tolist())
-                for ci in range(c.n_components) if c.has_supply[ci]}
+    by_comp = c.edges_by("comp")
+
+    def firms_of(ci: int) -> set:  # the firms with supply rows of a component (few are asked)
+        return set(c.e_supplier[by_comp.get(ci, [])].tolist())
 
     def supplier(slot: int):
         return None if slot >= e_n else c.e_supplier[slot]
@@ -182,7 +184,7 @@ def plan(c: Compiled, live: list[Level], active: np.ndarray) -> TiedPlan:
             m = int(c.maker[ci])
             if c.has_supply[ci] and m >= 0 and space[m] >= 0 and tie[m]:
                 # each row's buyers mix the maker's groups: the firm's own, else the others'
-                firms = firms_of[ci]
+                firms = firms_of(ci)
                 m_slots = _slots(c, int(space[m]))
                 for slot in _slots(c, ci):
                     f = supplier(slot)
@@ -662,20 +664,25 @@ class _Gather:
            k: int, n: int) -> _Gather:
         n_e, n_l = len(lv.edges), len(lv.comps)
         own = lp.own_dix
-        cols = np.arange(n)[None, :]
-        cls_at = np.concatenate([site_class[lv.edges], np.zeros((n_l, n), dtype=np.int64)])
-        pos_at = np.concatenate([lv.edge_pos, np.arange(n_l)])
-        pos = pos_at[own]
-        flat = cls_at[own] * (n_l * n) + pos[:, None] * n + cols
-        flat_inp = cls_at[own] * ((n_e + n_l) * n) + own[:, None] * n + cols
+        idx = lp.memo.get("gather_idx")  # where the slots read: the same for every call
+        if idx is None or idx[0] is not site_class:
+            cols = np.arange(n)[None, :]
+            cls_at = np.concatenate([site_class[lv.edges], np.zeros((n_l, n), dtype=np.int64)])
+            pos = np.concatenate([lv.edge_pos, np.arange(n_l)])[own]
+            ce = lv.cons_edges
+            sc = site_class[lv.edges[ce]]
+            idx = lp.memo["gather_idx"] = (
+                site_class, pos, cls_at[own] * (n_l * n) + pos[:, None] * n + cols,
+                cls_at[own] * ((n_e + n_l) * n) + own[:, None] * n + cols,
+                sc * (n_l * n) + lv.edge_pos[ce][:, None] * n + cols,
+                sc * ((n_e + n_l) * n) + ce[:, None] * n + cols)
+        _, pos, flat, flat_inp, ce_flat, ce_flat_inp = idx
         keep = np.concatenate([fx.keep, np.ones((k, n_l, n))], axis=1).take(own, axis=1)
         cut_at = np.concatenate([cut.take(lv.edge_pos, axis=1), cut], axis=1).take(own, axis=1)
         flat_ce = flat_inp_ce = served = row = scale = None
         if fx.served is not None:
             ce = lv.cons_edges
-            sc = site_class[lv.edges[ce]]
-            flat_ce = sc * (n_l * n) + lv.edge_pos[ce][:, None] * n + cols
-            flat_inp_ce = sc * ((n_e + n_l) * n) + ce[:, None] * n + cols
+            flat_ce, flat_inp_ce = ce_flat, ce_flat_inp
             at = np.zeros((k, n_e + n_l, n), dtype=bool)
             at[:, ce, :] = fx.served
             served = at.take(own, axis=1)
