@@ -134,6 +134,37 @@ def test_all_country_stops(network, tmp_path, measure, step):
           f"{ref:.0f}s for all = {ref / sweep:.0f}x")
 
 
+_PLAIN_PYTHON = """
+import sys, time
+import semigraph
+from semigraph.engine.reference import availability_reference
+net = semigraph.load(sys.argv[1])
+availability_reference(net, net.scenario(sys.argv[2]))
+"""
+
+
+@pytest.mark.bench
+def test_steady_sweep_against_plain_python(network, tmp_path):
+    """The steady sweep of every country as a whole process, against a plain propagation in
+    Python over the same tables one scenario at a time (the reference module that the tests
+    hold the compiled engine against: dictionaries and loops, no arrays), each scenario a whole
+    process too (start-up and loading included). One scenario of the plain propagation is
+    timed and scaled to every country (it takes minutes on this network)."""
+    countries = _countries(network)
+    sweep, _ = run(["sweep", "--measure", "steady", "--all", "--dataset", network, "-o",
+                    tmp_path / "all.parquet"])
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _PLAIN_PYTHON, str(network), countries[0]],
+                   check=True, capture_output=True)
+    plain = time.perf_counter() - start
+    one = _reference(network, countries, ["--measure", "steady", "--all"], tmp_path)
+    print(f"\nall {len(countries)} single-country stops, steady, every component: sweep "
+          f"{sweep:.1f}s; plain Python one scenario at a time {plain:.0f}s each, "
+          f"{plain * len(countries) / 3600:.1f} h for all = {plain * len(countries) / sweep:,.0f}x;"
+          f" the compiled engine one scenario per process {one:.2f}s each = "
+          f"{one * len(countries) / sweep:.0f}x")
+
+
 @pytest.mark.bench
 def test_stepped_against_daily(network):
     """What steps cost in accuracy: every field of a sample of country stops (every
