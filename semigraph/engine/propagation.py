@@ -842,13 +842,13 @@ def _on_views(ep: _Epoch, cs: Compiled) -> _Epoch:
     e, comp = cs.edge_src, cs.comp_src
 
     def rows(a):
-        return None if a is None else a[:, e, :]
+        return None if a is None else a.take(e, axis=1)
 
     need = None
     if ep.ban_need is not None:
-        need = np.where(cs.view[None, :, None], np.inf, ep.ban_need[:, comp, :])
+        need = np.where(cs.view[None, :, None], np.inf, ep.ban_need.take(comp, axis=1))
     return _Epoch(rows(ep.survive), rows(ep.stopped), rows(ep.keep_e), ep.keep_row, ep.in_row,
-                  ep.factor[:, comp, :], ep.any_stop, rows(ep.unbanned), need)
+                  ep.factor.take(comp, axis=1), ep.any_stop, rows(ep.unbanned), need)
 
 
 def _to_real(ev: Evaluation, c: Compiled, epochs) -> None:
