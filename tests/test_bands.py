@@ -7,11 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import semigraph
 from semigraph.cli import cli
 from semigraph.engine import uncertainty as u
 from semigraph.engine.compiled import compile_model
 from semigraph.engine.propagation import evaluate
+from tests.datasets import COUNTRIES, random_tables, write_dataset
 
 FIELDS = list(u.BAND_FIELDS.items())
 
@@ -256,11 +260,10 @@ def test_bands_honour_captive_rows(bundled):
     assert plain.at["logic-leading-edge", "availability"] > 0.1
 
 
-@pytest.mark.parametrize("cut", ["CHN", "TWN"])  # stacked copies; one plain run per draw
+@pytest.mark.parametrize("cut", ["CHN", "TWN"])  # a Taiwan stop hits captive rows
 def test_draws_in_worker_processes_equal_draws_in_one(bundled, ranges, cut):
     """The draws split over forked worker processes give the same numbers bit for bit as in
-    this process, in the same order, whatever the split (a Taiwan stop hits captive rows:
-    its draws are plain runs, split the same way)."""
+    this process, in the same order, whatever the split."""
     scen = bundled.scenario(cut)
     figs = u.figures(bundled, ranges)
     values = u.sample(figs, 5, seed=11)
@@ -276,3 +279,54 @@ def test_draws_in_worker_processes_equal_draws_in_one(bundled, ranges, cut):
     assert sum(seen) == 10  # every draw reported once per run
     # the draws differ from each other: the order would show
     assert not np.array_equal(one.fields["availability"][0], one.fields["availability"][1])
+
+
+def test_stacked_draws_with_captive_views_equal_plain_runs(bundled):
+    """A Taiwan stop takes TSMC's own mask shop (engine README 4.5): the stacked copies carry
+    the captive views, each draw's view rows rescaled from its own shares as the compiled
+    views are, and give what plain runs of the same figures give; the masks' own shares are
+    among the drawn figures."""
+    rows = bundled.uncertainty
+    masks = rows[rows["key"].str.startswith("photomask-euv")]
+    assert len(masks) > 0
+    scen = bundled.scenario("TWN")
+    figs = u.figures(bundled, pd.concat([masks, rows.sample(200, random_state=2)])
+                     .drop_duplicates(["table", "key", "column"]))
+    values = u.sample(figs, 3, seed=5)
+    res = u.draws(bundled, scen, values, figs)
+    for k in range(len(values)):
+        plain = evaluate(u.with_figures(bundled, figs, values[k]), scen)
+        idx = [plain.compiled.index[x] for x in res.components]
+        for name, src in FIELDS:
+            np.testing.assert_allclose(res.fields[name][k], getattr(plain, src)[idx, 0],
+                                       atol=1e-9, rtol=0, err_msg=f"draw {k}, {name}")
+    assert not np.allclose(res.fields["availability"][0], res.fields["availability"][1])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables=random_tables(captive=True, tied=True), cut=st.sampled_from(COUNTRIES),
+       seed=st.integers(0, 1000))
+def test_stacked_draws_equal_plain_runs_on_random_captive_networks(tmp_path_factory, tables,
+                                                                    cut, seed):
+    """On random networks with captive rows, every known share and stock ranged: the stacked
+    draws (captive views included, or plain runs where a draw would lay the views out
+    otherwise) equal plain runs of the same figures."""
+    model = semigraph.load(write_dataset(tmp_path_factory.mktemp("cap"), tables))
+    sup = model.supply[model.supply["share"].notna()]
+    rows = [_row("supply", f"{r.component}/{r.supplier}/{r.site}", "share", r.share * 0.5,
+                 min(1.0, r.share * 1.5)) for r in sup.itertuples()]
+    comps = model.components[model.components["stock_days"].notna()]
+    rows += [_row("components", r.id, "stock_days", 0.0, r.stock_days * 2 + 1)
+             for r in comps.itertuples()]
+    if not rows:
+        return
+    figs = u.figures(model, pd.DataFrame(rows))
+    scen = model.scenario(cut)
+    values = u.sample(figs, 3, seed=seed)
+    res = u.draws(model, scen, values, figs)
+    for k in range(len(values)):
+        plain = evaluate(u.with_figures(model, figs, values[k]), scen)
+        idx = [plain.compiled.index[x] for x in res.components]
+        for name, src in FIELDS:
+            np.testing.assert_allclose(res.fields[name][k], getattr(plain, src)[idx, 0],
+                                       atol=1e-9, rtol=0, err_msg=f"draw {k}, {name}")

@@ -37,7 +37,7 @@ import pandas as pd
 
 from semigraph.engine import compiled as compiled_mod
 from semigraph.engine import propagation as prop
-from semigraph.engine.compiled import BUYERS, Compiled, Level, compile_model
+from semigraph.engine.compiled import BUYERS, MERCHANT, Compiled, Level, compile_model
 from semigraph.engine.scenario import Scenario, with_overrides
 from semigraph.engine.workers import processes_for, run_parts
 from semigraph.errors import ScenarioError
@@ -372,7 +372,13 @@ def _stack_level(c: Compiled, lv: Level, d: _Derived) -> Level:
         cons=_offsets(lv.cons, len(c.j_comp), n),
         cons_pos=_offsets(lv.cons_pos, nl, n),
         cons_edges=_offsets(lv.cons_edges, len(lv.edges), n),
-        cons_edge_row=_offsets(lv.cons_edge_row, len(lv.cons), n))
+        cons_edge_row=_offsets(lv.cons_edge_row, len(lv.cons), n),
+        ov_edges=_offsets(lv.ov_edges, len(lv.edges), n),
+        ov_inputs=_offsets(lv.ov_inputs, c.n_components, n),
+        ov_group_starts=_offsets(lv.ov_group_starts, len(lv.ov_inputs), n),
+        ov_edge_group_starts=_offsets(lv.ov_edge_group_starts, len(lv.ov_group_starts), n),
+        ov_in_cs=d.chain[:, lv.ov_inputs].ravel() if len(lv.ov_inputs) else np.ones(0),
+        ov_input_comp=_offsets(lv.ov_input_comp, nl, n))
 
 
 def _stack(c: Compiled, d: _Derived) -> Compiled:
@@ -396,6 +402,103 @@ def _stack(c: Compiled, d: _Derived) -> Compiled:
         j_comp=_offsets(c.j_comp, nc, n), j_country=np.tile(c.j_country, n),
         j_share=d.j_share.ravel(), levels=[_stack_level(c, lv, d) for lv in c.levels],
         groups=groups)
+
+
+@dataclass(eq=False)
+class _Views:
+    """How the rows of the captive views (engine README 4.5) take their shares from the real
+    rows, per draw, as :func:`semigraph.engine.compiled._captive_views` sets them."""
+
+    src: np.ndarray  # (E_sim,) the real row each simulation row copies
+    comp: np.ndarray  # (E_sim,) that row's real component
+    kind: np.ndarray  # (E_sim,) 0 as it is, 1 merchant view (scaled), 2 captive view
+    group: np.ndarray  # (E_sim,) the captive view's (component, firm) group, -1 elsewhere
+    captive: np.ndarray  # (E,) bool per real row
+    row_group: np.ndarray  # (E,) each captive real row's group, -1 elsewhere
+    counts: np.ndarray  # rows per group
+    open_: np.ndarray  # (C,) bool: a component with captive rows whose merchant view is
+    # scaled (its merchant rows and rest hold some share); the others' is every row as is
+    has: np.ndarray  # (C,) bool: the component has captive rows
+
+
+def _views(model, c: Compiled) -> _Views:
+    cs = c.sim
+    sup = model.supply.sort_values(["component", "supplier", "site"])
+    cap = sup["captive"].fillna(False).astype(bool).to_numpy()
+    keys: dict = {}
+    row_group = np.full(c.n_edges, -1, dtype=np.int64)
+    for e in np.flatnonzero(cap).tolist():
+        row_group[e] = keys.setdefault((int(c.e_comp[e]), c.e_supplier[e]), len(keys))
+    counts = np.bincount(row_group[cap], minlength=len(keys))
+    has = np.bincount(c.e_comp[cap], minlength=c.n_components) > 0
+    view_of = cs.view[cs.e_comp]
+    merchant = view_of & np.array([cs.components[i].endswith(MERCHANT) for i in cs.e_comp])
+    # a merchant view that holds every row as it is (all captive, nothing else left) has
+    # captive rows among its own
+    closed = np.zeros(c.n_components, dtype=bool)
+    closed[c.e_comp[cs.edge_src[merchant & cap[cs.edge_src]]]] = True
+    open_ = has & ~closed
+    kind = np.where(merchant & open_[c.e_comp[cs.edge_src]], 1,
+                    np.where(view_of & ~merchant, 2, 0))
+    group = np.where(kind == 2, row_group[cs.edge_src], -1)
+    return _Views(cs.edge_src, c.e_comp[cs.edge_src], kind, group, cap, row_group, counts,
+                  open_, has)
+
+
+def _view_shares(c: Compiled, v: _Views, share: np.ndarray) -> np.ndarray | None:
+    """The simulation rows' shares of each draw (``share``: the real rows' shares used,
+    ``(N, E)``), or None where a draw would lay the views out otherwise than the compiled
+    ones (a merchant view whose rows and rest hold nothing in one and something in the
+    other): such draws are run plainly."""
+    out = share[:, v.src].copy()
+    for k in range(len(share)):
+        s = share[k]
+        total = np.bincount(c.e_comp, weights=s, minlength=c.n_components)
+        norm = np.maximum(1.0, total)
+        rest = np.maximum(0.0, 1.0 - total)
+        mer = np.bincount(c.e_comp, weights=np.where(v.captive, 0.0, s),
+                          minlength=c.n_components)
+        weight = mer / norm + rest
+        if ((weight > prop.EPS) != v.open_)[v.has].any():
+            return None
+        m = v.kind == 1
+        out[k, m] = s[v.src[m]] / norm[v.comp[m]] / weight[v.comp[m]]
+        tot = np.bincount(v.row_group[v.captive], weights=s[v.captive],
+                          minlength=len(v.counts))
+        g = v.kind == 2
+        grp = v.group[g]
+        ok = tot[grp] > prop.EPS
+        out[k, g] = np.where(ok, s[v.src[g]] / np.where(ok, tot[grp], 1.0), 1.0 / v.counts[grp])
+    return out
+
+
+def _derive_views(c: Compiled, d: _Derived, share: np.ndarray) -> _Derived:
+    """The simulation compilation's arrays of each draw: its rows' ``share``, and the
+    parameters of the real component each component (or view) is."""
+    cs = c.sim
+    n = len(share)
+    norm = np.empty((n, cs.n_components))
+    rest = np.empty((n, cs.n_components))
+    for k in range(n):
+        total = np.bincount(cs.e_comp, weights=share[k], minlength=cs.n_components)
+        norm[k] = np.maximum(1.0, total)
+        rest[k] = np.maximum(0.0, 1.0 - total)
+    src = cs.comp_src
+    return _Derived(share, norm, rest, d.stock[:, src], d.spread[:, src, :], d.ttr[:, src],
+                    d.chain[:, src], d.renewal[:, src], d.qualify[:, src], d.j_share)
+
+
+def _stack_views(c: Compiled, stacked: Compiled, d: _Derived) -> Compiled:
+    """The stacked simulation compilation, mapped onto the stacked real one."""
+    cs = c.sim
+    n = len(d.e_share)
+    sim = _stack(cs, d)
+    sim.real = _offsets(cs.real, cs.n_components, n)
+    sim.comp_src = _offsets(cs.comp_src, c.n_components, n)
+    sim.edge_src = _offsets(cs.edge_src, c.n_edges, n)
+    sim.view = np.tile(cs.view, n)
+    stacked.sim = sim
+    return stacked
 
 
 def _tile_resolved(c: Compiled, resolved: list, n: int) -> list:
@@ -453,18 +556,12 @@ def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
     c = compile_model(model)
     resolved = [prop.resolve(model, c, d) for d in scenario.disruptions]
     n = len(values)
-    exact = _stack_exact(model, c, resolved)
     procs = processes_for(processes, n)
-    if exact:
-        per = prop._scenario_bytes(c, [resolved], True, len(prop._blocks(bounds, tied)),
-                                   False, scenario.horizon)
-        size = max(1, (prop._budget() // procs) // max(1, per))
-        task = partial(_stacked_pass, model, scenario, values, figs, c, resolved, tied,
-                       bounds, step)
-    else:  # parts of a tenth of a process's share, for progress as the runs go
-        size = max(1, -(-n // (10 * procs)))
-        task = partial(_plain_pass, model, scenario.with_(overrides=()), values, figs, c,
-                       tied, bounds, step)
+    per = prop._scenario_bytes(c.sim or c, [resolved], True, len(prop._blocks(bounds, tied)),
+                               False, scenario.horizon)
+    size = max(1, (prop._budget() // procs) // max(1, per))
+    task = partial(_stacked_pass, model, scenario, values, figs, c, resolved, tied, bounds,
+                   step)
     size = min(size, -(-n // procs))  # every process gets a part
     parts = [(start, min(n, start + size)) for start in range(0, n, size)]
     done = run_parts(task, parts, procs, progress, size=lambda part: part[1] - part[0])
@@ -480,8 +577,15 @@ def _stacked_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, 
     part = values[start:stop]
     k = len(part)
     d = _derive(c, _params(model, c, figs, part), _base(model, c, 1).share[0])
+    stacked = _stack(c, d)
+    if c.sim is not None:  # the captive views (engine README 4.5), from each draw's shares
+        share = _view_shares(c, _views(model, c), d.e_share)
+        if share is None:
+            return _plain_pass(model, scenario.with_(overrides=()), values, figs, c, tied,
+                               bounds, step, start, stop)
+        _stack_views(c, stacked, _derive_views(c, d, share))
     stand = _Stand(model)
-    compiled_mod._CACHE[stand] = _stack(c, d)  # the engine reads the stack as the model's
+    compiled_mod._CACHE[stand] = stacked  # the engine reads the stack as the model's
     ev = prop.evaluate_resolved(stand, (scenario,), [_tile_resolved(c, resolved, k)],
                                 bounds=bounds, tied=tied, step=step)
     out = {name: getattr(ev, src)[:, 0].reshape(k, -1) for name, src in BAND_FIELDS.items()}
@@ -489,29 +593,13 @@ def _stacked_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, 
     return out
 
 
-def _stack_exact(model, c: Compiled, resolved: list) -> bool:
-    """Whether the stacked copies give the scenario's readings exactly. The copies are of
-    the network without its captive views (engine README 4.5), which read as the pooled
-    component as long as no disruption hits a row of a component with captive rows
-    (every view then has the same rows surviving and the same inputs) and no stop or ban
-    re-routes such a component's consumption."""
-    if c.sim is None:
-        return True
-    captive = np.zeros(c.n_components, dtype=bool)
-    captive[c.sim.comp_src[c.sim.view]] = True
-    for r in resolved:
-        if len(r.edges) and captive[c.e_comp[np.asarray(r.edges, dtype=np.int64)]].any():
-            return False
-    consumed = captive[c.j_comp].any() if len(c.j_comp) else False
-    return not (consumed and any(r.kind != "outage" for r in resolved))
-
-
 def _plain_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, c: Compiled,
                 tied: bool, bounds: bool, step: int, start: int,
                 stop: int) -> dict[str, np.ndarray]:
     """:func:`draws` of ``values[start:stop]``, one plain run per draw, each on the model
-    with the draw's figures written into its tables (:func:`with_figures`): slower, exact
-    where the stacked copies are not (:func:`_stack_exact`)."""
+    with the draw's figures written into its tables (:func:`with_figures`): slower; for draws
+    whose captive views would be laid out otherwise than the compiled ones
+    (:func:`_view_shares`)."""
     fields: dict[str, list] = {}
     for row in values[start:stop]:
         ev = prop.evaluate(with_figures(model, figs, row), scenario, bounds=bounds, tied=tied,
