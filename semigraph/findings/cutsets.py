@@ -96,7 +96,7 @@ SLACK = 1e-9
 CHUNK = 512
 #: Fewest sets per worker process for a day-by-day run to be split (forking costs more than
 #: simulating a handful of sets).
-PARALLEL_SETS = 8
+PARALLEL_SETS = 4
 
 COLUMNS = {
     "target": "target component id",
