@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -441,3 +442,50 @@ def test_chunked_batch_equals_one_batch(small, monkeypatch):
     for field in ("availability", "availability_high", "steady_state", "lost_days",
                   "time_to_survive", "recovery", "world", "worst_day", "worst_class"):
         assert getattr(parts, field).tolist() == getattr(whole, field).tolist(), field
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.sampled_from([6, 10, 12, 30]), data=st.data())
+def test_level_blocks_read_and_write_as_fancy_indexing(rows, data):
+    """A level's block of the day loop's arrays (a slice, equal slices at a stride, or flat
+    indices) reads and writes exactly what ``a[:, comps, :]`` does, whatever the layout of
+    ``comps`` (sorted, distinct), including runs that would cross a stride."""
+    from semigraph.engine.propagation import _Block
+
+    kind = data.draw(st.sampled_from(["run", "strided", "any"]))
+    if kind == "run":
+        a = data.draw(st.integers(0, rows - 1))
+        comps = np.arange(a, data.draw(st.integers(a + 1, rows)))
+    elif kind == "strided":
+        stride = data.draw(st.sampled_from([d for d in range(1, rows + 1) if rows % d == 0]))
+        a = data.draw(st.integers(0, stride - 1))
+        size = data.draw(st.integers(1, stride - a))
+        d0 = data.draw(st.integers(0, rows // stride - 1))
+        copies = data.draw(st.integers(1, rows // stride - d0))
+        comps = ((d0 * stride + a) + np.arange(size)[None, :]
+                 + stride * np.arange(copies)[:, None]).ravel()
+    else:
+        comps = np.array(sorted(data.draw(st.sets(st.integers(0, rows - 1), min_size=1))))
+    k, n = 2, 3
+    rng = np.random.default_rng(len(comps))
+    arr = rng.random((k, rows, n))
+    blk = _Block(comps, k, rows, n)
+    got = blk.get(arr)
+    np.testing.assert_array_equal(got, arr[:, comps, :])
+    got[...] = -1.0  # a copy: the array is untouched
+    np.testing.assert_array_equal(arr[:, comps, :], blk.get(arr))
+    values = rng.random((k, len(comps), n))
+    want = arr.copy()
+    want[:, comps, :] = values
+    blk.set(arr, values)
+    np.testing.assert_array_equal(arr, want)
+
+
+def test_level_block_of_a_run_crossing_a_stride_is_read_by_index():
+    from semigraph.engine.propagation import _Block
+
+    comps = np.array([3, 4, 5, 8, 9, 10])  # runs of 3 at a stride of 5 cross 5 and 10
+    arr = np.arange(2 * 15 * 1, dtype=float).reshape(2, 15, 1)
+    blk = _Block(comps, 2, 15, 1)
+    assert blk.view is None
+    np.testing.assert_array_equal(blk.get(arr), arr[:, comps, :])

@@ -465,7 +465,8 @@ class _Block:
         a = int(comps[0]) if self.m else 0
         copies = self.m // size if size else 0
         stride = int(comps[size] - comps[0]) if copies > 1 else rows
-        if (size and copies * size == self.m and stride >= size and rows % stride == 0
+        if (size and copies * size == self.m and rows % stride == 0
+                and a % stride + size <= stride  # each run inside one stride of the rows
                 and np.array_equal(comps.reshape(copies, size),
                                    a + np.arange(size)[None, :]
                                    + stride * np.arange(copies)[:, None])):
