@@ -314,17 +314,21 @@ class _Derived:
     j_share: np.ndarray
 
 
+def _norm_rest(c: Compiled, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw and component (``share``: ``(N, E)``), what its rows' shares are divided by,
+    ``max(1, their sum)``, and its unattributed rest, ``max(0, 1 - their sum)``, as
+    :func:`compiled._compile` sets them."""
+    total = np.stack([np.bincount(c.e_comp, weights=row, minlength=c.n_components)
+                      for row in share])
+    return np.maximum(1.0, total), np.maximum(0.0, 1.0 - total)
+
+
 def _derive(c: Compiled, p: _Params, base_share: np.ndarray) -> _Derived:
-    n = len(p.share)
     e_share = np.empty_like(p.share)
-    norm = np.empty((n, c.n_components))
-    rest = np.empty((n, c.n_components))
-    for k in range(n):
+    for k in range(len(p.share)):
         same = np.array_equal(p.share[k], base_share, equal_nan=True)
         e_share[k] = c.e_share if same else _share_used(c, p.share[k])
-        total = np.bincount(c.e_comp, weights=e_share[k], minlength=c.n_components)
-        norm[k] = np.maximum(1.0, total)
-        rest[k] = np.maximum(0.0, 1.0 - total)
+    norm, rest = _norm_rest(c, e_share)
     cols = p.cols
     renewal = cols["renewal_days"]
     stock = np.where(np.isnan(renewal), np.nan_to_num(cols["stock_days"], nan=0.0), 0.0)
@@ -476,13 +480,7 @@ def _derive_views(c: Compiled, d: _Derived, share: np.ndarray) -> _Derived:
     """The simulation compilation's arrays of each draw: its rows' ``share``, and the
     parameters of the real component each component (or view) is."""
     cs = c.sim
-    n = len(share)
-    norm = np.empty((n, cs.n_components))
-    rest = np.empty((n, cs.n_components))
-    for k in range(n):
-        total = np.bincount(cs.e_comp, weights=share[k], minlength=cs.n_components)
-        norm[k] = np.maximum(1.0, total)
-        rest[k] = np.maximum(0.0, 1.0 - total)
+    norm, rest = _norm_rest(cs, share)
     src = cs.comp_src
     return _Derived(share, norm, rest, d.stock[:, src], d.spread[:, src, :], d.ttr[:, src],
                     d.chain[:, src], d.renewal[:, src], d.qualify[:, src], d.j_share)
