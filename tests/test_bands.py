@@ -281,6 +281,17 @@ def test_draws_in_worker_processes_equal_draws_in_one(bundled, ranges, cut):
     assert not np.array_equal(one.fields["availability"][0], one.fields["availability"][1])
 
 
+def _equal_plain_runs(model, scen, figs, values, res) -> None:
+    """Every field of every draw equals a plain run of the model with that draw's figures
+    written into its tables, to 1e-9."""
+    for k in range(len(values)):
+        plain = evaluate(u.with_figures(model, figs, values[k]), scen)
+        idx = [plain.compiled.index[x] for x in res.components]
+        for name, src in FIELDS:
+            np.testing.assert_allclose(res.fields[name][k], getattr(plain, src)[idx, 0],
+                                       atol=1e-9, rtol=0, err_msg=f"draw {k}, {name}")
+
+
 def test_stacked_draws_with_captive_views_equal_plain_runs(bundled):
     """A Taiwan stop takes TSMC's own mask shop (engine README 4.5): the stacked copies carry
     the captive views, each draw's view rows rescaled from its own shares as the compiled
@@ -294,12 +305,7 @@ def test_stacked_draws_with_captive_views_equal_plain_runs(bundled):
                      .drop_duplicates(["table", "key", "column"]))
     values = u.sample(figs, 3, seed=5)
     res = u.draws(bundled, scen, values, figs)
-    for k in range(len(values)):
-        plain = evaluate(u.with_figures(bundled, figs, values[k]), scen)
-        idx = [plain.compiled.index[x] for x in res.components]
-        for name, src in FIELDS:
-            np.testing.assert_allclose(res.fields[name][k], getattr(plain, src)[idx, 0],
-                                       atol=1e-9, rtol=0, err_msg=f"draw {k}, {name}")
+    _equal_plain_runs(bundled, scen, figs, values, res)
     assert not np.allclose(res.fields["availability"][0], res.fields["availability"][1])
 
 
@@ -324,9 +330,4 @@ def test_stacked_draws_equal_plain_runs_on_random_captive_networks(tmp_path_fact
     scen = model.scenario(cut)
     values = u.sample(figs, 3, seed=seed)
     res = u.draws(model, scen, values, figs)
-    for k in range(len(values)):
-        plain = evaluate(u.with_figures(model, figs, values[k]), scen)
-        idx = [plain.compiled.index[x] for x in res.components]
-        for name, src in FIELDS:
-            np.testing.assert_allclose(res.fields[name][k], getattr(plain, src)[idx, 0],
-                                       atol=1e-9, rtol=0, err_msg=f"draw {k}, {name}")
+    _equal_plain_runs(model, scen, figs, values, res)
