@@ -296,3 +296,22 @@ def test_progress_announces_the_scenarios_then_counts_them(small):
                 progress=lambda done, more=0: calls.append((done, more)))
     assert calls[0] == (0, 15)  # 6 countries: 15 pairs
     assert sum(done for done, _ in calls) == 15 and all(m == 0 for _, m in calls[1:])
+
+
+def test_worker_processes_follow_the_environment(monkeypatch):
+    """SEMIGRAPH_PROCESSES sets how many worker processes split work (never more than its
+    parts); a bad value leaves the default; an explicit number wins."""
+    from semigraph.engine import workers
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("SEMIGRAPH_PROCESSES", raising=False)
+    assert workers.processes_for(None, 100) == workers.MAX_DEFAULT
+    monkeypatch.setenv("SEMIGRAPH_PROCESSES", "1")
+    assert workers.processes_for(None, 100) == 1
+    monkeypatch.setenv("SEMIGRAPH_PROCESSES", "3")
+    assert workers.processes_for(None, 100) == 3
+    assert workers.processes_for(None, 2) == 2
+    assert workers.processes_for(2, 100) == 2
+    for bad in ("0", "-2", "many", ""):
+        monkeypatch.setenv("SEMIGRAPH_PROCESSES", bad)
+        assert workers.processes_for(None, 100) == workers.MAX_DEFAULT

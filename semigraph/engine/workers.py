@@ -24,13 +24,24 @@ _TASK: dict = {}  # the function the forked workers run on each part
 
 
 def processes_for(processes: int | None, parts: int) -> int:
-    """How many processes run ``parts`` parts: ``processes`` (None: one per core, at most
+    """How many processes run ``parts`` parts: ``processes`` (None: ``SEMIGRAPH_PROCESSES``
+    where it is set to a whole number of at least 1, else one per core, at most
     :data:`MAX_DEFAULT`), never more than the parts, 1 where the platform cannot fork or
     this process is itself a worker (or is running workers) of :func:`run_parts`."""
     if "fork" not in mp.get_all_start_methods() or _TASK:
         return 1
-    want = processes or min(MAX_DEFAULT, os.cpu_count() or 1)
+    want = processes or _from_environment() or min(MAX_DEFAULT, os.cpu_count() or 1)
     return max(1, min(want, parts))
+
+
+def _from_environment() -> int | None:
+    """``SEMIGRAPH_PROCESSES`` as a number of processes; None where unset or not a whole
+    number of at least 1 (as ``SEMIGRAPH_MEMORY_MB``, a bad value leaves the default)."""
+    try:
+        value = int(os.environ.get("SEMIGRAPH_PROCESSES", ""))
+    except ValueError:
+        return None
+    return value if value >= 1 else None
 
 
 def follow_parent(parent: int, with_parent_thread: bool) -> None:
