@@ -144,6 +144,22 @@ def test_each_rule_names_file_row_and_column(tmp_path, case):
     assert message in p.message
 
 
+def test_a_range_around_a_figure_written_wrong_is_named_once(tmp_path):
+    """A figure written but not a number is reported where it is parsed (file, row and
+    column of the figure); its range does not add that the figure is empty."""
+    t = small_tables()
+    row = next(i for i, r in enumerate(t["supply"])
+               if (r["component"], r["supplier"], r["site"]) == ("gallium", "CHN", "CHN"))
+    t["supply"][row]["share"] = "abc"
+    found = errors(tmp_path, ranged(), tables=t)
+    assert [(p.file, p.column) for p in found] == [("supply.csv", "share")], found
+    assert "'abc' is not a share" in found[0].message
+    t["supply"][row]["share"] = None  # an empty figure still names the range
+    found = errors(tmp_path, ranged(), tables=t)
+    assert any(p.file == "uncertainty.csv" and "share of gallium/CHN/CHN is empty" in p.message
+               for p in found), found
+
+
 def test_chain_share_range_must_stay_above_zero(tmp_path):
     t = small_tables()
     t["components"][0].update(chain_share=0.4, chain_share_source="src")

@@ -461,8 +461,9 @@ class _Checker:
         figs = figures(self.typed)
         at = {(t, k, c): (v, r) for t, k, c, v, r in
               _columns(figs, "table", "key", "column", "value", "row")}
-        keys = {t: set(figure_key(t, self.typed[t])) if len(self.typed[t]) else set()
-                for t in COLUMNS}
+        row_of = {t: dict(zip(figure_key(t, self.typed[t]), self.typed[t].index))
+                  if len(self.typed[t]) else {} for t in COLUMNS}
+        keys = {t: set(row_of[t]) for t in COLUMNS}
         file = {t: self.raw.tables[t].file if t in self.raw.tables else f"{t}.csv"
                 for t in COLUMNS}
         lows: dict[tuple[str, str], float] = {}  # (table, key of the share's row) -> low
@@ -481,6 +482,9 @@ class _Checker:
                          f"(a {table} key is written {shape})" + _suggest(key, keys[table]))
                 continue
             if (table, key, column) not in at:
+                if self._as_written(table, row_of[table][key], column) not in ("", "nan",
+                                                                                 "None"):
+                    continue  # written but not a figure: reported where it was parsed
                 self.add("uncertainty", row, "column", f"{column} of {key} is empty in "
                          f"{file[table]}: a range is given around a figure; give the figure "
                          "or remove the range")
