@@ -233,14 +233,12 @@ class _Params:
     cols: dict  # component column -> (N, C), nan where unknown
 
 
-def _base(model, c: Compiled, n: int) -> _Params:
+def _base(model, c: Compiled) -> _Params:
+    """The dataset's own figures, as one draw (read once; :func:`_params` repeats them)."""
     sup = model.supply.sort_values(["component", "supplier", "site"])
-    share = np.broadcast_to(sup["share"].to_numpy(dtype=float), (n, c.n_edges)).copy()
-    cons = np.broadcast_to(c.j_share, (n, len(c.j_share))).copy()
     attrs = model.components.set_index("id").reindex(list(c.components))
-    cols = {k: np.broadcast_to(attrs[k].to_numpy(dtype=float), (n, c.n_components)).copy()
-            for k in COMPONENT_COLUMNS}
-    return _Params(share, cons, cols)
+    return _Params(sup["share"].to_numpy(dtype=float)[None, :], c.j_share[None, :],
+                   {k: attrs[k].to_numpy(dtype=float)[None, :] for k in COMPONENT_COLUMNS})
 
 
 def _fit(values: np.ndarray, drawn: np.ndarray, group: np.ndarray, n_groups: int,
@@ -259,10 +257,12 @@ def _fit(values: np.ndarray, drawn: np.ndarray, group: np.ndarray, n_groups: int
     return out
 
 
-def _params(model, c: Compiled, figs: Figures, values: np.ndarray) -> _Params:
-    """The figures of each draw: ``values`` ``(N, figures)``, nan = the dataset's value."""
+def _params(c: Compiled, figs: Figures, values: np.ndarray, base: _Params) -> _Params:
+    """The figures of each draw: ``values`` ``(N, figures)``, nan = the dataset's value
+    (``base``, :func:`_base`)."""
     n = len(values)
-    p = _base(model, c, n)
+    p = _Params(np.repeat(base.share, n, axis=0), np.repeat(base.consumption, n, axis=0),
+                {k: np.repeat(v, n, axis=0) for k, v in base.cols.items()})
     set_ = ~np.isnan(values)
     for f in range(len(figs)):
         rows = set_[:, f]
@@ -280,8 +280,8 @@ def _params(model, c: Compiled, figs: Figures, values: np.ndarray) -> _Params:
         drawn = np.zeros(arr.shape, dtype=bool)
         for f in np.flatnonzero(sel):
             drawn[set_[:, f], figs.where[f]] = True
-        base = np.nan_to_num(_base(model, c, 1).share[0] if kind == "share" else c.j_share)
-        cap = np.maximum(1.0, np.bincount(group, weights=base, minlength=c.n_components))
+        given = np.nan_to_num(base.share[0] if kind == "share" else c.j_share)
+        cap = np.maximum(1.0, np.bincount(group, weights=given, minlength=c.n_components))
         arr[:] = _fit(arr, drawn, group, c.n_components, cap)
     return p
 
@@ -558,8 +558,9 @@ def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
     per = prop._scenario_bytes(c.sim or c, [resolved], True, len(prop._blocks(bounds, tied)),
                                False, scenario.horizon)
     size = max(1, (prop._budget() // procs) // max(1, per))
-    task = partial(_stacked_pass, model, scenario, values, figs, c, resolved, tied, bounds,
-                   step)
+    views = _views(model, c) if c.sim is not None else None
+    task = partial(_stacked_pass, model, scenario, values, figs, c, resolved, _base(model, c),
+                   views, tied, bounds, step)
     size = min(size, -(-n // procs))  # every process gets a part
     parts = [(start, min(n, start + size)) for start in range(0, n, size)]
     done = run_parts(task, parts, procs, progress, size=lambda part: part[1] - part[0])
@@ -568,16 +569,17 @@ def draws(model, scenario: Scenario, values: np.ndarray, figs: Figures, *,
 
 
 def _stacked_pass(model, scenario: Scenario, values: np.ndarray, figs: Figures, c: Compiled,
-                  resolved: list, tied: bool, bounds: bool, step: int, start: int,
-                  stop: int) -> dict[str, np.ndarray]:
+                  resolved: list, base: _Params, views: _Views | None, tied: bool,
+                  bounds: bool, step: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """:func:`draws` of ``values[start:stop]``: one stacked compiled network holding a copy
-    per draw, each with its figures, evaluated in one pass."""
+    per draw, each with its figures (``base``: the dataset's, :func:`_base`; ``views``: how
+    the captive views take their shares, :func:`_views`), evaluated in one pass."""
     part = values[start:stop]
     k = len(part)
-    d = _derive(c, _params(model, c, figs, part), _base(model, c, 1).share[0])
+    d = _derive(c, _params(c, figs, part, base), base.share[0])
     stacked = _stack(c, d)
-    if c.sim is not None:  # the captive views (engine README 4.5), from each draw's shares
-        share = _view_shares(c, _views(model, c), d.e_share)
+    if views is not None:  # the captive views (engine README 4.5), from each draw's shares
+        share = _view_shares(c, views, d.e_share)
         if share is None:
             return _plain_pass(model, scenario.with_(overrides=()), values, figs, c, tied,
                                bounds, step, start, stop)
@@ -639,7 +641,7 @@ def with_figures(model, figs: Figures, values: np.ndarray):
     from semigraph.model.build import add_share_estimates
 
     c = compile_model(model)
-    p = _params(model, c, figs, np.asarray(values, dtype=float)[None, :])
+    p = _params(c, figs, np.asarray(values, dtype=float)[None, :], _base(model, c))
     comps = model.components.set_index("id")
     order = list(c.components)
     for col in COMPONENT_COLUMNS:
