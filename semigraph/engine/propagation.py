@@ -310,13 +310,16 @@ class _Run:
     high: np.ndarray  # bool per column: the upper allocation bound
     site_class: np.ndarray  # (E, N) class of each edge's site per column
     cols: np.ndarray  # arange(N)
-    # per level: the level (kept alive, so its id stays its own) and flat indices into the
-    # level's inputs (K, nL, N) at each supply row's site class
-    at_site: dict = field(default_factory=dict)
-    # per level: the level (kept alive), the shape and flat indices of its supplied components
-    supplied: dict = field(default_factory=dict)
-    # per requirement-group layout: the layout (kept alive) and its groups of several inputs
-    alternatives: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # what :meth:`once` has made
+
+    def once(self, what: str, of: tuple, make):
+        """``make()``, made once per run for the objects ``of`` (a level, an index array):
+        the entry keeps them alive, so their ids stay their own while the run lasts."""
+        key = (what, *map(id, of))
+        hit = self.memo.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], of)):
+            hit = self.memo[key] = (of, make())
+        return hit[1]
 
     def __post_init__(self) -> None:
         # the upper bound's columns as a slice where they are consecutive (they are a block)
@@ -338,13 +341,13 @@ def _inputs(run: _Run, level: Level, x: np.ndarray) -> np.ndarray:
 def _grouped(run: _Run, x: np.ndarray, inputs, in_cs, group_starts, starts) -> np.ndarray:
     """Min over groups of max over alternatives, per consumer (``starts``: where each
     consumer's groups begin)."""
-    memo = run.alternatives.get(id(group_starts))
-    if memo is None or memo[0] is not group_starts or memo[1] is not inputs:
+    def layout():  # the groups of several inputs, and the inputs each group gathers
         multi, members, member_starts = _alternatives(group_starts, len(inputs))
-        memo = run.alternatives[id(group_starts)] = (
-            group_starts, inputs, multi, member_starts,
-            (inputs[group_starts], in_cs[group_starts]), (inputs[members], in_cs[members]))
-    _, _, multi, member_starts, first, rest = memo
+        return (multi, member_starts, (inputs[group_starts], in_cs[group_starts]),
+                (inputs[members], in_cs[members]))
+
+    multi, member_starts, first, rest = run.once("groups", (group_starts, inputs, in_cs),
+                                                 layout)
     scale = run.high.any() and (in_cs < 1.0).any()
 
     def take(at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -376,13 +379,10 @@ def _alternatives(group_starts: np.ndarray, n_inputs: int) -> tuple[np.ndarray, 
 def _at_sites(run: _Run, level: Level, inputs: np.ndarray, x: np.ndarray | None) -> np.ndarray:
     """(nE, N): the inputs of each supply row's component as consumers at its site get them;
     a row whose firm has a captive view of an input reads that view (engine README 4.5)."""
-    memo = run.at_site.get(id(level))
-    if memo is None or memo[0] is not level:
-        n_l, n = inputs.shape[1], inputs.shape[2]
-        flat = (run.site_class[level.edges] * (n_l * n) + level.edge_pos[:, None] * n
-                + run.cols[None, :])
-        memo = run.at_site[id(level)] = (level, flat)
-    at_site = inputs.take(memo[1])
+    n_l, n = inputs.shape[1], inputs.shape[2]
+    flat = run.once("at_site", (level,), lambda: run.site_class[level.edges] * (n_l * n)
+                    + level.edge_pos[:, None] * n + run.cols[None, :])
+    at_site = inputs.take(flat)
     if x is not None and level.ov_edges.size:
         ov = _grouped(run, x, level.ov_inputs, level.ov_in_cs, level.ov_group_starts,
                       level.ov_edge_group_starts)
@@ -568,11 +568,10 @@ def _value(run: _Run, level: Level, inputs: np.ndarray, at_site: np.ndarray,
     if len(level.supplied) == n_l:  # every component of the level has supply rows
         value = summed
     else:
-        memo = run.supplied.get(id(level))
-        if memo is None or memo[0] is not level or memo[1] != (k, n):
-            memo = run.supplied[id(level)] = (level, (k, n), _flat(level.supplied, k, n_l, n))
+        flat = run.once(f"supplied {k} {n}", (level,),
+                        lambda: _flat(level.supplied, k, n_l, n))
         value = np.zeros((k, n_l, n))
-        value.put(memo[2], summed)
+        value.put(flat, summed)
     value += level.rest[None, :, None] * inputs[ROW][None]
     if co.active is not None:  # a stopping country serves its own consumers first
         need = run.c.j_share[level.cons][None, :, None]
