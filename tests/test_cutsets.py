@@ -136,13 +136,15 @@ def test_headline_sets_split_over_worker_processes_change_nothing(bundled, monke
     """Day-by-day runs of many sets are split over forked worker processes: every set is a
     column of its own, so the search finds the same sets with the same values of every
     reading, bit for bit, as in one process."""
+    from semigraph.engine import workers
     from semigraph.findings import cutsets
 
     kw = {"level": "country", "order": 1, "prune": False}
     monkeypatch.setattr(cutsets, "PARALLEL_SETS", 10**9)  # one process
     one = cut_sets(bundled, ["stage:end_use"], **kw)
     monkeypatch.setattr(cutsets, "PARALLEL_SETS", 1)  # as many processes as allowed
-    monkeypatch.setattr(cutsets.processes_for.__globals__["os"], "cpu_count", lambda: 3)
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 3)
+    monkeypatch.delenv("SEMIGRAPH_PROCESSES", raising=False)
     many = cut_sets(bundled, ["stage:end_use"], **kw)
     pd.testing.assert_frame_equal(one, many, check_exact=True)
     assert len(one) > 20
